@@ -1,0 +1,188 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-stream.h"
+
+struct json_stream {
+	char *buf;
+	size_t len;
+	size_t cap;
+	size_t max;
+	/* Set after an oversized or invalid message: drop bytes up to a newline. */
+	bool skipping;
+	bool oversized;
+};
+
+struct json_stream *json_stream_new(size_t max_message)
+{
+	struct json_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->max = max_message ? max_message : JSON_STREAM_MAX_DEFAULT;
+	return s;
+}
+
+struct json_stream *json_stream_free(struct json_stream *s)
+{
+	if (s) {
+		free(s->buf);
+		free(s);
+	}
+	return NULL;
+}
+
+size_t json_stream_pending(const struct json_stream *s)
+{
+	return s->len;
+}
+
+static void consume(struct json_stream *s, size_t n)
+{
+	memmove(s->buf, s->buf + n, s->len - n);
+	s->len -= n;
+}
+
+/* Drops bytes up to and including the next newline; returns whether one was found. */
+static bool skip_to_newline(struct json_stream *s)
+{
+	char *nl = memchr(s->buf, '\n', s->len);
+
+	if (!nl) {
+		s->len = 0;
+		return false;
+	}
+	consume(s, nl - s->buf + 1);
+	return true;
+}
+
+int json_stream_feed(struct json_stream *s, const char *data, size_t len)
+{
+	int r = 0;
+
+	while (len > 0) {
+		/* Accept at most one byte past the limit, enough to know it was crossed. */
+		size_t room = s->max + 1 - s->len;
+		size_t n = len < room ? len : room;
+
+		if (s->len + n > s->cap) {
+			size_t cap = s->max + 1;
+			char *b = realloc(s->buf, cap);
+
+			if (!b)
+				return -ENOMEM;
+			s->buf = b;
+			s->cap = cap;
+		}
+		memcpy(s->buf + s->len, data, n);
+		s->len += n;
+		data += n;
+		len -= n;
+		if (s->len > s->max) {
+			/* Too long: forget it and wait for the line to end. */
+			s->oversized = true;
+			s->skipping = !skip_to_newline(s);
+			r = -EMSGSIZE;
+		}
+	}
+	return r;
+}
+
+/* Finds the end of the first JSON value in buf; 0 if it is not complete yet. */
+static size_t value_end(const char *buf, size_t len)
+{
+	int depth = 0;
+	bool in_string = false, escaped = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"')
+			in_string = true;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			depth--;
+		if (depth <= 0 && (c == '}' || c == ']'))
+			return i + 1;
+		/* A bare scalar ends at whitespace, which the tokener needs to see. */
+		if (depth == 0 && !in_string && (c == '\n' || c == '\r' || c == ' ' || c == '\t'))
+			return i + 1;
+	}
+	return 0;
+}
+
+static bool only_whitespace(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" \t\r\n", p[i]))
+			return false;
+	return true;
+}
+
+int json_stream_next(struct json_stream *s, struct json_object **ret)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	size_t start = 0, end;
+
+	if (s->oversized) {
+		s->oversized = false;
+		return -EMSGSIZE;
+	}
+	if (s->skipping) {
+		if (!skip_to_newline(s))
+			return 0;
+		s->skipping = false;
+	}
+	while (start < s->len && strchr(" \t\r\n", s->buf[start]))
+		start++;
+	consume(s, start);
+	if (s->len == 0)
+		return 0;
+	end = value_end(s->buf, s->len);
+	if (end == 0)
+		return 0;
+
+	tok = json_tokener_new_ex(64);
+	if (!tok)
+		return -ENOMEM;
+	obj = json_tokener_parse_ex(tok, s->buf, end);
+	if (!obj || !only_whitespace(s->buf + json_tokener_get_parse_end(tok),
+			    end - json_tokener_get_parse_end(tok))) {
+		json_tokener_free(tok);
+		json_object_put(obj);
+		s->skipping = !skip_to_newline(s);
+		return -EBADMSG;
+	}
+	json_tokener_free(tok);
+	consume(s, end);
+	*ret = obj;
+	return 1;
+}
+
+char *json_stream_format(struct json_object *obj)
+{
+	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(text);
+	char *line = malloc(len + 3);
+
+	if (!line)
+		return NULL;
+	memcpy(line, text, len);
+	memcpy(line + len, "\r\n", 3);
+	return line;
+}

@@ -1,0 +1,173 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "util.h"
+
+int str_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (size == 0)
+		return -ENAMETOOLONG;
+	if (len >= size) {
+		dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (isempty(s) || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (errno || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret)
+{
+	static const struct {
+		char suffix;
+		unsigned shift;
+	} units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
+	_cleanup_free_ char *copy = NULL;
+	unsigned shift = 0;
+	uint64_t v;
+	size_t len;
+	int r;
+
+	if (isempty(s))
+		return -EINVAL;
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	len = strlen(copy);
+	for (size_t i = 0; i < ELEMENTSOF(units); i++)
+		if (copy[len - 1] == units[i].suffix || copy[len - 1] == units[i].suffix + 32) {
+			shift = units[i].shift;
+			copy[--len] = '\0';
+		}
+	r = parse_u64(copy, &v);
+	if (r < 0)
+		return r;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = v << shift;
+	return 0;
+}
+
+int parse_bool(const char *s, bool *ret)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1" };
+	static const char *const no[] = { "off", "no", "false", "0" };
+
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+		if (streq(s, yes[i])) {
+			*ret = true;
+			return 0;
+		}
+		if (streq(s, no[i])) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int fd_update_flag(int fd, int get, int set, int flag, bool on)
+{
+	int flags = fcntl(fd, get);
+
+	if (flags < 0)
+		return -errno;
+	flags = on ? flags | flag : flags & ~flag;
+	if (fcntl(fd, set, flags) < 0)
+		return -errno;
+	return 0;
+}
+
+int fd_set_nonblock(int fd, bool nonblock)
+{
+	return fd_update_flag(fd, F_GETFL, F_SETFL, O_NONBLOCK, nonblock);
+}
+
+int fd_set_cloexec(int fd, bool cloexec)
+{
+	return fd_update_flag(fd, F_GETFD, F_SETFD, FD_CLOEXEC, cloexec);
+}
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+int write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += n;
+	}
+	return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(max + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read_full(fd, buf, max + 1);
+	if (n < 0)
+		return n;
+	if ((size_t)n > max)
+		return -EFBIG;
+	buf[n] = '\0';
+	if (ret_len)
+		*ret_len = n;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}

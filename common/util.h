@@ -1,0 +1,48 @@
+/* Small string, number and fd helpers every program uses. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+static inline bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return streq(a, b);
+}
+
+static inline bool isempty(const char *s)
+{
+	return !s || !*s;
+}
+
+static inline bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Copies src into dst[size] whole, or returns -ENAMETOOLONG and leaves dst empty. */
+int str_copy(char *dst, size_t size, const char *src);
+
+/* Decimal or 0x-prefixed hex, the whole string, no sign: 0 or -EINVAL/-ERANGE. */
+int parse_u64(const char *s, uint64_t *ret);
+/* A byte count with an optional K, M, G or T suffix (powers of 1024), as "-m 256M". */
+int parse_size(const char *s, uint64_t *ret);
+/* "on"/"off", "yes"/"no", "true"/"false", "1"/"0". */
+int parse_bool(const char *s, bool *ret);
+
+int fd_set_nonblock(int fd, bool nonblock);
+int fd_set_cloexec(int fd, bool cloexec);
+/* Reads or writes exactly len bytes unless EOF comes first; retries EINTR. */
+ssize_t read_full(int fd, void *buf, size_t len);
+int write_full(int fd, const void *buf, size_t len);
+/* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
+int read_file(const char *path, size_t max, char **ret, size_t *ret_len);

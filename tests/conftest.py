@@ -1,0 +1,1 @@
+"""Shared pytest configuration: helpers live in integration/mvirt_test.py."""

@@ -1,0 +1,71 @@
+/*
+ * The hot-plug slots of one VM (DESIGN.md, "How hotplug works"): 6 virtio-blk
+ * and 2 virtio-net virtio-mmio transports exist from boot; blockdev-add and
+ * netdev_add open backends, device_add puts a backend into a slot, device_del
+ * takes it out. This is the contract between the device models (vmm/devices/,
+ * which fill and empty one slot) and the QMP commands (vmm/qmp/, which name
+ * slots and backends). Only the event-loop thread calls these functions.
+ */
+#pragma once
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cleanup.h"
+
+#define HOTPLUG_BLK_SLOTS 6
+#define HOTPLUG_NET_SLOTS 2
+/* Longest node-name, netdev or device id, as QEMU's id rules allow in practice. */
+#define HOTPLUG_ID_MAX 64
+
+enum slot_kind {
+	SLOT_BLK,
+	SLOT_NET,
+	_SLOT_KIND_MAX,
+	_SLOT_KIND_INVALID = -1,
+};
+
+/* A disk image opened by blockdev-add (or -drive): owned by struct hotplug. */
+struct blk_backend {
+	char node_name[HOTPLUG_ID_MAX];
+	char path[PATH_MAX];
+	int fd;
+	uint64_t size; /* bytes; the guest sees size / 512 sectors */
+	bool read_only;
+	bool direct; /* opened with O_DIRECT */
+};
+
+/* A TAP opened by netdev_add (or -netdev): owned by struct hotplug. */
+struct net_backend {
+	char id[HOTPLUG_ID_MAX];
+	char ifname[IFNAMSIZ];
+	int tap_fd; /* IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, non-blocking */
+};
+
+/*
+ * What a device model does when its slot is filled or emptied. dev is the
+ * device the builder registered for that slot.
+ * - attach_blk: start serving b (the backend stays owned by hotplug), set the
+ *   capacity, bump ConfigGeneration, raise a config-change interrupt.
+ * - detach_blk: finish or fail every in-flight request, stop using the
+ *   backend, set capacity 0, raise a config-change interrupt.
+ * - attach_net / detach_net: the same for a TAP; the link goes up on attach,
+ *   down on detach, each with a config-change interrupt.
+ * All return 0 or -errno.
+ */
+struct slot_ops {
+	int (*attach_blk)(void *dev, const struct blk_backend *b, const char *serial);
+	int (*detach_blk)(void *dev);
+	int (*attach_net)(void *dev, const struct net_backend *b);
+	int (*detach_net)(void *dev);
+};
+
+struct hotplug;
+
+/* blk_devs[HOTPLUG_BLK_SLOTS] and net_devs[HOTPLUG_NET_SLOTS]: the devices of each slot. */
+struct hotplug *hotplug_new(const struct slot_ops *ops, void *const *blk_devs,
+	void *const *net_devs);
+struct hotplug *hotplug_free(struct hotplug *hp);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct hotplug *, hotplug_free);
