@@ -60,6 +60,8 @@ struct slot_ops {
 	int (*detach_blk)(void *dev);
 	int (*attach_net)(void *dev, const struct net_backend *b);
 	int (*detach_net)(void *dev);
+	/* The MAC the guest read at probe time: fixed for the life of the VM. */
+	void (*net_mac)(void *dev, uint8_t ret_mac[6]);
 };
 
 struct hotplug;
@@ -69,3 +71,42 @@ struct hotplug *hotplug_new(const struct slot_ops *ops, void *const *blk_devs,
 	void *const *net_devs);
 struct hotplug *hotplug_free(struct hotplug *hp);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct hotplug *, hotplug_free);
+
+/*
+ * The operations behind QMP's blockdev-add, netdev_add, device_add and
+ * device_del, and behind the command line's -drive, -netdev and -device.
+ * Each returns 0, or -errno with *ret_error set to a sentence for the user
+ * (allocated; the caller frees it) that names the value at fault and what to do.
+ * A failed call changes nothing.
+ */
+struct blockdev_spec {
+	const char *node_name;
+	const char *path;
+	int fd; /* an fd passed with getfd or on the command line, or -1 to open path */
+	bool read_only;
+	bool direct;
+};
+
+struct netdev_spec {
+	const char *id;
+	const char *ifname; /* the TAP to open, or NULL when fd is given */
+	int fd;             /* a TAP fd passed with getfd, or -1 */
+};
+
+struct device_spec {
+	enum slot_kind kind;
+	const char *id;
+	const char *backend; /* the node-name (disk) or netdev id (NIC) to plug in */
+	int slot;            /* 0-based slot (QMP addr, or lun + 1), -1 for the first free one */
+	const char *serial;  /* disk serial for VIRTIO_BLK_T_GET_ID, or NULL */
+	const char *mac;     /* must match the slot's MAC when given, or NULL */
+	/* Given on the command line: the root disk and boot NICs can never be unplugged,
+	 * and the image of a boot disk can never be hot-plugged a second time. */
+	bool boot;
+};
+
+int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, char **ret_error);
+int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char **ret_error);
+int hotplug_device_add(struct hotplug *hp, const struct device_spec *spec, char **ret_error);
+/* Empties the slot and frees its backend; the caller then emits DEVICE_DELETED. */
+int hotplug_device_del(struct hotplug *hp, const char *id, char **ret_error);
