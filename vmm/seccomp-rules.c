@@ -1,0 +1,168 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/kvm.h>
+#include <seccomp.h> /* libseccomp; ours is seccomp-rules.h */
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "seccomp-rules.h"
+
+/* TUN ioctls, spelled out so this file does not need <linux/if_tun.h>'s struct types. */
+#define TUNSETIFF_NR _IOW('T', 202, int)
+#define TUNSETVNETHDRSZ_NR _IOW('T', 216, int)
+#define TUNSETOFFLOAD_NR _IOW('T', 208, unsigned int)
+#define TUNGETIFF_NR _IOR('T', 210, unsigned int)
+
+/*
+ * One rule: a system call, and for ioctl and fcntl the one request it allows.
+ * arg1 == ANY_ARG allows every value of the second argument.
+ */
+#define ANY_ARG ((unsigned long)-1)
+struct seccomp_rule {
+	int nr;
+	unsigned long arg1;
+};
+#define CALL(name) { SCMP_SYS(name), ANY_ARG }
+#define IOCTL(req) { SCMP_SYS(ioctl), (unsigned long)(req) }
+#define FCNTL(cmd) { SCMP_SYS(fcntl), (unsigned long)(cmd) }
+
+/* Calls every thread makes through libc: memory, locks, signals, time, exit. */
+#define COMMON_RULES                                                                              \
+	CALL(brk),            /* malloc growing the heap */                                       \
+	CALL(mmap),           /* malloc's large blocks and thread arenas */                       \
+	CALL(munmap),         /* free() of those */                                               \
+	CALL(madvise),        /* glibc returning arena memory */                                  \
+	CALL(mprotect),       /* glibc arenas */                                                  \
+	CALL(futex),          /* pthread mutexes and condition variables */                       \
+	CALL(rt_sigreturn),   /* returning from the vCPU kick signal handler */                   \
+	CALL(rt_sigprocmask), /* pthread and signal masking */                                    \
+	CALL(clock_gettime),  /* event timestamps when the vDSO falls back */                     \
+	CALL(clock_nanosleep), /* short waits in the vCPU pause path */                           \
+	CALL(sched_yield),    /* spin-wait back-off */                                            \
+	CALL(getpid),         /* log lines */                                                     \
+	CALL(gettid),         /* log lines */                                                     \
+	CALL(tgkill),         /* kicking a vCPU thread out of KVM_RUN */                          \
+	CALL(write),          /* console, log, eventfds (irqfd, wake-ups) */                      \
+	CALL(writev),         /* log lines */                                                     \
+	CALL(read),           /* eventfds, TAP, console input */                                  \
+	CALL(close),          /* backends closed on device_del */                                 \
+	CALL(exit),           /* a thread ending */                                               \
+	CALL(exit_group),     /* the VMM ending */                                                \
+	CALL(restart_syscall) /* an interrupted sleep resuming */
+
+static const struct seccomp_rule vcpu_rules[] = {
+	COMMON_RULES,
+	IOCTL(KVM_RUN),        /* running the guest */
+	IOCTL(KVM_IRQ_LINE),   /* raising a device interrupt without irqfd */
+	IOCTL(KVM_GET_REGS),   /* register dumps on an emulation failure */
+	IOCTL(KVM_GET_SREGS),  /* the same */
+	CALL(sendmsg),         /* console output to a connected unix-socket client */
+	CALL(sendto),          /* the same, without ancillary data */
+	CALL(pwrite64),        /* a blk queue served on an MMIO exit (no ioeventfd) */
+	CALL(pread64),         /* the same */
+	CALL(preadv),          /* the same, scatter-gather */
+	CALL(pwritev),         /* the same */
+	CALL(fdatasync),       /* VIRTIO_BLK_T_FLUSH on an MMIO exit */
+	CALL(readv),           /* TAP receive on an MMIO exit */
+};
+
+static const struct seccomp_rule main_rules[] = {
+	COMMON_RULES,
+	CALL(epoll_wait),      /* the event loop */
+	CALL(epoll_pwait),     /* the same, through newer glibc */
+	CALL(epoll_ctl),       /* adding and removing QMP clients, TAPs, ioeventfds */
+	CALL(accept4),         /* QMP and console clients */
+	CALL(recvmsg),         /* QMP requests, with SCM_RIGHTS for getfd */
+	CALL(sendmsg),         /* QMP replies and events */
+	CALL(sendto),          /* the same */
+	CALL(recvfrom),        /* console input from a socket */
+	CALL(shutdown),        /* closing a QMP client */
+	CALL(readv),           /* TAP receive */
+	CALL(pread64),         /* virtio-blk reads */
+	CALL(pwrite64),        /* virtio-blk writes */
+	CALL(preadv),          /* virtio-blk scatter-gather reads */
+	CALL(pwritev),         /* virtio-blk scatter-gather writes */
+	CALL(fdatasync),       /* VIRTIO_BLK_T_FLUSH */
+	CALL(fsync),           /* the same, on a file opened without O_DIRECT */
+	CALL(openat),          /* blockdev-add opening an image, netdev_add opening /dev/net/tun */
+	CALL(fstat),           /* an image's size */
+	CALL(newfstatat),      /* the same, and the root image's inode */
+	CALL(statx),           /* the same, through newer glibc */
+	CALL(lseek),           /* an image's size on block devices */
+	CALL(eventfd2),        /* ioeventfd and irqfd of a re-initialized queue */
+	CALL(unlink),          /* removing the QMP socket and pidfile on exit */
+	CALL(unlinkat),        /* the same */
+	CALL(rt_sigaction),    /* restoring default signal handling on exit */
+	CALL(getrandom),       /* glibc's malloc hardening */
+	FCNTL(F_GETFL),        /* making accepted sockets non-blocking */
+	FCNTL(F_SETFL),        /* the same */
+	FCNTL(F_GETFD),        /* marking received fds close-on-exec */
+	FCNTL(F_SETFD),        /* the same */
+	FCNTL(F_DUPFD_CLOEXEC), /* keeping a getfd fd */
+	IOCTL(KVM_IOEVENTFD),  /* (un)registering queue notifications on driver reset */
+	IOCTL(KVM_IRQFD),      /* the same for interrupts */
+	IOCTL(KVM_IRQ_LINE),   /* interrupts where irqfd is not used */
+	IOCTL(TUNSETIFF_NR),   /* netdev_add ifname=: attaching to a TAP */
+	IOCTL(TUNGETIFF_NR),   /* checking a TAP passed with getfd */
+	IOCTL(TUNSETVNETHDRSZ_NR), /* virtio-net's 12-byte header */
+	IOCTL(TUNSETOFFLOAD_NR), /* offloads the guest negotiated */
+	IOCTL(FIONBIO),        /* non-blocking TAP and sockets */
+	IOCTL(BLKGETSIZE64),   /* the size of a block-device backend */
+	IOCTL(BLKSSZGET),      /* its logical block size, for O_DIRECT */
+};
+
+static const struct {
+	const struct seccomp_rule *rules;
+	unsigned count;
+} rule_tables[_SECCOMP_THREAD_MAX] = {
+	[SECCOMP_THREAD_MAIN] = { main_rules, ELEMENTSOF(main_rules) },
+	[SECCOMP_THREAD_VCPU] = { vcpu_rules, ELEMENTSOF(vcpu_rules) },
+};
+
+unsigned seccomp_rule_count(enum seccomp_thread kind)
+{
+	return kind < _SECCOMP_THREAD_MAX ? rule_tables[kind].count : 0;
+}
+
+static void seccomp_releasep(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *rule)
+{
+	if (rule->arg1 == ANY_ARG)
+		return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 0);
+	return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 1,
+		SCMP_A1_64(SCMP_CMP_EQ, rule->arg1));
+}
+
+int seccomp_install(enum seccomp_thread kind)
+{
+	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+	int r;
+
+	if (kind >= _SECCOMP_THREAD_MAX)
+		return -EINVAL;
+	/* Kill the process, not the thread: a half-dead VMM would hang its guest. */
+	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return log_error_errno(ENOMEM, "Failed to create a seccomp filter: %m");
+	for (unsigned i = 0; i < rule_tables[kind].count; i++) {
+		r = add_rule(ctx, &rule_tables[kind].rules[i]);
+		/* A call the running kernel's architecture lacks (-EDOM) is simply left out. */
+		if (r < 0 && r != -EDOM)
+			return log_error_errno(r, "Failed to add seccomp rule %u: %m", i);
+	}
+	r = seccomp_load(ctx);
+	if (r < 0)
+		return log_error_errno(r, "Failed to install the seccomp filter: %m");
+	return 0;
+}

@@ -1,0 +1,23 @@
+/*
+ * System call allowlists for mvirt-vmm (issue 9), one per kind of thread, in
+ * the manner of Firecracker: a guest that takes over a device model can only
+ * make the calls on these lists; any other call kills the whole process with
+ * SIGSYS, which the daemon records as a seccomp violation.
+ *
+ * Order matters: vCPU threads install their filter when they start, before
+ * their first KVM_RUN; the main thread installs its own after creating them,
+ * just before the event loop runs, so neither inherits the other's.
+ */
+#pragma once
+
+enum seccomp_thread {
+	SECCOMP_THREAD_MAIN, /* event loop: QMP, devices' queues, console, hot-plug */
+	SECCOMP_THREAD_VCPU, /* KVM_RUN and the MMIO/PIO exits it returns */
+	_SECCOMP_THREAD_MAX,
+};
+
+/* Installs the allowlist for the calling thread; 0 or -errno. */
+int seccomp_install(enum seccomp_thread kind);
+
+/* The number of rules of one kind, for tests and for the "fewer than N calls" claim. */
+unsigned seccomp_rule_count(enum seccomp_thread kind);
