@@ -1,0 +1,297 @@
+/* The virtio-mmio transport (virtio 1.2, 4.2.2 modern; 4.2.4 legacy) and split virtqueues
+ * (2.7). The transport knows nothing of device types; blk.c and net.c drive it. */
+#include "probe.h"
+
+#define MMIO_MAGIC 0x000
+#define MMIO_VERSION 0x004
+#define MMIO_DEVICE_ID 0x008
+#define MMIO_DEVICE_FEATURES 0x010
+#define MMIO_DEVICE_FEATURES_SEL 0x014
+#define MMIO_DRIVER_FEATURES 0x020
+#define MMIO_DRIVER_FEATURES_SEL 0x024
+#define MMIO_GUEST_PAGE_SIZE 0x028 /* legacy */
+#define MMIO_QUEUE_SEL 0x030
+#define MMIO_QUEUE_NUM_MAX 0x034
+#define MMIO_QUEUE_NUM 0x038
+#define MMIO_QUEUE_ALIGN 0x03c /* legacy */
+#define MMIO_QUEUE_PFN 0x040   /* legacy */
+#define MMIO_QUEUE_READY 0x044
+#define MMIO_QUEUE_NOTIFY 0x050
+#define MMIO_INTERRUPT_STATUS 0x060
+#define MMIO_INTERRUPT_ACK 0x064
+#define MMIO_STATUS 0x070
+#define MMIO_QUEUE_DESC 0x080
+#define MMIO_QUEUE_AVAIL 0x090
+#define MMIO_QUEUE_USED 0x0a0
+#define MMIO_CONFIG_GENERATION 0x0fc
+#define MMIO_CONFIG 0x100
+
+#define VIRTIO_MAGIC 0x74726976 /* "virt" */
+#define STATUS_ACKNOWLEDGE 1
+#define STATUS_DRIVER 2
+#define STATUS_DRIVER_OK 4
+#define STATUS_FEATURES_OK 8
+#define STATUS_FAILED 128
+
+#define VRING_DESC_F_NEXT 1
+#define VRING_DESC_F_WRITE 2
+#define QUEUE_MAX 64
+#define PAGE 4096
+
+struct vring_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vring_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[];
+};
+
+struct vring_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct vring_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct vring_used_elem ring[];
+};
+
+struct virtio_dev vdevs[PROBE_MAX_DEVS];
+uint32_t n_vdevs;
+
+static uint32_t rd(const struct virtio_dev *d, uint32_t reg)
+{
+	return mmio_read32(d->base + reg);
+}
+
+static void wr(const struct virtio_dev *d, uint32_t reg, uint32_t v)
+{
+	mmio_write32(d->base + reg, v);
+}
+
+static void transport_error(const struct virtio_dev *d, const char *what, uint32_t value)
+{
+	out_begin("error");
+	out_str("what", what);
+	out_hex("base", d->base);
+	out_hex("value", value);
+	out_end();
+}
+
+/* Magic and version; a transport that reads as all zeros or all ones has no device behind
+ * it at all. Returns 0 when the transport can be driven. */
+int virtio_check_transport(struct virtio_dev *d)
+{
+	uint32_t magic = rd(d, MMIO_MAGIC);
+
+	if (magic == 0 || magic == 0xffffffff) {
+		transport_error(d, "no-device", magic);
+		return -1;
+	}
+	if (magic != VIRTIO_MAGIC) {
+		transport_error(d, "bad-magic", magic);
+		return -1;
+	}
+	d->version = rd(d, MMIO_VERSION);
+	if (d->version != 1 && d->version != 2) {
+		transport_error(d, "bad-version", d->version);
+		return -1;
+	}
+	d->device_id = rd(d, MMIO_DEVICE_ID);
+	return 0;
+}
+
+static uint64_t device_features(const struct virtio_dev *d)
+{
+	uint64_t f;
+
+	wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
+	f = rd(d, MMIO_DEVICE_FEATURES);
+	if (d->version == 1)
+		return f; /* legacy devices have 32 feature bits */
+	wr(d, MMIO_DEVICE_FEATURES_SEL, 1);
+	return f | (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
+}
+
+/* Reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK (3.1.1). Returns 0 or -1 after setting
+ * FAILED. A modern device must offer VERSION_1. */
+int virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
+{
+	uint64_t offered;
+
+	wr(d, MMIO_STATUS, 0);
+	wr(d, MMIO_STATUS, STATUS_ACKNOWLEDGE);
+	wr(d, MMIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+	offered = device_features(d);
+	if (d->version == 2)
+		wanted |= VIRTIO_F_VERSION_1;
+	d->features = offered & wanted;
+	if (d->version == 2 && !(d->features & VIRTIO_F_VERSION_1)) {
+		transport_error(d, "no-version-1", (uint32_t)(offered >> 32));
+		virtio_fail(d);
+		return -1;
+	}
+	wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)d->features);
+	if (d->version == 1) {
+		wr(d, MMIO_GUEST_PAGE_SIZE, PAGE);
+		return 0;
+	}
+	wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+	wr(d, MMIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+	if (!(rd(d, MMIO_STATUS) & STATUS_FEATURES_OK)) {
+		transport_error(d, "features-refused", (uint32_t)d->features);
+		virtio_fail(d);
+		return -1;
+	}
+	return 0;
+}
+
+static void queue_addr(const struct virtio_dev *d, uint32_t reg, const volatile void *p)
+{
+	wr(d, reg, (uint32_t)(uint64_t)p);
+	wr(d, reg + 4, (uint32_t)((uint64_t)p >> 32));
+}
+
+/* One queue in two zeroed pages: descriptors and the avail ring in the first, the used ring
+ * in the second. That is also the legacy layout with QueueAlign 4096, so one allocation
+ * serves both transports. */
+int virtio_queue_setup(struct virtio_dev *d, uint16_t qi, uint16_t max_num)
+{
+	struct virtq *q = &d->vq[qi];
+	uint32_t dev_max;
+	uint8_t *mem;
+
+	wr(d, MMIO_QUEUE_SEL, qi);
+	dev_max = rd(d, MMIO_QUEUE_NUM_MAX);
+	if (dev_max == 0) {
+		transport_error(d, "no-queue", qi);
+		return -1;
+	}
+	q->num = max_num < QUEUE_MAX ? max_num : QUEUE_MAX;
+	while (q->num > dev_max)
+		q->num /= 2; /* sizes stay powers of two, as legacy rings require */
+	mem = pool_alloc(2 * PAGE, PAGE);
+	if (!mem) {
+		transport_error(d, "out-of-memory", qi);
+		return -1;
+	}
+	q->index = qi;
+	q->desc = (volatile struct vring_desc *)mem;
+	q->avail = (volatile struct vring_avail *)(mem + 16 * q->num);
+	q->used = (volatile struct vring_used *)(mem + PAGE);
+	wr(d, MMIO_QUEUE_NUM, q->num);
+	if (d->version == 1) {
+		wr(d, MMIO_QUEUE_ALIGN, PAGE);
+		wr(d, MMIO_QUEUE_PFN, (uint32_t)((uint64_t)mem / PAGE));
+		return 0;
+	}
+	queue_addr(d, MMIO_QUEUE_DESC, q->desc);
+	queue_addr(d, MMIO_QUEUE_AVAIL, q->avail);
+	queue_addr(d, MMIO_QUEUE_USED, q->used);
+	wr(d, MMIO_QUEUE_READY, 1);
+	return 0;
+}
+
+void virtio_driver_ok(struct virtio_dev *d)
+{
+	uint32_t s = STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_DRIVER_OK;
+
+	if (d->version == 2)
+		s |= STATUS_FEATURES_OK;
+	wr(d, MMIO_STATUS, s);
+	d->live = true;
+}
+
+void virtio_fail(struct virtio_dev *d)
+{
+	wr(d, MMIO_STATUS, rd(d, MMIO_STATUS) | STATUS_FAILED);
+	d->live = false;
+}
+
+void virtio_notify(struct virtio_dev *d, uint16_t qi)
+{
+	barrier();
+	wr(d, MMIO_QUEUE_NOTIFY, qi);
+}
+
+uint32_t virtio_config_gen(const struct virtio_dev *d)
+{
+	return d->version == 2 ? rd(d, MMIO_CONFIG_GENERATION) : 0;
+}
+
+uint32_t virtio_config_read32(const struct virtio_dev *d, uint32_t off)
+{
+	return rd(d, MMIO_CONFIG + off);
+}
+
+uint8_t virtio_config_read8(const struct virtio_dev *d, uint32_t off)
+{
+	return mmio_read8(d->base + MMIO_CONFIG + off);
+}
+
+/* Interrupt context: acknowledge every live device's interrupt (a level-triggered line stays
+ * asserted until then) and leave the bits for the main loop. */
+void virtio_irq_handle(void)
+{
+	for (uint32_t i = 0; i < n_vdevs; i++) {
+		struct virtio_dev *d = &vdevs[i];
+		uint32_t isr;
+
+		if (!d->live)
+			continue;
+		isr = rd(d, MMIO_INTERRUPT_STATUS);
+		if (isr) {
+			wr(d, MMIO_INTERRUPT_ACK, isr);
+			d->isr_pending |= isr;
+		}
+	}
+}
+
+/* Main loop, interrupts disabled: takes the bits the handler left. */
+uint32_t virtio_take_isr(struct virtio_dev *d)
+{
+	uint32_t isr = d->isr_pending;
+
+	d->isr_pending = 0;
+	return isr;
+}
+
+void virtq_add_chain(struct virtq *q, uint16_t head, const uint64_t *addr, const uint32_t *len,
+		uint16_t n, uint32_t writable)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		volatile struct vring_desc *dsc = &q->desc[(head + i) % q->num];
+
+		dsc->addr = addr[i];
+		dsc->len = len[i];
+		dsc->flags = (uint16_t)((i + 1 < n ? VRING_DESC_F_NEXT : 0) |
+			((writable >> i) & 1 ? VRING_DESC_F_WRITE : 0));
+		dsc->next = (uint16_t)((head + i + 1) % q->num);
+	}
+	q->avail->ring[q->avail_idx % q->num] = head;
+	barrier(); /* the ring entry before the index that publishes it */
+	q->avail_idx++;
+	q->avail->idx = q->avail_idx;
+}
+
+bool virtq_pop_used(struct virtq *q, uint32_t *ret_id, uint32_t *ret_len)
+{
+	volatile struct vring_used_elem *e;
+
+	if (q->used->idx == q->last_used)
+		return false;
+	barrier(); /* read the index before the entry it covers */
+	e = &q->used->ring[q->last_used % q->num];
+	*ret_id = e->id;
+	*ret_len = e->len;
+	q->last_used++;
+	return true;
+}
