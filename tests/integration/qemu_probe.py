@@ -1,0 +1,143 @@
+"""Boot the guest probe under QEMU's microvm and read its console (tests/guest/PROTOCOL.md).
+
+Used by test_probe_qemu.py: QEMU's own virtio devices show that the probe is a correct
+driver before the probe is used to judge mvirt-vmm. Every QEMU started here is ended here,
+by its PID, and every wait has a deadline: a probe that hangs fails a test, never hangs it.
+"""
+import os
+import queue
+import re
+import shutil
+import subprocess
+import threading
+import time
+
+QEMU_DEFAULT = "/usr/bin/qemu-system-x86_64"
+LINE_RE = re.compile(r"^PROBE (\S+)(.*)$")
+
+
+def qemu_path():
+    path = os.environ.get("QEMU") or QEMU_DEFAULT
+    return path if path and shutil.which(path) else None
+
+
+def probe_path():
+    path = os.environ.get("MVIRT_PROBE")
+    if not path:
+        top = os.environ.get("top_builddir", os.path.join(os.path.dirname(__file__), "..", ".."))
+        path = os.path.join(top, "tests", "guest", "mvirt-probe")
+    return path if os.path.exists(path) else None
+
+
+def kvm_usable():
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def parse_line(text):
+    """'PROBE blk index=1 capacity=8' -> ('blk', {'index': '1', 'capacity': '8'}).
+
+    A 'text=' key takes the rest of the line (the command line may hold spaces)."""
+    m = LINE_RE.match(text.rstrip("\r\n"))
+    if not m:
+        return None
+    event, rest = m.group(1), m.group(2).strip()
+    fields = {}
+    while rest:
+        key, _, rest = rest.partition("=")
+        if key == "text":
+            fields[key] = rest
+            break
+        value, _, rest = rest.partition(" ")
+        fields[key] = value
+    return event, fields
+
+
+class ProbeVM:
+    """One QEMU running the probe; the console is collected by a reader thread."""
+
+    def __init__(self, probe, args, cmdline="", accel="tcg", netns=None, memory="128M"):
+        self.qemu = qemu_path()
+        cmd = [self.qemu, "-M", "microvm,acpi=on", "-m", memory, "-nodefaults",
+               "-no-user-config", "-display", "none", "-serial", "stdio",
+               "-kernel", probe, "-append", cmdline, "-device", "isa-debug-exit"]
+        if accel == "kvm":
+            cmd += ["-accel", "kvm", "-cpu", "host,-arch-capabilities"]
+        else:
+            cmd += ["-accel", "tcg"]
+        cmd += args
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.cmd = cmd
+        self.lines = []
+        self.events = queue.Queue()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, errors="replace")
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for text in self.proc.stdout:
+            stamp = time.monotonic() - self.started
+            self.lines.append((stamp, text.rstrip("\r\n")))
+            parsed = parse_line(text)
+            if parsed:
+                self.events.put((stamp, parsed[0], parsed[1]))
+        self.events.put((time.monotonic() - self.started, None, None))
+
+    def wait_for(self, event, timeout=30, **match):
+        """Returns (seconds since start, fields) of the next line of `event` whose fields
+        include `match`; fails on timeout or when QEMU ends first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no 'PROBE {event}' {match} within {timeout} s; "
+                                     f"console:\n{self.console()}")
+            try:
+                stamp, ev, fields = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if ev is None:
+                self.events.put((stamp, None, None))
+                raise AssertionError(f"QEMU ended before 'PROBE {event}': "
+                                     f"{self.stderr_text()}\nconsole:\n{self.console()}")
+            if ev == event and all(fields.get(k) == str(v) for k, v in match.items()):
+                return stamp, fields
+
+    def all(self, event):
+        return [parse_line(t)[1] for _, t in self.lines
+                if parse_line(t) and parse_line(t)[0] == event]
+
+    def console(self):
+        return "\n".join(t for _, t in self.lines[-60:])
+
+    def stderr_text(self):
+        if self.proc.poll() is None or not self.proc.stderr:
+            return ""
+        return self.proc.stderr.read()
+
+    def wait_exit(self, timeout=30):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.reader.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+def blk_args(images, legacy=False):
+    """-drive/-device pairs for raw images, plus the transport version to present."""
+    args = ["-global", f"virtio-mmio.force-legacy={'true' if legacy else 'false'}"]
+    for i, path in enumerate(images):
+        args += ["-drive", f"file={path},if=none,id=d{i},format=raw",
+                 "-device", f"virtio-blk-device,drive=d{i}"]
+    return args
