@@ -19,6 +19,10 @@
 #define HOTPLUG_NET_SLOTS 2
 /* Longest node-name, netdev or device id, as QEMU's id rules allow in practice. */
 #define HOTPLUG_ID_MAX 64
+/* Backends opened at once, plugged or not: every slot plus room for a spare
+ * set, so a manager can open the next backend before removing the old one. */
+#define HOTPLUG_BLK_BACKENDS_MAX (2 * HOTPLUG_BLK_SLOTS)
+#define HOTPLUG_NET_BACKENDS_MAX (2 * HOTPLUG_NET_SLOTS)
 
 enum slot_kind {
 	SLOT_BLK,
@@ -26,6 +30,9 @@ enum slot_kind {
 	_SLOT_KIND_MAX,
 	_SLOT_KIND_INVALID = -1,
 };
+
+/* "blk", "net" (the kind names query-slots reports). */
+const char *slot_kind_to_string(enum slot_kind kind);
 
 /* A disk image opened by blockdev-add (or -drive): owned by struct hotplug. */
 struct blk_backend {
@@ -92,12 +99,18 @@ struct netdev_spec {
 	const char *ifname; /* the TAP to open, or NULL when fd is given */
 	int fd;             /* a TAP fd passed with getfd, or -1 */
 };
+/* A spec's fd is duplicated (F_DUPFD_CLOEXEC) on success: the caller keeps and
+ * closes its own copy. Without an fd, the path or TAP is opened here. */
 
 struct device_spec {
 	enum slot_kind kind;
 	const char *id;
-	const char *backend; /* the node-name (disk) or netdev id (NIC) to plug in */
-	int slot;            /* 0-based slot (QMP addr, or lun + 1), -1 for the first free one */
+	/* The node-name (disk) or netdev id (NIC) to plug in; NULL means the same as id,
+	 * as StratoVirt's guide has it ("node-name must match the id of device_add"). */
+	const char *backend;
+	/* 0-based slot (QMP addr, or lun + 1), or -1 for the first free one. StratoVirt
+	 * takes slot 0 then; the first free slot is what a user who leaves addr out expects. */
+	int slot;
 	const char *serial;  /* disk serial for VIRTIO_BLK_T_GET_ID, or NULL */
 	const char *mac;     /* must match the slot's MAC when given, or NULL */
 	/* Given on the command line: the root disk and boot NICs can never be unplugged,
@@ -108,5 +121,26 @@ struct device_spec {
 int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, char **ret_error);
 int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char **ret_error);
 int hotplug_device_add(struct hotplug *hp, const struct device_spec *spec, char **ret_error);
-/* Empties the slot and frees its backend; the caller then emits DEVICE_DELETED. */
+/* Empties the slot and frees its backend; the caller then emits DEVICE_DELETED.
+ * -ENOENT when no device has that id (QMP's DeviceNotFound). */
 int hotplug_device_del(struct hotplug *hp, const char *id, char **ret_error);
+/* Close a backend that is not plugged into a slot (undo of blockdev-add /
+ * netdev_add, for a manager's rollback). -ENOENT when unknown, -EBUSY when plugged. */
+int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_error);
+int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error);
+
+/* What occupies one slot (for query-slots). Pointers stay valid until the next
+ * add or del call. */
+struct slot_info {
+	enum slot_kind kind;
+	int slot;
+	const char *id;                /* the device id, NULL when the slot is empty */
+	bool boot;                     /* given on the command line */
+	bool root;                     /* the boot disk in blk slot 0: never unplugged */
+	const struct blk_backend *blk; /* a disk slot's backend, or NULL */
+	const struct net_backend *net; /* a NIC slot's backend, or NULL */
+	uint8_t mac[6];                /* a NIC slot's fixed MAC */
+};
+int hotplug_slot_info(struct hotplug *hp, enum slot_kind kind, int slot, struct slot_info *ret);
+/* Number of slots of a kind (HOTPLUG_BLK_SLOTS or HOTPLUG_NET_SLOTS). */
+int hotplug_slot_count(enum slot_kind kind);

@@ -1,0 +1,677 @@
+/*
+ * The hot-plug slots of one VM and the backends that fill them (hotplug.h).
+ * The rules are StratoVirt's (seed/stratovirt-hotplug.ru.md): 6 disk and 2 NIC
+ * slots; a device's id names its backend; the image of the root disk can never
+ * be plugged a second time nor unplugged. Every check runs before anything
+ * changes, so a refused call leaves the VM as it was.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <linux/if_tun.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hotplug.h"
+#include "i18n.h"
+#include "log.h"
+#include "util.h"
+
+/* The virtio-net header with VIRTIO_NET_F_MRG_RXBUF / version 1 layout. */
+#define VNET_HDR_LEN 12
+
+struct blk_entry {
+	struct blk_backend b;
+	bool used;
+	int slot; /* the slot it fills, or -1 */
+	dev_t st_dev;
+	ino_t st_ino;
+};
+
+struct net_entry {
+	struct net_backend b;
+	bool used;
+	int slot;
+};
+
+struct slot {
+	void *dev;
+	char id[HOTPLUG_ID_MAX]; /* empty when the slot is free */
+	int backend;             /* index into blks[] or nets[], or -1 */
+	bool boot;
+};
+
+struct hotplug {
+	const struct slot_ops *ops;
+	struct slot blk_slots[HOTPLUG_BLK_SLOTS];
+	struct slot net_slots[HOTPLUG_NET_SLOTS];
+	struct blk_entry blks[HOTPLUG_BLK_BACKENDS_MAX];
+	struct net_entry nets[HOTPLUG_NET_BACKENDS_MAX];
+};
+
+static const char *const slot_kind_table[_SLOT_KIND_MAX] = {
+	[SLOT_BLK] = "blk",
+	[SLOT_NET] = "net",
+};
+
+const char *slot_kind_to_string(enum slot_kind kind)
+{
+	if (kind < 0 || kind >= _SLOT_KIND_MAX)
+		return NULL;
+	return slot_kind_table[kind];
+}
+
+int hotplug_slot_count(enum slot_kind kind)
+{
+	return kind == SLOT_BLK ? HOTPLUG_BLK_SLOTS : kind == SLOT_NET ? HOTPLUG_NET_SLOTS : 0;
+}
+
+/* Sets *ret_error to a formatted sentence and returns err (negative). */
+_printf_(3, 4) static int fail(char **ret_error, int err, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (ret_error)
+		*ret_error = msg;
+	else
+		free(msg);
+	return err;
+}
+
+struct hotplug *hotplug_new(const struct slot_ops *ops, void *const *blk_devs,
+	void *const *net_devs)
+{
+	struct hotplug *hp = calloc(1, sizeof(*hp));
+
+	if (!hp)
+		return NULL;
+	hp->ops = ops;
+	for (int i = 0; i < HOTPLUG_BLK_SLOTS; i++)
+		hp->blk_slots[i] = (struct slot){ .dev = blk_devs ? blk_devs[i] : NULL, .backend = -1 };
+	for (int i = 0; i < HOTPLUG_NET_SLOTS; i++)
+		hp->net_slots[i] = (struct slot){ .dev = net_devs ? net_devs[i] : NULL, .backend = -1 };
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		hp->blks[i].b.fd = -1;
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX; i++)
+		hp->nets[i].b.tap_fd = -1;
+	return hp;
+}
+
+struct hotplug *hotplug_free(struct hotplug *hp)
+{
+	if (!hp)
+		return NULL;
+	/* The devices go away with the VM; only the backends' fds are ours to close. */
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (hp->blks[i].used)
+			safe_close(hp->blks[i].b.fd);
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX; i++)
+		if (hp->nets[i].used)
+			safe_close(hp->nets[i].b.tap_fd);
+	free(hp);
+	return NULL;
+}
+
+static struct slot *slots_of(struct hotplug *hp, enum slot_kind kind)
+{
+	return kind == SLOT_BLK ? hp->blk_slots : hp->net_slots;
+}
+
+static int blk_find(struct hotplug *hp, const char *node_name)
+{
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (hp->blks[i].used && streq(hp->blks[i].b.node_name, node_name))
+			return i;
+	return -1;
+}
+
+static int net_find(struct hotplug *hp, const char *id)
+{
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX; i++)
+		if (hp->nets[i].used && streq(hp->nets[i].b.id, id))
+			return i;
+	return -1;
+}
+
+/* Finds the slot holding device id; returns its kind's slot array index or -1. */
+static int device_find(struct hotplug *hp, const char *id, enum slot_kind *ret_kind)
+{
+	for (enum slot_kind k = 0; k < _SLOT_KIND_MAX; k++) {
+		struct slot *slots = slots_of(hp, k);
+
+		for (int i = 0; i < hotplug_slot_count(k); i++)
+			if (slots[i].id[0] && streq(slots[i].id, id)) {
+				*ret_kind = k;
+				return i;
+			}
+	}
+	return -1;
+}
+
+static int check_id(const char *what, const char *id, char **ret_error)
+{
+	if (isempty(id))
+		return fail(ret_error, -EINVAL, _("The %s is missing or empty; give a name such as "
+						  "\"drive-0\"."), what);
+	if (strlen(id) >= HOTPLUG_ID_MAX)
+		return fail(ret_error, -ENAMETOOLONG,
+			_("The %s \"%s\" is longer than %d characters; choose a shorter one."), what,
+			id, HOTPLUG_ID_MAX - 1);
+	return 0;
+}
+
+static bool is_root_entry(struct hotplug *hp, int index)
+{
+	const struct slot *s = &hp->blk_slots[0];
+
+	return s->boot && s->backend == index;
+}
+
+/* Refuses an image that is already open under another node-name in a way that clashes. */
+static int check_image_shared(struct hotplug *hp, const struct blockdev_spec *spec,
+	const struct stat *st, char **ret_error)
+{
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++) {
+		const struct blk_entry *e = &hp->blks[i];
+
+		if (!e->used || e->st_dev != st->st_dev || e->st_ino != st->st_ino)
+			continue;
+		if (is_root_entry(hp, i))
+			return fail(ret_error, -EBUSY,
+				_("The image %s holds the guest's root file system (node \"%s\"); it "
+				  "can never be hot-plugged; give another image."),
+				spec->path ? spec->path : e->b.path, e->b.node_name);
+		if (!e->b.read_only)
+			return fail(ret_error, -EBUSY,
+				_("The image %s is already open read-write as node \"%s\"; give "
+				  "another image or remove that node first."),
+				spec->path ? spec->path : e->b.path, e->b.node_name);
+		if (!spec->read_only)
+			return fail(ret_error, -EBUSY,
+				_("The image %s is already open read-only as node \"%s\"; it can be "
+				  "shared only read-only: set \"read-only\": true or give another "
+				  "image."), spec->path ? spec->path : e->b.path, e->b.node_name);
+	}
+	return 0;
+}
+
+static int image_open(const struct blockdev_spec *spec, char **ret_error)
+{
+	int flags = (spec->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | (spec->direct ? O_DIRECT : 0);
+	int fd;
+
+	if (spec->fd >= 0) {
+		int fl = fcntl(spec->fd, F_GETFL);
+
+		if (fl < 0)
+			return fail(ret_error, -errno, _("The file descriptor %d given for node \"%s\" "
+							 "is not open; pass it again with getfd."),
+				spec->fd, spec->node_name);
+		if ((fl & O_ACCMODE) == O_RDONLY && !spec->read_only)
+			return fail(ret_error, -EBADF,
+				_("The file descriptor given for node \"%s\" is open read-only; set "
+				  "\"read-only\": true or pass a read-write descriptor."),
+				spec->node_name);
+		fd = fcntl(spec->fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return fail(ret_error, -errno, _("Could not duplicate the file descriptor for "
+							 "node \"%s\": %s."), spec->node_name, strerror(errno));
+		return fd;
+	}
+	if (isempty(spec->path))
+		return fail(ret_error, -EINVAL, _("Node \"%s\" names no image; give "
+						  "\"file\": {\"filename\": PATH} or a file descriptor."),
+			spec->node_name);
+	fd = open(spec->path, flags);
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return fail(ret_error, -ENOENT, _("The image %s does not exist; create it or give "
+						  "the path of an existing file."), spec->path);
+	if (errno == EINVAL && spec->direct)
+		return fail(ret_error, -EINVAL, _("The file system holding %s does not support "
+						  "direct I/O; set \"cache\": {\"direct\": false}."),
+			spec->path);
+	if (spec->read_only && (errno == EACCES || errno == EPERM))
+		return fail(ret_error, -errno, _("The image %s cannot be read (%s); fix its "
+						 "permissions."), spec->path, strerror(errno));
+	if (errno == EACCES || errno == EROFS || errno == EPERM)
+		return fail(ret_error, -errno, _("The image %s cannot be opened read-write (%s); fix "
+						 "its permissions or set \"read-only\": true."),
+			spec->path, strerror(errno));
+	return fail(ret_error, -errno, _("Could not open the image %s: %s."), spec->path,
+		strerror(errno));
+}
+
+static int image_size(int fd, const struct stat *st, const char *what, uint64_t *ret,
+	char **ret_error)
+{
+	if (S_ISREG(st->st_mode)) {
+		*ret = st->st_size;
+		return 0;
+	}
+	if (S_ISBLK(st->st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, ret) < 0)
+			return fail(ret_error, -errno, _("Could not read the size of the block device "
+							 "%s: %s."), what, strerror(errno));
+		return 0;
+	}
+	return fail(ret_error, -EINVAL, _("The image %s is neither a regular file nor a block "
+					  "device; give a disk image."), what);
+}
+
+static int blk_free_entry(struct hotplug *hp, char **ret_error)
+{
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (!hp->blks[i].used)
+			return i;
+	return fail(ret_error, -ENOSPC, _("%d block backends are already open; remove one with "
+					  "blockdev-del or device_del first."),
+		HOTPLUG_BLK_BACKENDS_MAX);
+}
+
+int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, char **ret_error)
+{
+	_cleanup_close_ int fd = -1;
+	const char *what = spec->path ? spec->path : spec->node_name;
+	struct blk_entry *e;
+	struct stat st;
+	uint64_t size;
+	int r, slot;
+
+	r = check_id("node-name", spec->node_name, ret_error);
+	if (r < 0)
+		return r;
+	if (blk_find(hp, spec->node_name) >= 0)
+		return fail(ret_error, -EEXIST, _("A block node named \"%s\" already exists; choose "
+						  "another node-name or remove it with blockdev-del."),
+			spec->node_name);
+	if (spec->path && strlen(spec->path) >= PATH_MAX)
+		return fail(ret_error, -ENAMETOOLONG, _("The image path %s is too long."), spec->path);
+	slot = blk_free_entry(hp, ret_error);
+	if (slot < 0)
+		return slot;
+	fd = image_open(spec, ret_error);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return fail(ret_error, -errno, _("Could not inspect the image %s: %s."), what,
+			strerror(errno));
+	r = image_size(fd, &st, what, &size, ret_error);
+	if (r < 0)
+		return r;
+	r = check_image_shared(hp, spec, &st, ret_error);
+	if (r < 0)
+		return r;
+
+	e = &hp->blks[slot];
+	*e = (struct blk_entry){ .used = true, .slot = -1, .st_dev = st.st_dev, .st_ino = st.st_ino };
+	str_copy(e->b.node_name, sizeof(e->b.node_name), spec->node_name);
+	str_copy(e->b.path, sizeof(e->b.path), spec->path ? spec->path : "");
+	e->b.fd = TAKE_FD(fd);
+	e->b.size = size;
+	e->b.read_only = spec->read_only;
+	e->b.direct = spec->direct;
+	log_debug("Opened block node %s (%s, %" PRIu64 " bytes%s).", e->b.node_name, e->b.path,
+		size, spec->read_only ? ", read-only" : "");
+	return 0;
+}
+
+int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_error)
+{
+	int i = node_name ? blk_find(hp, node_name) : -1;
+
+	if (i < 0)
+		return fail(ret_error, -ENOENT, _("No block node is named \"%s\"; query-slots lists "
+						  "the nodes in use."), node_name ? node_name : "");
+	if (hp->blks[i].slot >= 0)
+		return fail(ret_error, -EBUSY, _("Block node \"%s\" is in use by a disk in slot 0x%x; "
+						 "remove the disk with device_del first."),
+			node_name, hp->blks[i].slot);
+	safe_close(hp->blks[i].b.fd);
+	hp->blks[i] = (struct blk_entry){ .b.fd = -1 };
+	return 0;
+}
+
+/* A TAP must exist before netdev_add: TUNSETIFF would otherwise create one silently. */
+static int tap_open(const char *ifname, char **ret_error)
+{
+	_cleanup_close_ int fd = -1;
+	struct ifreq ifr = { 0 };
+	int hdr_len = VNET_HDR_LEN;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return fail(ret_error, -ENAMETOOLONG, _("The interface name \"%s\" is longer than %d "
+							"characters; give the name of a TAP device."),
+			ifname, IFNAMSIZ - 1);
+	if (if_nametoindex(ifname) == 0)
+		return fail(ret_error, -ENODEV, _("The TAP device \"%s\" does not exist; create it "
+						  "(ip tuntap add %s mode tap) and bring it up first."),
+			ifname, ifname);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return fail(ret_error, -errno, _("Could not open /dev/net/tun for TAP \"%s\": %s."),
+			ifname, strerror(errno));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	memcpy(ifr.ifr_name, ifname, strlen(ifname));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		if (errno == EBUSY)
+			return fail(ret_error, -EBUSY, _("The TAP device \"%s\" is in use by another "
+							 "program or VM; give a free TAP device."), ifname);
+		/* The kernel refuses an existing interface that is not a TAP with EINVAL. */
+		if (errno == EINVAL)
+			return fail(ret_error, -ENOTTY, _("The interface \"%s\" is not a TAP device; "
+							  "give the name of a TAP device."), ifname);
+		if (errno == EPERM)
+			return fail(ret_error, -EPERM, _("Not allowed to attach to the TAP device \"%s\"; "
+							 "create it owned by this user or run as root."),
+				ifname);
+		return fail(ret_error, -errno, _("Could not attach to the TAP device \"%s\": %s."),
+			ifname, strerror(errno));
+	}
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
+		return fail(ret_error, -errno, _("Could not set the virtio-net header size on TAP "
+						 "\"%s\": %s."), ifname, strerror(errno));
+	return TAKE_FD(fd);
+}
+
+/* An fd from getfd must be a TAP that already carries virtio-net headers. */
+static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error)
+{
+	_cleanup_close_ int fd = -1;
+	struct ifreq ifr = { 0 };
+	int hdr_len = VNET_HDR_LEN;
+
+	if (ioctl(src, TUNGETIFF, &ifr) < 0)
+		return fail(ret_error, -ENOTTY, _("The file descriptor given for netdev \"%s\" is not "
+						  "a TAP device; pass an fd of /dev/net/tun after "
+						  "TUNSETIFF."), id);
+	if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_NO_PI) ||
+		!(ifr.ifr_flags & IFF_VNET_HDR))
+		return fail(ret_error, -EINVAL, _("The TAP \"%s\" given for netdev \"%s\" was not "
+						  "opened with IFF_TAP, IFF_NO_PI and IFF_VNET_HDR; "
+						  "open it with those flags."), ifr.ifr_name, id);
+	fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return fail(ret_error, -errno, _("Could not duplicate the TAP fd for netdev \"%s\": "
+						 "%s."), id, strerror(errno));
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || fd_set_nonblock(fd, true) < 0)
+		return fail(ret_error, -errno, _("Could not prepare the TAP \"%s\" for netdev \"%s\": "
+						 "%s."), ifr.ifr_name, id, strerror(errno));
+	memcpy(ret_ifname, ifr.ifr_name, IFNAMSIZ);
+	ret_ifname[IFNAMSIZ - 1] = '\0';
+	return TAKE_FD(fd);
+}
+
+int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char **ret_error)
+{
+	char ifname[IFNAMSIZ] = "";
+	struct net_entry *e = NULL;
+	int r, fd;
+
+	r = check_id("id", spec->id, ret_error);
+	if (r < 0)
+		return r;
+	if (net_find(hp, spec->id) >= 0)
+		return fail(ret_error, -EEXIST, _("A netdev with id \"%s\" already exists; choose "
+						  "another id or remove it with netdev_del."), spec->id);
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
+		if (!hp->nets[i].used)
+			e = &hp->nets[i];
+	if (!e)
+		return fail(ret_error, -ENOSPC, _("%d netdevs are already open; remove one with "
+						  "netdev_del or device_del first."),
+			HOTPLUG_NET_BACKENDS_MAX);
+	if (spec->fd < 0 && isempty(spec->ifname))
+		return fail(ret_error, -EINVAL, _("Netdev \"%s\" names no TAP; give \"ifname\" or "
+						  "a file descriptor passed with getfd."), spec->id);
+	for (int i = 0; spec->fd < 0 && i < HOTPLUG_NET_BACKENDS_MAX; i++)
+		if (hp->nets[i].used && streq(hp->nets[i].b.ifname, spec->ifname))
+			return fail(ret_error, -EBUSY, _("The TAP device \"%s\" is already used by "
+							 "netdev \"%s\"; give another TAP device."),
+				spec->ifname, hp->nets[i].b.id);
+	if (spec->fd >= 0)
+		fd = tap_adopt(spec->fd, spec->id, ifname, ret_error);
+	else
+		fd = tap_open(spec->ifname, ret_error);
+	if (fd < 0)
+		return fd;
+	*e = (struct net_entry){ .used = true, .slot = -1, .b.tap_fd = fd };
+	str_copy(e->b.id, sizeof(e->b.id), spec->id);
+	str_copy(e->b.ifname, sizeof(e->b.ifname), spec->fd >= 0 ? ifname : spec->ifname);
+	log_debug("Opened netdev %s on TAP %s.", e->b.id, e->b.ifname);
+	return 0;
+}
+
+int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error)
+{
+	int i = id ? net_find(hp, id) : -1;
+
+	if (i < 0)
+		return fail(ret_error, -ENOENT, _("No netdev has the id \"%s\"; query-slots lists the "
+						  "netdevs in use."), id ? id : "");
+	if (hp->nets[i].slot >= 0)
+		return fail(ret_error, -EBUSY, _("Netdev \"%s\" is in use by a NIC in slot 0x%x; "
+						 "remove the NIC with device_del first."),
+			id, hp->nets[i].slot);
+	safe_close(hp->nets[i].b.tap_fd);
+	hp->nets[i] = (struct net_entry){ .b.tap_fd = -1 };
+	return 0;
+}
+
+static int mac_parse(const char *s, uint8_t ret[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		    &end) != 6 || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		ret[i] = v[i];
+	return 0;
+}
+
+static void mac_format(const uint8_t mac[6], char ret[18])
+{
+	snprintf(ret, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		mac[5]);
+}
+
+static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slot,
+	char **ret_error)
+{
+	uint8_t want[6], have[6] = { 0 };
+	char have_s[18];
+
+	if (!spec->mac)
+		return 0;
+	if (mac_parse(spec->mac, want) < 0)
+		return fail(ret_error, -EINVAL, _("The MAC address \"%s\" is not of the form "
+						  "52:54:00:12:34:56; correct it or leave \"mac\" out."),
+			spec->mac);
+	if (hp->ops && hp->ops->net_mac)
+		hp->ops->net_mac(hp->net_slots[slot].dev, have);
+	if (memcmp(want, have, 6) == 0)
+		return 0;
+	mac_format(have, have_s);
+	return fail(ret_error, -EINVAL, _("The MAC address %s differs from the MAC %s of NIC slot "
+					  "0x%x, which the guest read at boot and cannot change; "
+					  "give %s or leave \"mac\" out."),
+		spec->mac, have_s, slot, have_s);
+}
+
+/* Picks the slot for a device: the one asked for if it is free, else the first free one. */
+static int pick_slot(struct hotplug *hp, const struct device_spec *spec, char **ret_error)
+{
+	struct slot *slots = slots_of(hp, spec->kind);
+	int n = hotplug_slot_count(spec->kind);
+	bool blk = spec->kind == SLOT_BLK;
+
+	if (spec->slot < 0) {
+		for (int i = 0; i < n; i++)
+			if (!slots[i].id[0])
+				return i;
+		return fail(ret_error, -ENOSPC,
+			blk ? _("All %d disk slots are in use, so device \"%s\" cannot be added; "
+				"remove a disk with device_del first.")
+			    : _("All %d NIC slots are in use, so device \"%s\" cannot be added; "
+				"remove a NIC with device_del first."),
+			n, spec->id);
+	}
+	if (spec->slot >= n)
+		return fail(ret_error, -ERANGE,
+			blk ? _("The address 0x%x of device \"%s\" is out of range; a disk takes an "
+				"addr from 0x0 to 0x5 (or a lun from 0 to 4).")
+			    : _("The address 0x%x of device \"%s\" is out of range; a NIC takes an "
+				"addr of 0x0 or 0x1."),
+			spec->slot, spec->id);
+	if (slots[spec->slot].id[0])
+		return fail(ret_error, -EBUSY, _("Slot 0x%x is already occupied by device \"%s\"; "
+						 "choose a free addr (query-slots lists them) or "
+						 "remove that device with device_del."),
+			spec->slot, slots[spec->slot].id);
+	return spec->slot;
+}
+
+/* Finds the backend a device names and checks that it is free; returns its index. */
+static int find_backend(struct hotplug *hp, const struct device_spec *spec, const char *name,
+	char **ret_error)
+{
+	bool blk = spec->kind == SLOT_BLK;
+	int i = blk ? blk_find(hp, name) : net_find(hp, name);
+	int used;
+
+	if (i < 0 && blk)
+		return fail(ret_error, -ENOENT, _("No block node is named \"%s\", so disk \"%s\" has "
+						  "no image; run blockdev-add with \"node-name\": "
+						  "\"%s\" first (node-name must match the id of "
+						  "device_add)."), name, spec->id, name);
+	if (i < 0)
+		return fail(ret_error, -ENOENT, _("No netdev has the id \"%s\", so NIC \"%s\" has no "
+						  "TAP; run netdev_add with \"id\": \"%s\" first (its "
+						  "id must match the id of device_add)."),
+			name, spec->id, name);
+	used = blk ? hp->blks[i].slot : hp->nets[i].slot;
+	if (used >= 0)
+		return fail(ret_error, -EBUSY, _("Backend \"%s\" is already plugged in as device "
+						 "\"%s\"; open another backend for device \"%s\"."),
+			name, slots_of(hp, spec->kind)[used].id, spec->id);
+	return i;
+}
+
+int hotplug_device_add(struct hotplug *hp, const struct device_spec *spec, char **ret_error)
+{
+	const char *name = spec->backend ? spec->backend : spec->id;
+	enum slot_kind other_kind;
+	struct slot *s;
+	int r, b, slot;
+
+	if (spec->kind != SLOT_BLK && spec->kind != SLOT_NET)
+		return fail(ret_error, -EINVAL, _("Only disks and NICs can be hot-plugged."));
+	r = check_id("id", spec->id, ret_error);
+	if (r < 0)
+		return r;
+	slot = device_find(hp, spec->id, &other_kind);
+	if (slot >= 0)
+		return fail(ret_error, -EEXIST, _("A device with id \"%s\" is already plugged into "
+						  "%s slot 0x%x; choose another id or remove it with "
+						  "device_del first."),
+			spec->id, slot_kind_to_string(other_kind), slot);
+	b = find_backend(hp, spec, name, ret_error);
+	if (b < 0)
+		return b;
+	slot = pick_slot(hp, spec, ret_error);
+	if (slot < 0)
+		return slot;
+	if (spec->kind == SLOT_NET) {
+		r = check_mac(hp, spec, slot, ret_error);
+		if (r < 0)
+			return r;
+	}
+	s = &slots_of(hp, spec->kind)[slot];
+	if (spec->kind == SLOT_BLK)
+		r = hp->ops->attach_blk(s->dev, &hp->blks[b].b, spec->serial);
+	else
+		r = hp->ops->attach_net(s->dev, &hp->nets[b].b);
+	if (r < 0)
+		return fail(ret_error, r, _("Could not plug device \"%s\" into %s slot 0x%x: %s."),
+			spec->id, slot_kind_to_string(spec->kind), slot, strerror(-r));
+	str_copy(s->id, sizeof(s->id), spec->id);
+	s->backend = b;
+	s->boot = spec->boot;
+	if (spec->kind == SLOT_BLK)
+		hp->blks[b].slot = slot;
+	else
+		hp->nets[b].slot = slot;
+	log_info("Plugged %s \"%s\" into slot 0x%x.", slot_kind_to_string(spec->kind), spec->id,
+		slot);
+	return 0;
+}
+
+int hotplug_device_del(struct hotplug *hp, const char *id, char **ret_error)
+{
+	enum slot_kind kind;
+	struct slot *s;
+	int slot, r;
+
+	slot = id ? device_find(hp, id, &kind) : -1;
+	if (slot < 0)
+		return fail(ret_error, -ENOENT, _("No device has the id \"%s\"; query-slots lists the "
+						  "plugged devices."), id ? id : "");
+	s = &slots_of(hp, kind)[slot];
+	if (kind == SLOT_BLK && slot == 0 && s->boot)
+		return fail(ret_error, -EPERM, _("Disk \"%s\" holds the guest's root file system and "
+						 "can never be unplugged."), id);
+	if (kind == SLOT_NET && s->boot)
+		return fail(ret_error, -EPERM, _("NIC \"%s\" was given on the command line and "
+						 "cannot be unplugged."), id);
+	r = kind == SLOT_BLK ? hp->ops->detach_blk(s->dev) : hp->ops->detach_net(s->dev);
+	if (r < 0)
+		return fail(ret_error, r, _("Could not unplug device \"%s\" from %s slot 0x%x: %s."),
+			id, slot_kind_to_string(kind), slot, strerror(-r));
+	if (kind == SLOT_BLK) {
+		safe_close(hp->blks[s->backend].b.fd);
+		hp->blks[s->backend] = (struct blk_entry){ .b.fd = -1 };
+	} else {
+		safe_close(hp->nets[s->backend].b.tap_fd);
+		hp->nets[s->backend] = (struct net_entry){ .b.tap_fd = -1 };
+	}
+	log_info("Unplugged %s \"%s\" from slot 0x%x.", slot_kind_to_string(kind), id, slot);
+	*s = (struct slot){ .dev = s->dev, .backend = -1 };
+	return 0;
+}
+
+int hotplug_slot_info(struct hotplug *hp, enum slot_kind kind, int slot, struct slot_info *ret)
+{
+	const struct slot *s;
+
+	if (slot < 0 || slot >= hotplug_slot_count(kind))
+		return -ERANGE;
+	s = &slots_of(hp, kind)[slot];
+	*ret = (struct slot_info){ .kind = kind, .slot = slot, .boot = s->boot };
+	if (s->id[0])
+		ret->id = s->id;
+	if (kind == SLOT_BLK) {
+		ret->root = slot == 0 && s->boot;
+		ret->blk = s->backend >= 0 ? &hp->blks[s->backend].b : NULL;
+	} else {
+		ret->net = s->backend >= 0 ? &hp->nets[s->backend].b : NULL;
+		if (hp->ops && hp->ops->net_mac)
+			hp->ops->net_mac(s->dev, ret->mac);
+	}
+	return 0;
+}
