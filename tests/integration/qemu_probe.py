@@ -4,10 +4,12 @@ Used by test_probe_qemu.py: QEMU's own virtio devices show that the probe is a c
 driver before the probe is used to judge mvirt-vmm. Every QEMU started here is ended here,
 by its PID, and every wait has a deadline: a probe that hangs fails a test, never hangs it.
 """
+import json
 import os
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -132,6 +134,42 @@ class ProbeVM:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:
                 stream.close()
+
+
+class QMP:
+    """A minimal QMP client for QEMU's monitor socket (commands only; events are skipped)."""
+
+    def __init__(self, path, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(timeout)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.file = self.sock.makefile("rw")
+        json.loads(self.file.readline())  # greeting
+        self.execute("qmp_capabilities")
+
+    def execute(self, command, **arguments):
+        self.file.write(json.dumps({"execute": command, "arguments": arguments}) + "\n")
+        self.file.flush()
+        while True:
+            reply = json.loads(self.file.readline())
+            if "event" in reply:
+                continue
+            if "error" in reply:
+                raise RuntimeError(f"QMP {command}: {reply['error']}")
+            return reply["return"]
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
 
 
 def blk_args(images, legacy=False):

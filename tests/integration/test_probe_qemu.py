@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from qemu_probe import ProbeVM, blk_args, kvm_usable, probe_path, qemu_path
+from qemu_probe import QMP, ProbeVM, blk_args, kvm_usable, probe_path, qemu_path
 
 pytestmark = [
     pytest.mark.skipif(qemu_path() is None, reason="qemu-system-x86_64 is not installed"),
@@ -103,6 +103,34 @@ def test_disk_write_reaches_host_file(vms, disks):
     assert vm.all("write") == [{"index": "0", "sector": "5", "sum": crc}]
     assert vm.all("read") == [{"index": "0", "sector": "5", "sum": crc}]
     assert vm.all("poweroff")[0]["method"] == "acpi-sleep"
+
+
+def test_config_change_interrupts(vms, disks, tmp_path):
+    """What hot-plug looks like to the guest, made with QEMU's block_resize and set_link:
+    capacity N -> 0 -> M and link down -> up, each a config-change interrupt. A write asked
+    for a sector the disk does not have yet is done once the disk grows."""
+    sock = str(tmp_path / "qmp.sock")
+    vm = vms(blk_args(disks[:1]) + ["-netdev", "user,id=n0",
+                                    "-device", "virtio-net-device,netdev=n0",
+                                    "-qmp", f"unix:{sock},server=on,wait=off"],
+             cmdline="probe.write=0:4000:grown")
+    vm.wait_for("ready", blk=1, net=1)
+    assert vm.all("write") == []
+    qmp = QMP(sock)
+    try:
+        qmp.execute("block_resize", device="d0", size=0)
+        vm.wait_for("blk", index=0, capacity=0)
+        qmp.execute("block_resize", device="d0", size=4096 * SECTOR)
+        _, grown = vm.wait_for("blk", index=0, capacity=4096)
+        assert grown["sum0"] == sector_crc(disks[0], 0)
+        _, wrote = vm.wait_for("write", index=0, sector=4000)
+        qmp.execute("set_link", name="n0", up=False)
+        vm.wait_for("net", index=0, link="down")
+        qmp.execute("set_link", name="n0", up=True)
+        vm.wait_for("net", index=0, link="up")
+    finally:
+        qmp.close()
+    assert wrote["sum"] == sector_crc(disks[0], 4000)
 
 
 def test_host_pings_probe(vms):
