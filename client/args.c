@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "args.h"
 #include "cleanup.h"
@@ -149,11 +150,15 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *ret, char **ret_error
 	optind = 0; /* full reset: the unit tests parse many command lines */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", long_options, NULL)) != -1) {
-		if (c == '?') {
-			const char *bad = argv[optind - 1];
-			return fail(ret_error, _("Unknown option '%s', or it needs a value; see "
-						 "'mvirtctl --help'."), bad);
-		}
+		if (c == '?' && optopt && strchr(argv[optind - 1], '='))
+			return fail(ret_error, _("The option '%s' takes no value; see "
+						 "'mvirtctl --help'."), argv[optind - 1]);
+		if (c == '?' && optopt)
+			return fail(ret_error, _("The option '%s' needs a value; see "
+						 "'mvirtctl --help'."), argv[optind - 1]);
+		if (c == '?')
+			return fail(ret_error, _("Unknown option '%s'; see 'mvirtctl --help'."),
+				    argv[optind - 1]);
 		r = parse_one(c, optarg, &a, ret_error);
 		if (r < 0)
 			return r;
@@ -174,9 +179,6 @@ int ctl_args_parse(int argc, char **argv, struct ctl_args *ret, char **ret_error
 			return r;
 	} else if (!a.help && !a.version) {
 		return fail(ret_error, _("No verb given; 'mvirtctl --help' lists them."));
-	} else if (a.options) {
-		return fail(ret_error, _("The option %s needs a verb; see 'mvirtctl --help'."),
-			option_name(a.options & -a.options));
 	}
 	*ret = a;
 	return 0;
