@@ -1,14 +1,18 @@
 """The guest probe against QEMU's microvm: QEMU's devices are the reference that shows the
 probe is a correct ACPI reader and virtio driver, so that it can later judge mvirt-vmm.
+QEMU only uses the PVH entry; the 64-bit boot-protocol entry is checked on /dev/kvm by
+probe_kvm64.py (a bare loader, with ACPI tables of its own).
 
 Needs qemu-system-x86_64 (skipped without it) and the built probe ($MVIRT_PROBE).
 """
 import os
+import subprocess
+import sys
 import zlib
 
 import pytest
 
-from qemu_probe import QMP, ProbeVM, blk_args, kvm_usable, probe_path, qemu_path
+from qemu_probe import QMP, ProbeVM, blk_args, kvm_usable, parse_line, probe_path, qemu_path
 
 pytestmark = [
     pytest.mark.skipif(qemu_path() is None, reason="qemu-system-x86_64 is not installed"),
@@ -192,3 +196,27 @@ def test_time_to_ready(vms, disks, accel):
     first = vm.lines[0][0]
     print(f"{accel}: first line {first:.3f} s, ready {stamp:.3f} s after QEMU started")
     assert stamp < 30
+
+
+@pytest.mark.parametrize("scan", [False, True], ids=["rsdp-pointer", "rsdp-scan"])
+def test_linux64_entry_on_kvm(scan):
+    """The 64-bit boot protocol entry under this machine's KVM, with no QEMU: boot_params
+    gives the command line, the e820 map and (unless scanning) the RSDP; the loader's DSDT
+    names one LNRO0005 device where nothing answers."""
+    if not kvm_usable():
+        pytest.skip("/dev/kvm is not usable here")
+    loader = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe_kvm64.py")
+    args = [sys.executable, loader, "--seconds", "60", probe_path(), "probe.poweroff=1"]
+    out = subprocess.run(args + (["--scan"] if scan else []), capture_output=True, text=True,
+                         timeout=90)
+    lines = [parse_line(t) for t in out.stdout.splitlines() if parse_line(t)]
+    assert out.returncode == 0, out.stdout + out.stderr
+    events = [(e, f) for e, f in lines]
+    assert events[0] == ("boot", {"entry": "linux64"})
+    assert ("e820", {"addr": "0x100000", "size": "0x3f00000", "type": "1"}) in events
+    assert ("cmdline", {"len": "16", "text": "probe.poweroff=1"}) in events
+    tables = {f["table"]: f["ok"] for e, f in events if e == "acpi"}
+    assert tables == {"RSDP": "1", "XSDT": "1", "FACP": "1", "DSDT": "1", "APIC": "1"}
+    assert ("error", {"what": "no-device", "base": "0xd0000000", "value": "0x0"}) in events
+    assert ("ready", {"blk": "0", "net": "0"}) in events
+    assert events[-1] == ("poweroff", {"method": "debug-exit"})
