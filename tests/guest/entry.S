@@ -56,6 +56,8 @@ linux64_entry:
 	cld
 	mov	%rsi, %rdi		/* first argument: boot_params */
 	mov	$2, %esi		/* second argument: BOOT_LINUX64 */
+	/* The boot protocol promises no stack: take ours before the far return below. */
+	mov	$stack_top, %rsp
 	lgdt	gdt_desc
 	/* The loader's identity map covers this code; ours also maps the MMIO hole. */
 	mov	$pml4, %rax
