@@ -15,7 +15,7 @@ import sys
 import time
 
 HOST_IP = "10.0.0.1"
-TAP = "mvptap0"
+TAP = "mvptap{}"  # .format(n): mvptap0, mvptap1, ...
 BRIDGE = "mvpbr0"
 
 
@@ -26,10 +26,10 @@ def _ip(ns, *args):
 
 
 class NetNS:
-    """bridge BRIDGE (HOST_IP/24) <- TAP, in namespace mvprobe-<pid>-<n>."""
+    """bridge BRIDGE (HOST_IP/24) <- `taps` TAPs, in namespace mvprobe-<pid>-<n>."""
     _count = 0
 
-    def __init__(self):
+    def __init__(self, taps=1):
         NetNS._count += 1
         self.name = f"mvprobe-{os.getpid()}-{NetNS._count}"
         _ip(None, "netns", "add", self.name)
@@ -38,9 +38,11 @@ class NetNS:
             _ip(self.name, "link", "add", BRIDGE, "type", "bridge")
             _ip(self.name, "addr", "add", f"{HOST_IP}/24", "dev", BRIDGE)
             _ip(self.name, "link", "set", BRIDGE, "up")
-            _ip(self.name, "tuntap", "add", "dev", TAP, "mode", "tap")
-            _ip(self.name, "link", "set", TAP, "master", BRIDGE)
-            _ip(self.name, "link", "set", TAP, "up")
+            for n in range(taps):
+                tap = TAP.format(n)
+                _ip(self.name, "tuntap", "add", "dev", tap, "mode", "tap")
+                _ip(self.name, "link", "set", tap, "master", BRIDGE)
+                _ip(self.name, "link", "set", tap, "up")
         except Exception:
             self.close()
             raise

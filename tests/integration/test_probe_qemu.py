@@ -137,28 +137,38 @@ def test_config_change_interrupts(vms, disks, tmp_path):
     assert wrote["sum"] == sector_crc(disks[0], 4000)
 
 
-def test_host_pings_probe(vms):
+@pytest.mark.parametrize("accel", ["tcg", "kvm"])
+def test_host_pings_probe(vms, accel):
+    """Two NICs on one bridge, each answering ARP and ping for its own address."""
     from probe_netns import HOST_IP, TAP, NetNS
 
+    if accel == "kvm" and not kvm_usable():
+        pytest.skip("/dev/kvm is not usable here")
     try:
-        ns = NetNS()
+        ns = NetNS(taps=2)
     except Exception as e:  # no netns support in this sandbox: say so, do not fail
         pytest.skip(f"cannot create a network namespace: {e}")
     try:
-        vm = vms(["-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no",
-                  "-device", "virtio-net-device,netdev=n0,mac=52:54:00:12:34:56"],
-                 cmdline="probe.ip=10.0.0.2", netns=ns.name)
-        vm.wait_for("ready", net=1)
-        assert vm.all("net") == [{"index": "0", "mac": "52:54:00:12:34:56", "link": "up",
-                                  "ip": "10.0.0.2"}]
-        replies = ns.ping("10.0.0.2", count=3)
-        assert len(replies) == 3 and all("intact=1" in r for r in replies), vm.console()
-        vm.wait_for("ping", **{"from": HOST_IP}, index=0)
-        assert len(vm.all("ping")) >= 3
-        assert vm.all("arp")[0]["from"] == HOST_IP
+        args = []
+        for n in range(2):
+            args += ["-netdev", f"tap,id=n{n},ifname={TAP.format(n)},script=no,downscript=no",
+                     "-device", f"virtio-net-device,netdev=n{n},mac=52:54:00:12:34:5{6 + n}"]
+        vm = vms(args, cmdline="probe.ip=10.0.0.2 probe.ip1=10.0.0.9", netns=ns.name,
+                 accel=accel)
+        vm.wait_for("ready", net=2)
+        nics = {n["ip"]: n for n in vm.all("net")}
+        assert set(nics) == {"10.0.0.2", "10.0.0.9"} and all(
+            n["link"] == "up" for n in nics.values())
+        for ip in nics:
+            replies = ns.ping(ip, count=3)
+            assert len(replies) == 3 and all("intact=1" in r for r in replies), vm.console()
+            index = nics[ip]["index"]
+            vm.wait_for("ping", **{"from": HOST_IP}, index=index)
+        assert len(vm.all("ping")) >= 6
+        assert {a["from"] for a in vm.all("arp")} == {HOST_IP}
     finally:
         for vm in vms.started:
-            vm.stop()  # QEMU holds the TAP: end it before the namespace goes
+            vm.stop()  # QEMU holds the TAPs: end it before the namespace goes
         ns.close()
 
 
