@@ -32,10 +32,13 @@ static inline void dbus_message_unrefp(DBusMessage **m)
 }
 #define _cleanup_message_ _cleanup_(dbus_message_unrefp)
 
+/* mvirtctl's connections are private: libdbus wants them closed before the last unref. */
 static inline void dbus_connection_closep(DBusConnection **c)
 {
-	if (*c)
+	if (*c) {
+		dbus_connection_close(*c);
 		dbus_connection_unref(*c);
+	}
 }
 #define _cleanup_connection_ _cleanup_(dbus_connection_closep)
 

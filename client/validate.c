@@ -4,6 +4,7 @@
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
 #include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGParserCtxtPtr, xmlRelaxNGFreeParserCtxt);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGPtr, xmlRelaxNGFree);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGValidCtxtPtr, xmlRelaxNGFreeValidCtxt);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlParserCtxtPtr, xmlFreeParserCtxt);
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathContextPtr, xmlXPathFreeContext);
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathObjectPtr, xmlXPathFreeObject);
+
+static void xmlFreep(xmlChar **p)
+{
+	xmlFree(*p);
+}
 
 /* The first fault libxml2 reports: later ones are usually its consequences. */
 struct first_error {
@@ -38,6 +46,9 @@ static void collect_error(void *data, const xmlError *err)
 	if (fe->message[0] || !err || !err->message)
 		return;
 	fe->line = err->line;
+	/* RelaxNG errors inside <interleave> carry no line, but often their node. */
+	if (fe->line <= 0 && err->node)
+		fe->line = xmlGetLineNo((xmlNodePtr)err->node);
 	snprintf(fe->message, sizeof(fe->message), "%s", err->message);
 	n = strlen(fe->message);
 	while (n > 0 && (fe->message[n - 1] == '\n' || fe->message[n - 1] == ' '))
@@ -124,6 +135,105 @@ static int parse_text(const char *text, xmlDocPtr *ret, char **ret_error)
 	return 0;
 }
 
+/* A schema and the ones it includes; more than this many files is not mvirt's. */
+#define SCHEMA_FILES_MAX 8
+
+struct schema_set {
+	xmlDocPtr doc[SCHEMA_FILES_MAX];
+	unsigned n;
+};
+
+static void schema_set_free(struct schema_set *set)
+{
+	for (unsigned i = 0; i < set->n; i++)
+		xmlFreeDoc(set->doc[i]);
+	set->n = 0;
+}
+
+static xmlXPathObjectPtr xpath(xmlDocPtr doc, const char *expr)
+{
+	_cleanup_(xmlXPathFreeContextp) xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+
+	return ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+}
+
+/* Loads path and, one level at a time, the files its <include href> and <externalRef> name. */
+static void schema_set_load(struct schema_set *set, const char *dir, const char *file)
+{
+	_cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr refs = NULL;
+	_cleanup_free_ char *path = NULL;
+	xmlDocPtr doc;
+
+	if (set->n == SCHEMA_FILES_MAX || asprintf(&path, "%s/%s", dir, file) < 0)
+		return;
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		return;
+	set->doc[set->n++] = doc;
+	refs = xpath(doc, "//*[local-name()='include' or local-name()='externalRef']/@href");
+	for (int i = 0; refs && refs->nodesetval && i < refs->nodesetval->nodeNr; i++) {
+		_cleanup_(xmlFreep) xmlChar *href = xmlNodeGetContent(refs->nodesetval->nodeTab[i]);
+		if (href && !strchr((const char *)href, '/'))
+			schema_set_load(set, dir, (const char *)href);
+	}
+}
+
+static bool schema_knows(const struct schema_set *set, const xmlChar *name)
+{
+	char expr[256];
+
+	/* Element names are plain words: anything else could break the expression. */
+	for (const xmlChar *c = name; *c; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", *c))
+			return false;
+	snprintf(expr, sizeof(expr), "//*[local-name()='element'][@name='%s']", (const char *)name);
+	for (unsigned i = 0; i < set->n; i++) {
+		_cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr found = xpath(set->doc[i], expr);
+		if (!found || (found->nodesetval && found->nodesetval->nodeNr > 0))
+			return true;
+	}
+	return false;
+}
+
+/* The first element (in document order) that the schema never names, or NULL. */
+static xmlNodePtr find_unknown(const struct schema_set *set, xmlNodePtr node)
+{
+	for (; node; node = node->next) {
+		xmlNodePtr deeper;
+
+		if (node->type != XML_ELEMENT_NODE)
+			continue;
+		if (!schema_knows(set, node->name))
+			return node;
+		deeper = find_unknown(set, node->children);
+		if (deeper)
+			return deeper;
+	}
+	return NULL;
+}
+
+/*
+ * libxml2 explains a fault inside <interleave> poorly ("Extra element devices
+ * in interleave"). When an element is one mvirt's schema does not know at all
+ * (libvirt's <graphics>, say), name it and its line instead.
+ */
+static int explain_unknown(const char *schema_dir, const char *schema, xmlDocPtr doc,
+			   char **ret_error)
+{
+	struct schema_set set = {};
+	xmlNodePtr bad;
+	int r = 0;
+
+	schema_set_load(&set, schema_dir, schema);
+	bad = set.n ? find_unknown(&set, xmlDocGetRootElement(doc)) : NULL;
+	if (bad)
+		r = fail(ret_error, -EBADMSG,
+			 _("%ld: The element <%s> is not supported by mvirt (schema %s); remove it."),
+			 xmlGetLineNo(bad), (const char *)bad->name, schema);
+	schema_set_free(&set);
+	return r;
+}
+
 int ctl_xml_load_validated(const char *schema_dir, const char *schema, const char *path,
 			   char **ret_xml, char **ret_error)
 {
@@ -149,10 +259,14 @@ int ctl_xml_load_validated(const char *schema_dir, const char *schema, const cha
 	if (!vctxt)
 		return fail(ret_error, -ENOMEM, _("Out of memory while validating XML."));
 	xmlRelaxNGSetValidStructuredErrors(vctxt, collect_error_cb, &fe);
-	if (xmlRelaxNGValidateDoc(vctxt, doc) != 0)
+	if (xmlRelaxNGValidateDoc(vctxt, doc) != 0) {
+		r = explain_unknown(schema_dir, schema, doc, ret_error);
+		if (r < 0)
+			return r;
 		return fail(ret_error, -EBADMSG,
 			    _("%d: The file does not match the schema %s: %s."), fe.line, schema,
 			    fe.message[0] ? fe.message : "?");
+	}
 	*ret_xml = TAKE_PTR(text);
 	return 0;
 }
