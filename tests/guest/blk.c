@@ -55,7 +55,8 @@ static void blk_error(const struct blk *b, const char *what, uint64_t sector, in
 	out_str("dev", "blk");
 	out_dec("index", b->dev->type_index);
 	out_dec("sector", sector);
-	out_dec("status", (uint64_t)status);
+	if (status >= 0) /* a timeout has no status */
+		out_dec("status", (uint64_t)status);
 	out_end();
 }
 

@@ -9,10 +9,12 @@ against tables that are not QEMU's. Console bytes (port 0x3f8) go to stdout; the
 when the guest writes port 0x501 (the probe's power-off fallback), on a KVM error, or after
 the deadline.
 
-    python3 probe_kvm64.py [--scan] [--seconds N] PROBE_ELF 'CMDLINE'
+    python3 probe_kvm64.py [--scan] [--stuck-disk] [--seconds N] PROBE_ELF 'CMDLINE'
 
 --scan leaves boot_params.acpi_rsdp_addr 0, so the probe must find the RSDP by scanning
-0xE0000-0xFFFFF as Linux does.
+0xE0000-0xFFFFF as Linux does. --stuck-disk puts a virtio-blk transport at the DSDT's
+address that negotiates like a real one but never completes a request: the probe must time
+out and say so, not hang.
 """
 import argparse
 import ctypes
@@ -178,7 +180,38 @@ def handle_io(run, out):
     return True
 
 
-def main(path, cmdline, seconds=60, scan=False):
+class StuckDisk:
+    """virtio-mmio version 2, device ID 2, 8 sectors; takes requests and never answers."""
+
+    def __init__(self):
+        self.regs = {0x000: 0x74726976, 0x004: 2, 0x008: 2, 0x034: 4, 0x100: 8}
+        self.features_sel = 0
+
+    def read(self, off):
+        if off == 0x010:
+            return 1 if self.features_sel == 1 else 0  # VIRTIO_F_VERSION_1 only
+        return self.regs.get(off, 0)
+
+    def write(self, off, value):
+        if off == 0x014:
+            self.features_sel = value
+        elif off == 0x070:
+            self.regs[0x070] = value
+
+
+def handle_mmio(run, device):
+    phys, data, length, is_write = struct.unpack_from("<Q8sIB", run, 32)
+    off = phys - VIRTIO_BASE
+    inside = device and 0 <= off < 0x200
+    if is_write:
+        if inside:
+            device.write(off, int.from_bytes(data[:length], "little"))
+    else:  # reads outside any device see zeros: nothing is there
+        value = device.read(off) if inside else 0
+        run[40:40 + length] = value.to_bytes(8, "little")[:length]
+
+
+def main(path, cmdline, seconds=60, scan=False, stuck_disk=False):
     kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     vm = fcntl.ioctl(kvm, KVM_CREATE_VM, 0)
     fcntl.ioctl(vm, KVM_SET_TSS_ADDR, 0x7FFFC000)  # 3 pages outside RAM; ioctl takes a C int
@@ -195,6 +228,7 @@ def main(path, cmdline, seconds=60, scan=False):
     size = fcntl.ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0)
     run = mmap.mmap(vcpu, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
     out = sys.stdout.buffer
+    device = StuckDisk() if stuck_disk else None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         fcntl.ioctl(vcpu, KVM_RUN, 0)
@@ -202,10 +236,8 @@ def main(path, cmdline, seconds=60, scan=False):
         if reason == EXIT_IO:
             if not handle_io(run, out):
                 return 0
-        elif reason == EXIT_MMIO:  # nothing is mapped there: reads see zeros
-            _, _, length, is_write = struct.unpack_from("<Q8sIB", run, 32)
-            if not is_write:
-                run[40:40 + length] = bytes(length)
+        elif reason == EXIT_MMIO:
+            handle_mmio(run, device)
         else:
             suberror = struct.unpack_from("<I", run, 32)[0]
             print(f"KVM exit {reason} (suberror {suberror})", file=sys.stderr)
@@ -217,8 +249,9 @@ def main(path, cmdline, seconds=60, scan=False):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(usage=__doc__)
     ap.add_argument("--scan", action="store_true")
+    ap.add_argument("--stuck-disk", action="store_true")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("probe")
     ap.add_argument("cmdline")
     a = ap.parse_args()
-    sys.exit(main(a.probe, a.cmdline, a.seconds, a.scan))
+    sys.exit(main(a.probe, a.cmdline, a.seconds, a.scan, a.stuck_disk))

@@ -230,3 +230,19 @@ def test_linux64_entry_on_kvm(scan):
     assert ("error", {"what": "no-device", "base": "0xd0000000", "value": "0x0"}) in events
     assert ("ready", {"blk": "0", "net": "0"}) in events
     assert events[-1] == ("poweroff", {"method": "debug-exit"})
+
+
+def test_stuck_disk_times_out_on_kvm():
+    """A disk that negotiates and then never completes a request: the probe must give a
+    timeout error after about 5 s (its LAPIC timer is the clock) and still reach ready."""
+    if not kvm_usable():
+        pytest.skip("/dev/kvm is not usable here")
+    loader = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe_kvm64.py")
+    out = subprocess.run([sys.executable, loader, "--stuck-disk", "--seconds", "60",
+                          probe_path(), "probe.poweroff=1"],
+                         capture_output=True, text=True, timeout=90)
+    assert out.returncode == 0, out.stdout + out.stderr
+    events = [parse_line(t) for t in out.stdout.splitlines() if parse_line(t)]
+    assert ("error", {"what": "timeout", "dev": "blk", "index": "0", "sector": "0"}) in events
+    assert ("blk", {"index": "0", "capacity": "8"}) in events
+    assert ("ready", {"blk": "1", "net": "0"}) in events
