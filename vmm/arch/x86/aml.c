@@ -1,0 +1,258 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/aml.h"
+
+/* Opcodes from the ACPI specification, chapter 20 (AML grammar). */
+#define AML_ZERO 0x00
+#define AML_ONE 0x01
+#define AML_NAME_OP 0x08
+#define AML_BYTE_PREFIX 0x0a
+#define AML_WORD_PREFIX 0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_STRING_PREFIX 0x0d
+#define AML_QWORD_PREFIX 0x0e
+#define AML_SCOPE_OP 0x10
+#define AML_BUFFER_OP 0x11
+#define AML_PACKAGE_OP 0x12
+#define AML_EXT_OP 0x5b
+#define AML_DEVICE_OP 0x82
+#define AML_ROOT 0x5c
+#define AML_DUAL_NAME 0x2e
+#define AML_MULTI_NAME 0x2f
+#define AML_NAME_SEG 4
+#define AML_MAX_SEGS 8
+
+void aml_buf_init(struct aml_buf *b)
+{
+	*b = (struct aml_buf){ 0 };
+}
+
+void aml_buf_done(struct aml_buf *b)
+{
+	free(b->data);
+	*b = (struct aml_buf){ 0 };
+}
+
+int aml_buf_error(const struct aml_buf *b)
+{
+	return b->error;
+}
+
+void aml_bytes(struct aml_buf *b, const void *data, size_t len)
+{
+	if (b->error)
+		return;
+	if (len > AML_MAX - b->len) {
+		b->error = -E2BIG;
+		return;
+	}
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		uint8_t *p;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (!p) {
+			b->error = -ENOMEM;
+			return;
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+}
+
+static void aml_byte(struct aml_buf *b, uint8_t v)
+{
+	aml_bytes(b, &v, 1);
+}
+
+static void aml_le(struct aml_buf *b, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		aml_byte(b, (uint8_t)(v >> (8 * i)));
+}
+
+void aml_pkg_length(struct aml_buf *b, size_t len)
+{
+	/* The length includes the PkgLength bytes themselves. */
+	if (len + 1 < 0x40) {
+		aml_byte(b, (uint8_t)(len + 1));
+		return;
+	}
+	for (unsigned n = 2; n <= 4; n++) {
+		size_t total = len + n;
+
+		if (total < (1ULL << (4 + 8 * (n - 1)))) {
+			aml_byte(b, (uint8_t)(((n - 1) << 6) | (total & 0xf)));
+			for (unsigned i = 1; i < n; i++)
+				aml_byte(b, (uint8_t)(total >> (4 + 8 * (i - 1))));
+			return;
+		}
+	}
+	b->error = -E2BIG;
+}
+
+static int aml_segments(const char *path, char segs[AML_MAX_SEGS][AML_NAME_SEG])
+{
+	unsigned n = 0;
+
+	while (*path) {
+		size_t l = strcspn(path, ".");
+
+		if (l < 1 || l > AML_NAME_SEG || n >= AML_MAX_SEGS)
+			return -EINVAL;
+		memset(segs[n], '_', AML_NAME_SEG);
+		memcpy(segs[n], path, l);
+		n++;
+		path += l;
+		if (*path == '.')
+			path++;
+	}
+	return n;
+}
+
+void aml_name_string(struct aml_buf *b, const char *path)
+{
+	char segs[AML_MAX_SEGS][AML_NAME_SEG];
+	int n;
+
+	if (*path == '\\') {
+		aml_byte(b, AML_ROOT);
+		path++;
+	}
+	n = aml_segments(path, segs);
+	if (n < 0) {
+		b->error = b->error ?: n;
+		return;
+	}
+	if (n == 0)
+		aml_byte(b, 0); /* NullName */
+	else if (n == 2)
+		aml_byte(b, AML_DUAL_NAME);
+	else if (n > 2) {
+		aml_byte(b, AML_MULTI_NAME);
+		aml_byte(b, (uint8_t)n);
+	}
+	aml_bytes(b, segs, (size_t)n * AML_NAME_SEG);
+}
+
+void aml_integer(struct aml_buf *b, uint64_t v)
+{
+	if (v == 0)
+		aml_byte(b, AML_ZERO);
+	else if (v == 1)
+		aml_byte(b, AML_ONE);
+	else if (v <= 0xff) {
+		aml_byte(b, AML_BYTE_PREFIX);
+		aml_le(b, v, 1);
+	} else if (v <= 0xffff) {
+		aml_byte(b, AML_WORD_PREFIX);
+		aml_le(b, v, 2);
+	} else if (v <= 0xffffffff) {
+		aml_byte(b, AML_DWORD_PREFIX);
+		aml_le(b, v, 4);
+	} else {
+		aml_byte(b, AML_QWORD_PREFIX);
+		aml_le(b, v, 8);
+	}
+}
+
+void aml_string(struct aml_buf *b, const char *s)
+{
+	aml_byte(b, AML_STRING_PREFIX);
+	aml_bytes(b, s, strlen(s) + 1);
+}
+
+static void aml_child(struct aml_buf *b, const struct aml_buf *child)
+{
+	if (child->error)
+		b->error = b->error ?: child->error;
+	else
+		aml_bytes(b, child->data, child->len);
+}
+
+void aml_name(struct aml_buf *b, const char *path, const struct aml_buf *value)
+{
+	aml_byte(b, AML_NAME_OP);
+	aml_name_string(b, path);
+	aml_child(b, value);
+}
+
+/* Op PkgLength NameString body: Scope and Device. */
+static void aml_named_block(struct aml_buf *b, const char *path, const struct aml_buf *body)
+{
+	struct aml_buf inner;
+
+	aml_buf_init(&inner);
+	aml_name_string(&inner, path);
+	aml_child(&inner, body);
+	aml_pkg_length(b, inner.len);
+	aml_child(b, &inner);
+	aml_buf_done(&inner);
+}
+
+void aml_scope(struct aml_buf *b, const char *path, const struct aml_buf *body)
+{
+	aml_byte(b, AML_SCOPE_OP);
+	aml_named_block(b, path, body);
+}
+
+void aml_device(struct aml_buf *b, const char *path, const struct aml_buf *body)
+{
+	aml_byte(b, AML_EXT_OP);
+	aml_byte(b, AML_DEVICE_OP);
+	aml_named_block(b, path, body);
+}
+
+void aml_package(struct aml_buf *b, uint8_t n_elements, const struct aml_buf *elements)
+{
+	aml_byte(b, AML_PACKAGE_OP);
+	aml_pkg_length(b, 1 + elements->len);
+	aml_byte(b, n_elements);
+	aml_child(b, elements);
+}
+
+void aml_buffer(struct aml_buf *b, const struct aml_buf *bytes)
+{
+	struct aml_buf inner;
+
+	aml_buf_init(&inner);
+	aml_integer(&inner, bytes->len);
+	aml_child(&inner, bytes);
+	aml_byte(b, AML_BUFFER_OP);
+	aml_pkg_length(b, inner.len);
+	aml_child(b, &inner);
+	aml_buf_done(&inner);
+}
+
+void aml_res_memory32_fixed(struct aml_buf *b, uint32_t base, uint32_t size, bool writable)
+{
+	aml_byte(b, 0x86); /* large item, Memory32Fixed */
+	aml_le(b, 9, 2);
+	aml_byte(b, writable ? 1 : 0);
+	aml_le(b, base, 4);
+	aml_le(b, size, 4);
+}
+
+void aml_res_interrupt(struct aml_buf *b, uint32_t gsi, bool edge, bool active_low)
+{
+	aml_byte(b, 0x89); /* large item, Extended Interrupt */
+	aml_le(b, 6, 2);
+	/* Consumer, edge/level, polarity, exclusive. */
+	aml_byte(b, (uint8_t)(0x1 | (edge ? 0x2 : 0) | (active_low ? 0x4 : 0)));
+	aml_byte(b, 1);
+	aml_le(b, gsi, 4);
+}
+
+void aml_res_end(struct aml_buf *b)
+{
+	aml_byte(b, 0x79);
+	aml_byte(b, 0); /* a zero checksum means "not checked" */
+}

@@ -1,0 +1,389 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/boot.h"
+#include "builder.h"
+#include "devices/power.h"
+#include "devices/serial.h"
+#include "devices/virtio-blk.h"
+#include "devices/virtio-net.h"
+#include "eventloop.h"
+#include "i18n.h"
+#include "kvm.h"
+#include "log.h"
+#include "qmp/qmp.h"
+#include "util.h"
+
+static const struct slot_ops vmm_slot_ops = {
+	.attach_blk = virtio_blk_attach,
+	.detach_blk = virtio_blk_detach,
+	.attach_net = virtio_net_attach,
+	.detach_net = virtio_net_detach,
+	.net_mac = virtio_net_mac,
+};
+
+static uint64_t slot_base(unsigned i)
+{
+	return LAYOUT_VIRTIO_BASE + i * LAYOUT_VIRTIO_SIZE;
+}
+
+static void acpi_config_fill(const struct vmm_config *cfg, struct acpi_config *ac)
+{
+	*ac = (struct acpi_config){ .n_vcpus = cfg->n_vcpus };
+	for (unsigned i = 0; i < HOTPLUG_BLK_SLOTS + HOTPLUG_NET_SLOTS; i++)
+		ac->virtio[ac->n_virtio++] = (struct acpi_virtio_dev){ slot_base(i),
+			LAYOUT_VIRTIO_SIZE, LAYOUT_VIRTIO_GSI_BASE + i };
+}
+
+/* Each NIC slot's MAC: from the command line in -device order, else locally administered. */
+static int nic_macs(const struct vmm_config *cfg, uint8_t macs[HOTPLUG_NET_SLOTS][6])
+{
+	unsigned slot = 0;
+
+	if (getrandom(macs, HOTPLUG_NET_SLOTS * 6, 0) != HOTPLUG_NET_SLOTS * 6)
+		return -errno;
+	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS; i++) {
+		macs[i][0] = 0x52; /* locally administered, unicast, QEMU's 52:54:00 prefix */
+		macs[i][1] = 0x54;
+		macs[i][2] = 0x00;
+	}
+	for (unsigned i = 0; i < cfg->n_devices && slot < HOTPLUG_NET_SLOTS; i++) {
+		const struct device_opt *d = &cfg->devices[i];
+
+		if (d->kind != SLOT_NET)
+			continue;
+		if (d->mac)
+			(void)mac_parse(d->mac, macs[slot]);
+		slot++;
+	}
+	return 0;
+}
+
+static int build_devices(struct vmm *vmm)
+{
+	uint8_t macs[HOTPLUG_NET_SLOTS][6];
+	int r;
+
+	r = serial_new(vmm->vm, vmm->loop, &vmm->cfg->console, &vmm->serial);
+	if (r < 0)
+		return r;
+	vmm->power = calloc(1, sizeof(*vmm->power));
+	if (!vmm->power)
+		return -ENOMEM;
+	r = power_register(vmm->vm, vmm->power);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < HOTPLUG_BLK_SLOTS; i++) {
+		r = virtio_blk_new(vmm->vm, vmm->loop, slot_base(i), LAYOUT_VIRTIO_GSI_BASE + i,
+			&vmm->blk[i]);
+		if (r < 0)
+			return log_error_errno(r, "Failed to create disk slot %u: %m", i);
+	}
+	r = nic_macs(vmm->cfg, macs);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS; i++) {
+		unsigned s = HOTPLUG_BLK_SLOTS + i;
+
+		r = virtio_net_new(vmm->vm, vmm->loop, slot_base(s), LAYOUT_VIRTIO_GSI_BASE + s,
+			macs[i], &vmm->net[i]);
+		if (r < 0)
+			return log_error_errno(r, "Failed to create NIC slot %u: %m", i);
+	}
+	return 0;
+}
+
+static int build_boot(struct vmm *vmm, struct boot_entry *entry)
+{
+	struct acpi_tables *tables = malloc(sizeof(*tables));
+	struct acpi_config ac;
+	int r;
+
+	if (!tables)
+		return -ENOMEM;
+	acpi_config_fill(vmm->cfg, &ac);
+	r = acpi_build(&ac, tables);
+	if (r >= 0)
+		r = guest_mem_write(vmm->vm->mem, LAYOUT_ACPI_START, tables->blob, tables->len);
+	if (r >= 0) {
+		struct boot_config bc = { vmm->cfg->kernel, vmm->cfg->initrd, vmm->cfg->append,
+			acpi_rsdp_addr(tables) };
+
+		r = boot_load(vmm->vm->mem, &bc, entry);
+	}
+	free(tables);
+	return r;
+}
+
+static int report(int r, char *error)
+{
+	if (r < 0)
+		log_error("%s", error ? error : strerror(-r));
+	free(error);
+	return r;
+}
+
+/* The command line's disks and NICs, plugged in as boot devices, slots from 0 in order. */
+static int build_boot_devices(struct vmm *vmm)
+{
+	const struct vmm_config *cfg = vmm->cfg;
+	unsigned nic = 0;
+	int r = 0;
+
+	for (unsigned i = 0; i < cfg->n_drives && r >= 0; i++) {
+		const struct drive_opt *d = &cfg->drives[i];
+		struct blockdev_spec s = { d->id, d->file, d->fd, d->read_only, d->direct };
+		char *error = NULL;
+
+		r = report(hotplug_blockdev_add(vmm->hotplug, &s, &error), error);
+	}
+	for (unsigned i = 0; i < cfg->n_netdevs && r >= 0; i++) {
+		const struct netdev_opt *d = &cfg->netdevs[i];
+		struct netdev_spec s = { d->id, d->ifname, d->fd };
+		char *error = NULL;
+
+		r = report(hotplug_netdev_add(vmm->hotplug, &s, &error), error);
+	}
+	for (unsigned i = 0; i < cfg->n_devices && r >= 0; i++) {
+		const struct device_opt *d = &cfg->devices[i];
+		struct device_spec s = { d->kind, d->id, d->backend, -1, d->serial, d->mac, true };
+		char *error = NULL;
+
+		if (d->kind == SLOT_NET)
+			s.slot = (int)nic++;
+		if (!d->backend)
+			continue; /* a MAC-only NIC: its slot stays empty */
+		r = report(hotplug_device_add(vmm->hotplug, &s, &error), error);
+	}
+	return r;
+}
+
+static void vmm_emit_shutdown(struct vmm *vmm, bool guest, const char *reason)
+{
+	struct json_object *data = json_object_new_object();
+
+	if (!vmm->qmp || !data) {
+		json_object_put(data);
+		return;
+	}
+	json_object_object_add(data, "guest", json_object_new_boolean(guest));
+	json_object_object_add(data, "reason", json_object_new_string(reason));
+	qmp_server_emit(vmm->qmp, "SHUTDOWN", data);
+}
+
+/* On the loop thread, after a vCPU reported that the VM cannot go on. */
+static void vmm_on_exit_loop(void *opaque)
+{
+	struct vmm *vmm = opaque;
+	bool error = vmm->exit_reason == VM_EXIT_ERROR;
+
+	vmm->state = error ? VMM_ERROR : VMM_SHUTDOWN;
+	vmm_emit_shutdown(vmm, true, vm_exit_reason_to_string(vmm->exit_reason));
+	event_loop_quit(vmm->loop, error ? 1 : 0);
+}
+
+static void vmm_on_exit(void *opaque, enum vm_exit_reason reason)
+{
+	struct vmm *vmm = opaque;
+
+	vmm->exit_reason = reason;
+	if (event_loop_call(vmm->loop, vmm_on_exit_loop, vmm) < 0)
+		event_loop_quit(vmm->loop, reason == VM_EXIT_ERROR ? 1 : 0);
+}
+
+static int vmm_stop(void *opaque)
+{
+	struct vmm *vmm = opaque;
+
+	if (vmm->state != VMM_RUNNING)
+		return vmm->state == VMM_PAUSED ? 1 : -EINVAL;
+	vcpus_pause(vmm->vcpus);
+	vmm->state = VMM_PAUSED;
+	return 0;
+}
+
+static int vmm_cont(void *opaque)
+{
+	struct vmm *vmm = opaque;
+
+	if (vmm->state != VMM_PAUSED)
+		return vmm->state == VMM_RUNNING ? 1 : -EINVAL;
+	vcpus_resume(vmm->vcpus);
+	vmm->state = VMM_RUNNING;
+	return 0;
+}
+
+static void vmm_quit(void *opaque)
+{
+	struct vmm *vmm = opaque;
+
+	vmm->state = VMM_SHUTDOWN;
+	event_loop_quit(vmm->loop, 0);
+}
+
+static const char *vmm_status(void *opaque)
+{
+	static const char *const names[] = {
+		[VMM_RUNNING] = "running", [VMM_PAUSED] = "paused",
+		[VMM_SHUTDOWN] = "shutdown", [VMM_ERROR] = "internal-error",
+	};
+
+	return names[((struct vmm *)opaque)->state];
+}
+
+static void vmm_on_signal(struct event_loop *loop, int fd, uint32_t events _unused_, void *opaque)
+{
+	struct vmm *vmm = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("Signal %u received; stopping the VM.", si.ssi_signo);
+	vmm->state = VMM_SHUTDOWN;
+	vmm_emit_shutdown(vmm, false, "host-signal");
+	event_loop_quit(loop, 0);
+}
+
+static int build_signals(struct vmm *vmm)
+{
+	sigset_t mask;
+
+	/* Blocked before any thread starts, so every thread inherits the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
+		return -EINVAL;
+	sigdelset(&mask, SIGHUP); /* ignored: the daemon may restart and drop our terminal */
+	vmm->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vmm->signal_fd < 0)
+		return -errno;
+	return event_loop_add(vmm->loop, vmm->signal_fd, EPOLLIN, vmm_on_signal, vmm);
+}
+
+static int build_qmp(struct vmm *vmm)
+{
+	const struct vm_control ctl = {
+		.opaque = vmm, .stop = vmm_stop, .cont = vmm_cont,
+		.quit = vmm_quit, .status = vmm_status,
+	};
+	char *error = NULL;
+
+	if (!vmm->cfg->qmp_path)
+		return 0;
+	vmm->qmp = qmp_server_new(vmm->loop, vmm->cfg->qmp_path, vmm->hotplug, &ctl, &error);
+	if (!vmm->qmp)
+		return report(-EINVAL, error);
+	return 0;
+}
+
+int vmm_build(const struct vmm_config *cfg, struct event_loop *loop, struct vmm **ret)
+{
+	_cleanup_(vmm_freep) struct vmm *vmm = calloc(1, sizeof(*vmm));
+	_cleanup_(guest_mem_freep) struct guest_mem *mem = NULL;
+	struct boot_entry entry;
+	int r;
+
+	if (!vmm)
+		return -ENOMEM;
+	vmm->cfg = cfg;
+	vmm->loop = loop;
+	vmm->signal_fd = -1;
+	r = guest_mem_new(cfg->mem_size, &mem);
+	if (r < 0)
+		return log_error_errno(r, _("Cannot allocate %llu bytes of guest memory: %m."),
+			(unsigned long long)cfg->mem_size);
+	r = vm_new(mem, &vmm->vm);
+	if (r < 0)
+		return r;
+	TAKE_PTR(mem);
+	r = build_devices(vmm);
+	if (r >= 0)
+		r = build_boot(vmm, &entry);
+	if (r < 0)
+		return r;
+	vmm->hotplug = hotplug_new(&vmm_slot_ops, (void *const *)vmm->blk,
+		(void *const *)vmm->net);
+	if (!vmm->hotplug)
+		return -ENOMEM;
+	r = build_boot_devices(vmm);
+	if (r >= 0)
+		r = build_signals(vmm);
+	if (r >= 0)
+		r = vcpus_new(vmm->vm, cfg->n_vcpus, &entry, vmm_on_exit, vmm, &vmm->vcpus);
+	if (r >= 0)
+		r = build_qmp(vmm);
+	if (r < 0)
+		return r;
+	vmm->power->vcpus = vmm->vcpus;
+	*ret = TAKE_PTR(vmm);
+	return 0;
+}
+
+int vmm_run(struct vmm *vmm)
+{
+	int r = vcpus_start(vmm->vcpus);
+
+	if (r < 0)
+		return r;
+	vmm->state = VMM_RUNNING;
+	return event_loop_run(vmm->loop);
+}
+
+struct vmm *vmm_free(struct vmm *vmm)
+{
+	if (!vmm)
+		return NULL;
+	/* vCPUs first: nothing may touch a device once it is gone. */
+	vcpus_free(vmm->vcpus);
+	qmp_server_free(vmm->qmp);
+	hotplug_free(vmm->hotplug);
+	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS; i++)
+		virtio_net_free(vmm->net[i]);
+	for (unsigned i = 0; i < HOTPLUG_BLK_SLOTS; i++)
+		virtio_blk_free(vmm->blk[i]);
+	serial_free(vmm->serial);
+	free(vmm->power);
+	if (vmm->signal_fd >= 0)
+		event_loop_remove(vmm->loop, vmm->signal_fd);
+	safe_close(vmm->signal_fd);
+	vm_free(vmm->vm);
+	free(vmm);
+	return NULL;
+}
+
+int vmm_dump_acpi(const struct vmm_config *cfg, const char *dir)
+{
+	_cleanup_free_ struct acpi_tables *t = malloc(sizeof(*t));
+	struct acpi_config ac;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	acpi_config_fill(cfg, &ac);
+	r = acpi_build(&ac, t);
+	if (r < 0)
+		return r;
+	for (enum acpi_table i = ACPI_TABLE_DSDT; i < _ACPI_TABLE_MAX; i++) {
+		char path[PATH_MAX];
+		_cleanup_close_ int fd = -1;
+
+		snprintf(path, sizeof(path), "%s/%s.dat", dir, acpi_table_to_string(i));
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return log_error_errno(errno, _("Cannot write %s: %m."), path);
+		r = write_full(fd, t->blob + t->offset[i], t->size[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

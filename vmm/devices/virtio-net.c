@@ -1,0 +1,223 @@
+/* virtio-net on a TAP with IFF_VNET_HDR (virtio 1.x, 5.1): no offloads, one queue pair. */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "devices/virtio-net.h"
+#include "devices/virtio.h"
+#include "eventloop.h"
+#include "log.h"
+
+#define NET_F_MAC (1ULL << 5)
+#define NET_F_STATUS (1ULL << 16)
+#define NET_S_LINK_UP 1
+#define NET_HDR_LEN 12 /* struct virtio_net_hdr with num_buffers, as VERSION_1 has it */
+#define NET_CONFIG_SIZE 10 /* mac, status, max_virtqueue_pairs */
+#define NET_RXQ 0
+#define NET_TXQ 1
+/* Frames moved per wake-up before the loop serves others. */
+#define NET_BUDGET 64
+
+struct virtio_net {
+	struct virtio_device vdev;
+	uint8_t mac[6];
+	int tap_fd; /* owned by struct hotplug; -1 while empty */
+	bool rx_watched;
+	struct virtq_elem elem;
+};
+
+static void net_config_read(struct virtio_device *vdev, uint32_t off, uint8_t *data, uint32_t len)
+{
+	struct virtio_net *net = (struct virtio_net *)vdev;
+	uint8_t cfg[NET_CONFIG_SIZE] = { 0 };
+	uint16_t status = net->tap_fd >= 0 ? NET_S_LINK_UP : 0, pairs = 1;
+
+	memcpy(cfg, net->mac, 6);
+	memcpy(cfg + 6, &status, 2);
+	memcpy(cfg + 8, &pairs, 2);
+	memcpy(data, cfg + off, len);
+}
+
+static uint64_t net_features(struct virtio_device *vdev _unused_)
+{
+	return NET_F_MAC | NET_F_STATUS;
+}
+
+static void net_tx(struct virtio_net *net)
+{
+	struct virtqueue *vq = &net->vdev.vqs[NET_TXQ];
+	struct virtq_elem *e = &net->elem;
+	bool pushed = false;
+	int r;
+
+	while ((r = virtq_pop(vq, e)) > 0) {
+		/* A frame sent while the link is down is dropped, as on a cable-less port. */
+		if (net->tap_fd >= 0 && writev(net->tap_fd, e->out, e->n_out) < 0)
+			log_debug_errno(errno, "Dropped a frame the TAP refused: %m");
+		virtq_push(vq, e->head, 0);
+		pushed = true;
+	}
+	if (r < 0)
+		virtio_set_broken_locked(&net->vdev, "the guest gave virtio-net a malformed buffer");
+	if (pushed && virtq_should_interrupt(vq))
+		virtio_interrupt_locked(&net->vdev, VIRTIO_ISR_QUEUE);
+}
+
+static void net_rx_watch(struct virtio_net *net, bool on)
+{
+	if (net->tap_fd < 0 || net->rx_watched == on)
+		return;
+	if (event_loop_modify(net->vdev.loop, net->tap_fd, on ? EPOLLIN : 0) >= 0)
+		net->rx_watched = on;
+}
+
+/* Moves frames from the TAP into receive buffers until either runs out. */
+static void net_rx_locked(struct virtio_net *net)
+{
+	struct virtqueue *vq = &net->vdev.vqs[NET_RXQ];
+	struct virtq_elem *e = &net->elem;
+	bool pushed = false;
+	int r = 0;
+
+	for (unsigned i = 0; i < NET_BUDGET && net->tap_fd >= 0; i++) {
+		uint16_t one = 1;
+		ssize_t n;
+
+		if (!virtio_running_locked(&net->vdev) || !vq->ready ||
+			(r = virtq_pop(vq, e)) <= 0) {
+			/* No buffers: stop watching the TAP until the guest adds some. */
+			net_rx_watch(net, false);
+			break;
+		}
+		if (iov_size(e->in, e->n_in) < NET_HDR_LEN) {
+			r = -EINVAL;
+			break;
+		}
+		n = readv(net->tap_fd, e->in, e->n_in);
+		if (n < 0) {
+			/* Nothing to read after all: give the buffer back untouched. */
+			vq->last_avail--;
+			break;
+		}
+		iov_from_buf(e->in, e->n_in, 10, &one, sizeof(one)); /* num_buffers */
+		virtq_push(vq, e->head, (uint32_t)n);
+		pushed = true;
+	}
+	if (r < 0)
+		virtio_set_broken_locked(&net->vdev, "the guest gave virtio-net a malformed buffer");
+	if (pushed && virtq_should_interrupt(vq))
+		virtio_interrupt_locked(&net->vdev, VIRTIO_ISR_QUEUE);
+}
+
+static void net_queue_notify(struct virtio_device *vdev, unsigned qi)
+{
+	struct virtio_net *net = (struct virtio_net *)vdev;
+
+	if (qi == NET_TXQ)
+		net_tx(net);
+	else
+		net_rx_watch(net, true);
+}
+
+static void net_reset(struct virtio_device *vdev)
+{
+	net_rx_watch((struct virtio_net *)vdev, false);
+}
+
+static const struct virtio_device_ops virtio_net_ops = {
+	.config_read = net_config_read,
+	.features = net_features,
+	.queue_notify = net_queue_notify,
+	.reset = net_reset,
+};
+
+static void net_tap_ready(struct event_loop *loop _unused_, int fd _unused_,
+	uint32_t events _unused_, void *opaque)
+{
+	struct virtio_net *net = opaque;
+
+	pthread_mutex_lock(&net->vdev.lock);
+	net_rx_locked(net);
+	pthread_mutex_unlock(&net->vdev.lock);
+}
+
+int virtio_net_new(struct vm *vm, struct event_loop *loop, uint64_t base, uint32_t gsi,
+	const uint8_t mac[6], struct virtio_net **ret)
+{
+	struct virtio_net *net = calloc(1, sizeof(*net));
+	int r;
+
+	if (!net)
+		return -ENOMEM;
+	virtio_device_init(&net->vdev, &virtio_net_ops, 1, NET_CONFIG_SIZE, 2);
+	memcpy(net->mac, mac, 6);
+	net->tap_fd = -1;
+	r = virtio_mmio_register(&net->vdev, vm, loop, base, gsi);
+	if (r < 0) {
+		virtio_net_free(net);
+		return r;
+	}
+	*ret = net;
+	return 0;
+}
+
+struct virtio_net *virtio_net_free(struct virtio_net *net)
+{
+	if (!net)
+		return NULL;
+	if (net->tap_fd >= 0)
+		event_loop_remove(net->vdev.loop, net->tap_fd);
+	virtio_device_done(&net->vdev);
+	free(net);
+	return NULL;
+}
+
+int virtio_net_attach(void *dev, const struct net_backend *b)
+{
+	struct virtio_net *net = dev;
+	int hdr = NET_HDR_LEN, r;
+
+	if (ioctl(b->tap_fd, TUNSETVNETHDRSZ, &hdr) < 0)
+		return -errno;
+	pthread_mutex_lock(&net->vdev.lock);
+	if (net->tap_fd >= 0) {
+		pthread_mutex_unlock(&net->vdev.lock);
+		return -EBUSY;
+	}
+	r = event_loop_add(net->vdev.loop, b->tap_fd, 0, net_tap_ready, net);
+	if (r >= 0) {
+		net->tap_fd = b->tap_fd;
+		net->rx_watched = false;
+		net_rx_watch(net, true);
+		virtio_config_changed_locked(&net->vdev);
+	}
+	pthread_mutex_unlock(&net->vdev.lock);
+	return r < 0 ? r : 0;
+}
+
+int virtio_net_detach(void *dev)
+{
+	struct virtio_net *net = dev;
+
+	pthread_mutex_lock(&net->vdev.lock);
+	if (net->tap_fd >= 0)
+		event_loop_remove(net->vdev.loop, net->tap_fd);
+	net->tap_fd = -1;
+	net->rx_watched = false;
+	virtio_config_changed_locked(&net->vdev);
+	pthread_mutex_unlock(&net->vdev.lock);
+	return 0;
+}
+
+void virtio_net_mac(void *dev, uint8_t ret_mac[6])
+{
+	struct virtio_net *net = dev;
+
+	memcpy(ret_mac, net->mac, 6);
+}
