@@ -81,7 +81,7 @@ struct net_def {
 	char ifname[CONF_IFNAME_MAX + 1];        /* <target dev=>: the host TAP, "" if absent */
 	uint8_t mac[CONF_MAC_LEN];               /* <mac address=> */
 	bool mac_generated;                      /* no <mac> was given: mac is 52:54:00:xx:xx:xx */
-	char model[CONF_SHORT_MAX + 1];          /* <model type=>, "" when absent (virtio) */
+	char model[CONF_SHORT_MAX + 1];          /* <model type=>: "virtio" (also when absent) */
 	char alias[CONF_ALIAS_MAX + 1];
 };
 

@@ -101,7 +101,8 @@ void domain_def_ensure_aliases(struct domain_def *def);
 /*
  * Checks that dev may join def (a free target/slot, unique alias, MAC and TAP name, count
  * limits, not the root disk's image, not a second boot order 1) without changing def:
- * 0, -EINVAL (bad request), -EEXIST (clash with a device already there), -ENOSPC (no free slot).
+ * 0, -EINVAL (bad request), -EEXIST (clash with a device already there), -ENOSPC (no free
+ * slot), -EPERM (the root disk's image).
  */
 int domain_def_check_attach(const struct domain_def *def, const struct device_def *dev,
 			    char **ret_error);

@@ -1,0 +1,303 @@
+/* Parsing and formatting of <domain>: XPath to read, a buffer to write. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf-internal.h"
+#include "domain-conf.h"
+#include "i18n.h"
+#include "util.h"
+
+static const char *const lifecycle_table[_LIFECYCLE_MAX] = {
+	[LIFECYCLE_DESTROY] = "destroy",
+	[LIFECYCLE_RESTART] = "restart",
+	[LIFECYCLE_PRESERVE] = "preserve",
+};
+
+const char *lifecycle_action_to_string(enum lifecycle_action a)
+{
+	return (int)a > 0 && a < _LIFECYCLE_MAX ? lifecycle_table[a] : NULL;
+}
+
+enum lifecycle_action lifecycle_action_from_string(const char *s)
+{
+	int i = conf_table_lookup(lifecycle_table, _LIFECYCLE_MAX, s);
+
+	return i <= 0 ? _LIFECYCLE_INVALID : (enum lifecycle_action)i;
+}
+
+struct unit_scale {
+	const char *unit;
+	uint64_t bytes;
+};
+
+/* libvirt's scaled integers: single letters and *iB are powers of 1024, *B powers of 1000. */
+static const struct unit_scale unit_table[] = {
+	{ "b", 1ULL },	{ "bytes", 1ULL },
+	{ "KB", 1000ULL },	{ "k", 1ULL << 10 },	 { "K", 1ULL << 10 },	{ "KiB", 1ULL << 10 },
+	{ "MB", 1000000ULL },	{ "M", 1ULL << 20 },	 { "MiB", 1ULL << 20 },
+	{ "GB", 1000000000ULL }, { "G", 1ULL << 30 },	 { "GiB", 1ULL << 30 },
+	{ "TB", 1000000000000ULL }, { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
+};
+
+/* Reads <what unit=>N</what> at expr into KiB, rounding bytes up as libvirt does. */
+static int parse_scaled_kib(xmlXPathContextPtr ctxt, const char *elem, uint64_t *ret,
+			    char **ret_error)
+{
+	char expr[64], unit_expr[64];
+	_cleanup_free_ char *unit = NULL;
+	uint64_t v, scale = 1024;
+	int r;
+
+	snprintf(expr, sizeof(expr), "string(/domain/%s)", elem);
+	snprintf(unit_expr, sizeof(unit_expr), "string(/domain/%s/@unit)", elem);
+	r = xml_u64(ctxt, NULL, expr, &v, elem, ret_error);
+	if (r < 0)
+		return r;
+	unit = xml_string(ctxt, NULL, unit_expr);
+	if (unit) {
+		size_t i;
+
+		for (i = 0; i < ELEMENTSOF(unit_table); i++)
+			if (streq(unit_table[i].unit, unit))
+				break;
+		if (i == ELEMENTSOF(unit_table))
+			return conf_error(ret_error, -EINVAL, _("The unit %s of <%s> is unknown."),
+					  unit, elem);
+		scale = unit_table[i].bytes;
+	}
+	if (v > UINT64_MAX / scale)
+		return conf_error(ret_error, -EINVAL, _("The size %llu %s of <%s> is too large."),
+				  (unsigned long long)v, unit ? unit : "KiB", elem);
+	*ret = (v * scale + 1023) / 1024;
+	return 0;
+}
+
+static int parse_lifecycle(xmlXPathContextPtr ctxt, const char *elem,
+			   enum lifecycle_action *ret, char **ret_error)
+{
+	char expr[64];
+	_cleanup_free_ char *s = NULL;
+
+	snprintf(expr, sizeof(expr), "string(/domain/%s)", elem);
+	s = xml_string(ctxt, NULL, expr);
+	*ret = LIFECYCLE_DEFAULT;
+	if (!s)
+		return 0;
+	*ret = lifecycle_action_from_string(s);
+	if (*ret < 0)
+		return conf_error(ret_error, -EINVAL,
+				  _("The action %s of <%s> is not supported; use destroy, restart "
+				    "or preserve."),
+				  s, elem);
+	return 0;
+}
+
+static int parse_identity(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_error)
+{
+	_cleanup_free_ char *uuid = NULL;
+	uint64_t vcpus;
+	int r;
+
+	if ((r = xml_copy(ctxt, NULL, "string(/domain/name)", def->name, sizeof(def->name),
+			  "<name>", ret_error)) < 0)
+		return r;
+	uuid = xml_string(ctxt, NULL, "string(/domain/uuid)");
+	if (uuid && uuid_normalize(uuid, def->uuid) < 0)
+		return conf_error(ret_error, -EINVAL,
+				  _("The UUID %s is malformed; write it as "
+				    "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx."),
+				  uuid);
+	if (!uuid && (r = uuid_generate(def->uuid)) < 0)
+		return conf_error(ret_error, r, _("A UUID cannot be generated."));
+	if ((r = parse_scaled_kib(ctxt, "memory", &def->memory_kib, ret_error)) < 0 ||
+	    (r = parse_scaled_kib(ctxt, "currentMemory", &def->current_memory_kib,
+				  ret_error)) < 0 ||
+	    (r = xml_u64(ctxt, NULL, "string(/domain/vcpu)", &vcpus, "<vcpu>", ret_error)) < 0)
+		return r;
+	if (vcpus > UINT_MAX)
+		return conf_error(ret_error, -EINVAL, _("The vCPU count %llu is too large."),
+				  (unsigned long long)vcpus);
+	def->vcpus = (unsigned)vcpus;
+	if ((r = parse_lifecycle(ctxt, "on_poweroff", &def->on_poweroff, ret_error)) < 0 ||
+	    (r = parse_lifecycle(ctxt, "on_reboot", &def->on_reboot, ret_error)) < 0 ||
+	    (r = parse_lifecycle(ctxt, "on_crash", &def->on_crash, ret_error)) < 0)
+		return r;
+	return 0;
+}
+
+static int parse_os(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_error)
+{
+	int r;
+
+	if ((r = xml_copy(ctxt, NULL, "string(/domain/os/type)", def->os_type,
+			  sizeof(def->os_type), "<os><type>", ret_error)) < 0 ||
+	    (r = xml_copy(ctxt, NULL, "string(/domain/os/type/@arch)", def->os_arch,
+			  sizeof(def->os_arch), "<type arch>", ret_error)) < 0 ||
+	    (r = xml_copy(ctxt, NULL, "string(/domain/os/type/@machine)", def->os_machine,
+			  sizeof(def->os_machine), "<type machine>", ret_error)) < 0 ||
+	    (r = xml_copy(ctxt, NULL, "string(/domain/os/kernel)", def->kernel,
+			  sizeof(def->kernel), "<kernel>", ret_error)) < 0 ||
+	    (r = xml_copy(ctxt, NULL, "string(/domain/os/initrd)", def->initrd,
+			  sizeof(def->initrd), "<initrd>", ret_error)) < 0 ||
+	    (r = xml_copy(ctxt, NULL, "string(/domain/os/cmdline)", def->cmdline,
+			  sizeof(def->cmdline), "<cmdline>", ret_error)) < 0)
+		return r;
+	return 0;
+}
+
+static int parse_device(xmlXPathContextPtr ctxt, xmlNodePtr node, struct domain_def *def,
+			char **ret_error)
+{
+	const char *name = (const char *)node->name;
+
+	if (streq(name, "disk")) {
+		if (def->n_disks >= DOMAIN_DISKS_MAX)
+			return conf_error(ret_error, -EINVAL,
+					  _("The disk at line %ld is one too many; a domain has at "
+					    "most %d disks."),
+					  xmlGetLineNo(node), DOMAIN_DISKS_MAX);
+		return disk_def_parse_node(ctxt, node, &def->disks[def->n_disks++], ret_error);
+	}
+	if (streq(name, "interface")) {
+		if (def->n_nets >= DOMAIN_NICS_MAX)
+			return conf_error(ret_error, -EINVAL,
+					  _("The interface at line %ld is one too many; a domain "
+					    "has at most %d interfaces."),
+					  xmlGetLineNo(node), DOMAIN_NICS_MAX);
+		return net_def_parse_node(ctxt, node, &def->nets[def->n_nets++], ret_error);
+	}
+	if (def->n_chrs >= DOMAIN_CHRS_MAX)
+		return conf_error(ret_error, -EINVAL,
+				  _("The <%s> at line %ld is one too many; a domain has one serial "
+				    "port and one console."),
+				  name, xmlGetLineNo(node));
+	return chr_def_parse_node(ctxt, node, &def->chrs[def->n_chrs++], ret_error);
+}
+
+static int parse_devices(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_error)
+{
+	_cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr obj = NULL;
+
+	ctxt->node = NULL;
+	obj = xmlXPathEval(BAD_CAST "/domain/devices/*", ctxt);
+	if (!obj)
+		return -ENOMEM;
+	for (int i = 0; obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
+		int r = parse_device(ctxt, obj->nodesetval->nodeTab[i], def, ret_error);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int domain_def_parse(const char *xml, struct domain_def **ret, char **ret_error)
+{
+	_cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+	_cleanup_(xmlXPathFreeContextp) xmlXPathContextPtr ctxt = NULL;
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	int r;
+
+	r = xml_parse_validated(xml, "domain.rng", &doc, ret_error);
+	if (r < 0)
+		return r;
+	ctxt = xmlXPathNewContext(doc);
+	def = calloc(1, sizeof(*def));
+	if (!ctxt || !def)
+		return -ENOMEM;
+	if ((r = parse_identity(ctxt, def, ret_error)) < 0 ||
+	    (r = parse_os(ctxt, def, ret_error)) < 0 ||
+	    (r = parse_devices(ctxt, def, ret_error)) < 0)
+		return r;
+	*ret = TAKE_PTR(def);
+	return 0;
+}
+
+int domain_def_from_xml(const char *xml, struct domain_def **ret, char **ret_error)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	int r;
+
+	r = domain_def_parse(xml, &def, ret_error);
+	if (r < 0)
+		return r;
+	r = domain_def_validate(def, ret_error);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(def);
+	return 0;
+}
+
+static void format_text_element(struct xbuf *b, int indent, const char *name, const char *text)
+{
+	if (isempty(text))
+		return;
+	xbuf_printf(b, "%*s<%s>", indent, "", name);
+	xbuf_escape(b, text);
+	xbuf_printf(b, "</%s>\n", name);
+}
+
+static void format_os(struct xbuf *b, const struct domain_def *def)
+{
+	xbuf_printf(b, "  <os>\n    <type");
+	xbuf_attr(b, "arch", def->os_arch);
+	xbuf_attr(b, "machine", def->os_machine);
+	xbuf_printf(b, ">");
+	xbuf_escape(b, def->os_type);
+	xbuf_printf(b, "</type>\n");
+	format_text_element(b, 4, "kernel", def->kernel);
+	format_text_element(b, 4, "initrd", def->initrd);
+	format_text_element(b, 4, "cmdline", def->cmdline);
+	xbuf_printf(b, "  </os>\n");
+}
+
+int domain_def_format(const struct domain_def *def, char **ret_xml)
+{
+	struct xbuf b = {};
+
+	xbuf_printf(&b, "<domain type='kvm'>\n");
+	format_text_element(&b, 2, "name", def->name);
+	format_text_element(&b, 2, "uuid", def->uuid);
+	xbuf_printf(&b, "  <memory unit='KiB'>%llu</memory>\n",
+		    (unsigned long long)def->memory_kib);
+	if (def->current_memory_kib)
+		xbuf_printf(&b, "  <currentMemory unit='KiB'>%llu</currentMemory>\n",
+			    (unsigned long long)def->current_memory_kib);
+	xbuf_printf(&b, "  <vcpu>%u</vcpu>\n", def->vcpus);
+	format_os(&b, def);
+	format_text_element(&b, 2, "on_poweroff", lifecycle_action_to_string(def->on_poweroff));
+	format_text_element(&b, 2, "on_reboot", lifecycle_action_to_string(def->on_reboot));
+	format_text_element(&b, 2, "on_crash", lifecycle_action_to_string(def->on_crash));
+	if (def->n_disks + def->n_nets + def->n_chrs > 0) {
+		xbuf_printf(&b, "  <devices>\n");
+		for (size_t i = 0; i < def->n_disks; i++)
+			disk_def_format_buf(&b, &def->disks[i], 4);
+		for (size_t i = 0; i < def->n_nets; i++)
+			net_def_format_buf(&b, &def->nets[i], 4);
+		for (size_t i = 0; i < def->n_chrs; i++)
+			chr_def_format_buf(&b, &def->chrs[i], 4);
+		xbuf_printf(&b, "  </devices>\n");
+	}
+	xbuf_printf(&b, "</domain>\n");
+	return xbuf_steal(&b, ret_xml);
+}
+
+struct domain_def *domain_def_copy(const struct domain_def *def)
+{
+	struct domain_def *copy = malloc(sizeof(*copy));
+
+	if (copy)
+		memcpy(copy, def, sizeof(*copy));
+	return copy;
+}
+
+struct domain_def *domain_def_free(struct domain_def *def)
+{
+	free(def);
+	return NULL;
+}

@@ -1,0 +1,218 @@
+/* A domain's device list: the root disk, lookups for detach, and the attach/remove rules. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "conf-internal.h"
+#include "domain-conf.h"
+#include "i18n.h"
+#include "util.h"
+
+int domain_def_root_disk(const struct domain_def *def)
+{
+	for (size_t i = 0; i < def->n_disks; i++)
+		if (def->disks[i].boot_order == 1)
+			return (int)i;
+	return def->n_disks > 0 ? 0 : -ENOENT;
+}
+
+bool domain_def_is_root_source(const struct domain_def *def, const char *path)
+{
+	int root = domain_def_root_disk(def);
+
+	return root >= 0 && path && streq(def->disks[root].source, path);
+}
+
+int domain_def_find_disk(const struct domain_def *def, const struct disk_def *want)
+{
+	for (size_t i = 0; i < def->n_disks; i++)
+		if (disk_def_matches(&def->disks[i], want))
+			return (int)i;
+	return -ENOENT;
+}
+
+int domain_def_find_net(const struct domain_def *def, const struct net_def *want)
+{
+	for (size_t i = 0; i < def->n_nets; i++)
+		if (net_def_matches(&def->nets[i], want))
+			return (int)i;
+	return -ENOENT;
+}
+
+int domain_def_find_alias(const struct domain_def *def, const char *alias,
+			  enum device_kind *ret_kind, size_t *ret_index)
+{
+	for (size_t i = 0; !isempty(alias) && i < def->n_disks; i++)
+		if (streq(def->disks[i].alias, alias)) {
+			*ret_kind = DEVICE_KIND_DISK;
+			*ret_index = i;
+			return 0;
+		}
+	for (size_t i = 0; !isempty(alias) && i < def->n_nets; i++)
+		if (streq(def->nets[i].alias, alias)) {
+			*ret_kind = DEVICE_KIND_INTERFACE;
+			*ret_index = i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void domain_def_ensure_aliases(struct domain_def *def)
+{
+	for (size_t i = 0; i < def->n_disks; i++) {
+		struct device_def d = { .kind = DEVICE_KIND_DISK, .disk = def->disks[i] };
+
+		device_def_ensure_alias(&d);
+		def->disks[i] = d.disk;
+	}
+	for (size_t i = 0; i < def->n_nets; i++) {
+		struct device_def d = { .kind = DEVICE_KIND_INTERFACE, .net = def->nets[i] };
+
+		device_def_ensure_alias(&d);
+		def->nets[i] = d.net;
+	}
+}
+
+static int check_disk_join(const struct domain_def *def, const struct disk_def *disk,
+			   bool hotplug, char **ret_error)
+{
+	if (def->n_disks >= DOMAIN_DISKS_MAX)
+		return conf_error(ret_error, -ENOSPC,
+				  _("Domain %s has no free disk slot; it has %d disks already."),
+				  def->name, DOMAIN_DISKS_MAX);
+	for (size_t i = 0; i < def->n_disks; i++)
+		if (streq(def->disks[i].target, disk->target))
+			return conf_error(ret_error, -EEXIST,
+					  _("Domain %s already has a disk %s; choose another target."),
+					  def->name, disk->target);
+	if (domain_def_is_root_source(def, disk->source))
+		return conf_error(ret_error, -EPERM,
+				  _("The image %s is the root disk of domain %s; it cannot be "
+				    "attached a second time."),
+				  disk->source, def->name);
+	if (disk->boot_order == 1 && def->n_disks > 0 &&
+	    (hotplug || def->disks[domain_def_root_disk(def)].boot_order == 1))
+		return conf_error(ret_error, -EINVAL,
+				  _("The disk %s asks for boot order 1, but domain %s already has "
+				    "its root disk."),
+				  disk->target, def->name);
+	return 0;
+}
+
+static int check_net_join(const struct domain_def *def, const struct net_def *net,
+			  char **ret_error)
+{
+	char mac[18];
+
+	mac_format(net->mac, mac);
+	if (def->n_nets >= DOMAIN_NICS_MAX)
+		return conf_error(ret_error, -ENOSPC,
+				  _("Domain %s has no free interface slot; it has %d interfaces "
+				    "already."),
+				  def->name, DOMAIN_NICS_MAX);
+	for (size_t i = 0; i < def->n_nets; i++) {
+		if (!memcmp(def->nets[i].mac, net->mac, CONF_MAC_LEN))
+			return conf_error(ret_error, -EEXIST,
+					  _("Domain %s already has an interface with MAC %s."),
+					  def->name, mac);
+		if (net->ifname[0] && streq(def->nets[i].ifname, net->ifname))
+			return conf_error(ret_error, -EEXIST,
+					  _("Domain %s already has an interface on TAP %s."),
+					  def->name, net->ifname);
+	}
+	return 0;
+}
+
+int domain_def_check_join(const struct domain_def *def, const struct device_def *dev,
+			  bool hotplug, char **ret_error)
+{
+	enum device_kind kind;
+	size_t idx;
+	const char *alias = device_def_alias(dev);
+	int r;
+
+	r = device_def_validate(dev, ret_error);
+	if (r < 0)
+		return r;
+	if (alias[0] && domain_def_find_alias(def, alias, &kind, &idx) == 0)
+		return conf_error(ret_error, -EEXIST,
+				  _("Domain %s already has a device with alias %s."), def->name,
+				  alias);
+	if (dev->kind == DEVICE_KIND_DISK)
+		return check_disk_join(def, &dev->disk, hotplug, ret_error);
+	return check_net_join(def, &dev->net, ret_error);
+}
+
+int domain_def_check_attach(const struct domain_def *def, const struct device_def *dev,
+			    char **ret_error)
+{
+	return domain_def_check_join(def, dev, true, ret_error);
+}
+
+int domain_def_add_device(struct domain_def *def, const struct device_def *dev, char **ret_error)
+{
+	int r = domain_def_check_attach(def, dev, ret_error);
+
+	if (r < 0)
+		return r;
+	if (dev->kind == DEVICE_KIND_DISK)
+		def->disks[def->n_disks++] = dev->disk;
+	else
+		def->nets[def->n_nets++] = dev->net;
+	return 0;
+}
+
+static int find_device(const struct domain_def *def, const struct device_def *want,
+		       char **ret_error)
+{
+	int i;
+
+	if (want->kind == DEVICE_KIND_DISK)
+		i = domain_def_find_disk(def, &want->disk);
+	else
+		i = domain_def_find_net(def, &want->net);
+	if (i < 0) {
+		if (want->kind == DEVICE_KIND_DISK)
+			return conf_error(ret_error, -ENOENT, _("Domain %s has no disk %s."),
+					  def->name, want->disk.target[0] ? want->disk.target
+									  : want->disk.alias);
+		char mac[18];
+
+		mac_format(want->net.mac, mac);
+		return conf_error(ret_error, -ENOENT, _("Domain %s has no interface %s."),
+				  def->name, want->net.mac_generated ? want->net.alias : mac);
+	}
+	return i;
+}
+
+int domain_def_remove_device(struct domain_def *def, const struct device_def *want,
+			     struct device_def **ret_removed, char **ret_error)
+{
+	_cleanup_device_def_ struct device_def *removed = device_def_new(want->kind);
+	int i = find_device(def, want, ret_error);
+
+	if (i < 0)
+		return i;
+	if (!removed)
+		return -ENOMEM;
+	if (want->kind == DEVICE_KIND_DISK) {
+		if (i == domain_def_root_disk(def))
+			return conf_error(ret_error, -EPERM,
+					  _("The disk %s holds the root image of domain %s; it "
+					    "cannot be detached."),
+					  def->disks[i].target, def->name);
+		removed->disk = def->disks[i];
+		memmove(&def->disks[i], &def->disks[i + 1],
+			(def->n_disks - i - 1) * sizeof(def->disks[0]));
+		def->n_disks--;
+	} else {
+		removed->net = def->nets[i];
+		memmove(&def->nets[i], &def->nets[i + 1],
+			(def->n_nets - i - 1) * sizeof(def->nets[0]));
+		def->n_nets--;
+	}
+	if (ret_removed)
+		*ret_removed = TAKE_PTR(removed);
+	return 0;
+}

@@ -1,0 +1,472 @@
+/*
+ * The one safe way conf/ reads XML: a size limit, no network, no DTD or entity expansion,
+ * every libxml2 complaint captured into one sentence with its line, unknown elements named,
+ * then RelaxNG. Also the XPath readers and the output buffer the formatters share.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/relaxng.h>
+#include <libxml/xmlerror.h>
+
+#include "device-conf.h"
+#include "domain-conf.h"
+#include "i18n.h"
+#include "log.h"
+#include "util.h"
+#include "xml-util.h"
+
+#define SCHEMA_NAMES_MAX 64     /* element names one schema (with its includes) may declare */
+#define SCHEMA_INCLUDE_DEPTH 4  /* nesting of <include href=> followed */
+#define XML_MESSAGE_MAX 256     /* characters kept of a libxml2 message */
+#define XML_WALK_DEPTH 16       /* element nesting looked at by the unknown-element scan */
+
+static inline void xml_freep(xmlChar **p)
+{
+	if (*p)
+		xmlFree(*p);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlParserCtxtPtr, xmlFreeParserCtxt);
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGParserCtxtPtr, xmlRelaxNGFreeParserCtxt);
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGPtr, xmlRelaxNGFree);
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGValidCtxtPtr, xmlRelaxNGFreeValidCtxt);
+
+int conf_error(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (ret_error) {
+		va_start(ap, fmt);
+		if (vasprintf(&s, fmt, ap) < 0)
+			s = NULL;
+		va_end(ap);
+		free(*ret_error);
+		*ret_error = s;
+	}
+	return r;
+}
+
+const char *conf_schema_dir(void)
+{
+	const char *env = getenv("MVIRT_SCHEMAS");
+
+	return isempty(env) ? SCHEMADIR : env;
+}
+
+/* The first complaint libxml2 makes; later ones are mostly consequences of it. */
+struct xml_errors {
+	bool set;
+	long line;
+	char element[64];
+	char message[XML_MESSAGE_MAX];
+};
+
+static void xml_errors_capture(void *userdata, xmlErrorPtr err)
+{
+	struct xml_errors *e = userdata;
+	xmlNodePtr node;
+	size_t n;
+
+	if (!err)
+		return;
+	node = err->node;
+	/* Later complaints only fill in the line and element the first one lacked. */
+	if (e->set) {
+		if (e->line <= 0 && node && node->type == XML_ELEMENT_NODE) {
+			snprintf(e->element, sizeof(e->element), "%s", (const char *)node->name);
+			e->line = err->line > 0 ? err->line : xmlGetLineNo(node);
+		}
+		return;
+	}
+	e->set = true;
+	e->line = err->line;
+	snprintf(e->message, sizeof(e->message), "%s", err->message ? err->message : "?");
+	n = strlen(e->message);
+	while (n > 0 && (e->message[n - 1] == '\n' || e->message[n - 1] == ' ' ||
+			 e->message[n - 1] == '.'))
+		e->message[--n] = '\0';
+	if (node && node->type == XML_ELEMENT_NODE) {
+		snprintf(e->element, sizeof(e->element), "%s", (const char *)node->name);
+		if (e->line <= 0)
+			e->line = xmlGetLineNo(node);
+	}
+}
+
+static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
+{
+	_cleanup_(xmlFreeParserCtxtp) xmlParserCtxtPtr pctxt = NULL;
+	struct xml_errors errs = {};
+	void *old_ctx = xmlStructuredErrorContext;
+	xmlStructuredErrorFunc old_fn = xmlStructuredError;
+	xmlDocPtr doc;
+	size_t len = strnlen(xml, CONF_XML_MAX + 1);
+
+	if (len > CONF_XML_MAX)
+		return conf_error(ret_error, -EINVAL,
+				  _("The XML document is larger than %d bytes; shorten it."),
+				  CONF_XML_MAX);
+	pctxt = xmlNewParserCtxt();
+	if (!pctxt)
+		return -ENOMEM;
+	/* No XML_PARSE_NOENT, _DTDLOAD or _HUGE: entities stay unexpanded, nothing is fetched. */
+	xmlSetStructuredErrorFunc(&errs, xml_errors_capture);
+	doc = xmlCtxtReadMemory(pctxt, xml, (int)len, "input.xml", NULL,
+				XML_PARSE_NONET | XML_PARSE_NOWARNING);
+	xmlSetStructuredErrorFunc(old_ctx, old_fn);
+	if (!doc || !pctxt->wellFormed) {
+		xmlFreeDoc(doc);
+		return conf_error(ret_error, -EINVAL, _("The XML is not well-formed at line %ld: %s."),
+				  errs.line, errs.set ? errs.message : _("no document element"));
+	}
+	if (doc->intSubset || doc->extSubset) {
+		long line = doc->intSubset ? xmlGetLineNo((xmlNodePtr)doc->intSubset) : 1;
+
+		xmlFreeDoc(doc);
+		return conf_error(ret_error, -EINVAL,
+				  _("The XML has a DOCTYPE at line %ld; remove it, DTDs and entities "
+				    "are not accepted."),
+				  line > 0 ? line : 1);
+	}
+	*ret_doc = doc;
+	return 0;
+}
+
+static bool is_rng(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns &&
+	       streq((const char *)n->ns->href, "http://relaxng.org/ns/structure/1.0") &&
+	       streq((const char *)n->name, name);
+}
+
+struct schema_names {
+	char names[SCHEMA_NAMES_MAX][32];
+	size_t n;
+};
+
+static int schema_names_load(const char *file, struct schema_names *sn, unsigned depth);
+
+static void schema_names_walk(xmlNodePtr n, struct schema_names *sn, unsigned depth)
+{
+	for (; n; n = n->next) {
+		if (is_rng(n, "element")) {
+			_cleanup_(xml_freep) xmlChar *name = xmlGetProp(n, BAD_CAST "name");
+
+			if (name && sn->n < SCHEMA_NAMES_MAX)
+				snprintf(sn->names[sn->n++], sizeof(sn->names[0]), "%s",
+					 (const char *)name);
+		} else if (is_rng(n, "include")) {
+			_cleanup_(xml_freep) xmlChar *href = xmlGetProp(n, BAD_CAST "href");
+
+			if (href && !strchr((const char *)href, '/'))
+				schema_names_load((const char *)href, sn, depth + 1);
+		}
+		if (n->type == XML_ELEMENT_NODE)
+			schema_names_walk(n->children, sn, depth);
+	}
+}
+
+/* Collects every element name a schema file (and the files it includes) declares. */
+static int schema_names_load(const char *file, struct schema_names *sn, unsigned depth)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+
+	if (depth > SCHEMA_INCLUDE_DEPTH)
+		return -ELOOP;
+	if (asprintf(&path, "%s/%s", conf_schema_dir(), file) < 0)
+		return -ENOMEM;
+	doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		return -ENOENT;
+	schema_names_walk(xmlDocGetRootElement(doc), sn, depth);
+	return 0;
+}
+
+static bool schema_names_has(const struct schema_names *sn, const char *name)
+{
+	for (size_t i = 0; i < sn->n; i++)
+		if (streq(sn->names[i], name))
+			return true;
+	return false;
+}
+
+/* The first element in document order the schema does not declare at all. */
+static xmlNodePtr find_unknown_element(xmlNodePtr n, const struct schema_names *sn,
+				       unsigned depth)
+{
+	for (; n && depth < XML_WALK_DEPTH; n = n->next) {
+		xmlNodePtr bad;
+
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (!schema_names_has(sn, (const char *)n->name))
+			return n;
+		bad = find_unknown_element(n->children, sn, depth + 1);
+		if (bad)
+			return bad;
+	}
+	return NULL;
+}
+
+static int xml_check_unknown(xmlDocPtr doc, const char *schema, char **ret_error)
+{
+	_cleanup_free_ struct schema_names *sn = calloc(1, sizeof(*sn));
+	xmlNodePtr bad;
+	int r;
+
+	if (!sn)
+		return -ENOMEM;
+	r = schema_names_load(schema, sn, 0);
+	if (r < 0)
+		return conf_error(ret_error, -EIO,
+				  _("The schema %s/%s cannot be read; check MVIRT_SCHEMAS or the "
+				    "installation."),
+				  conf_schema_dir(), schema);
+	bad = find_unknown_element(xmlDocGetRootElement(doc), sn, 0);
+	if (bad)
+		return conf_error(ret_error, -EINVAL,
+				  _("The element <%s> at line %ld is not supported by mvirt; remove "
+				    "it."),
+				  (const char *)bad->name, xmlGetLineNo(bad));
+	return 0;
+}
+
+static int xml_relaxng_validate(xmlDocPtr doc, const char *schema, char **ret_error)
+{
+	_cleanup_(xmlRelaxNGFreeParserCtxtp) xmlRelaxNGParserCtxtPtr pc = NULL;
+	_cleanup_(xmlRelaxNGFreep) xmlRelaxNGPtr rng = NULL;
+	_cleanup_(xmlRelaxNGFreeValidCtxtp) xmlRelaxNGValidCtxtPtr vc = NULL;
+	_cleanup_free_ char *path = NULL;
+	struct xml_errors errs = {};
+
+	if (asprintf(&path, "%s/%s", conf_schema_dir(), schema) < 0)
+		return -ENOMEM;
+	pc = xmlRelaxNGNewParserCtxt(path);
+	if (!pc)
+		return -ENOMEM;
+	xmlRelaxNGSetParserStructuredErrors(pc, xml_errors_capture, &errs);
+	rng = xmlRelaxNGParse(pc);
+	if (!rng)
+		return conf_error(ret_error, -EIO, _("The schema %s cannot be loaded: %s."), path,
+				  errs.set ? errs.message : "?");
+	vc = xmlRelaxNGNewValidCtxt(rng);
+	if (!vc)
+		return -ENOMEM;
+	xmlRelaxNGSetValidStructuredErrors(vc, xml_errors_capture, &errs);
+	if (xmlRelaxNGValidateDoc(vc, doc) == 0)
+		return 0;
+	if (errs.element[0])
+		return conf_error(ret_error, -EINVAL,
+				  _("The XML does not match %s at line %ld, element <%s>: %s."),
+				  schema, errs.line, errs.element, errs.message);
+	return conf_error(ret_error, -EINVAL, _("The XML does not match %s at line %ld: %s."),
+			  schema, errs.line, errs.set ? errs.message : "?");
+}
+
+/*
+ * libxml2 reports a bad device inside <devices> as an "interleave" failure of <domain>, which
+ * names neither the device nor its line. Validating each <disk> and <interface> on its own
+ * against device.rng finds the precise complaint; r and the first sentence stay otherwise.
+ */
+static int xml_explain_devices(xmlDocPtr doc, int r, char **ret_error)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc), devices, n;
+
+	for (devices = root ? root->children : NULL; devices; devices = devices->next)
+		if (devices->type == XML_ELEMENT_NODE && streq((const char *)devices->name, "devices"))
+			break;
+	for (n = devices ? devices->children : NULL; n; n = n->next) {
+		_cleanup_(xmlFreeDocp) xmlDocPtr one = NULL;
+		xmlNodePtr copy;
+
+		if (n->type != XML_ELEMENT_NODE || (!streq((const char *)n->name, "disk") &&
+						    !streq((const char *)n->name, "interface")))
+			continue;
+		one = xmlNewDoc(BAD_CAST "1.0");
+		copy = one ? xmlDocCopyNode(n, one, 1) : NULL;
+		if (!copy)
+			return -ENOMEM;
+		xmlDocSetRootElement(one, copy);
+		if (xml_relaxng_validate(one, "device.rng", ret_error) < 0)
+			return r;
+	}
+	return r;
+}
+
+int xml_parse_validated(const char *xml, const char *schema, xmlDocPtr *ret_doc,
+			char **ret_error)
+{
+	_cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
+	int r;
+
+	if (!xml)
+		return conf_error(ret_error, -EINVAL, _("The XML document is empty."));
+	r = xml_read(xml, &doc, ret_error);
+	if (r < 0)
+		return r;
+	r = xml_check_unknown(doc, schema, ret_error);
+	if (r < 0)
+		return r;
+	r = xml_relaxng_validate(doc, schema, ret_error);
+	if (r == -EINVAL && streq(schema, "domain.rng"))
+		r = xml_explain_devices(doc, r, ret_error);
+	if (r < 0)
+		return r;
+	if (ret_doc)
+		*ret_doc = TAKE_PTR(doc);
+	return 0;
+}
+
+int conf_validate_xml(const char *xml, const char *schema, char **ret_error)
+{
+	return xml_parse_validated(xml, schema, NULL, ret_error);
+}
+
+char *xml_string(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr)
+{
+	_cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr obj = NULL;
+	xmlChar *s;
+	char *ret;
+
+	ctxt->node = node;
+	obj = xmlXPathEval(BAD_CAST expr, ctxt);
+	if (!obj)
+		return NULL;
+	s = xmlXPathCastToString(obj);
+	if (!s)
+		return NULL;
+	ret = *s ? strdup((const char *)s) : NULL;
+	xmlFree(s);
+	return ret;
+}
+
+bool xml_exists(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr)
+{
+	_cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr obj = NULL;
+
+	ctxt->node = node;
+	obj = xmlXPathEval(BAD_CAST expr, ctxt);
+	return obj && obj->type == XPATH_NODESET && obj->nodesetval &&
+	       obj->nodesetval->nodeNr > 0;
+}
+
+int xml_copy(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr, char *buf, size_t size,
+	     const char *what, char **ret_error)
+{
+	_cleanup_free_ char *s = xml_string(ctxt, node, expr);
+
+	buf[0] = '\0';
+	if (!s)
+		return 0;
+	if (str_copy(buf, size, s) < 0)
+		return conf_error(ret_error, -EINVAL,
+				  _("The value of %s is longer than %zu characters: %.40s…"), what,
+				  size - 1, s);
+	return 0;
+}
+
+int xml_u64(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr, uint64_t *ret,
+	    const char *what, char **ret_error)
+{
+	_cleanup_free_ char *s = xml_string(ctxt, node, expr);
+
+	*ret = 0;
+	if (!s)
+		return 0;
+	if (parse_u64(s, ret) < 0)
+		return conf_error(ret_error, -EINVAL,
+				  _("The value of %s is not a number mvirt can use: %s."), what, s);
+	return 0;
+}
+
+void xbuf_printf(struct xbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->error)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->data ? b->data + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->error = -EINVAL;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += n;
+			return;
+		}
+		if (b->len + n + 1 > CONF_XML_MAX) {
+			b->error = -E2BIG;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->data, cap);
+		if (!p) {
+			b->error = -ENOMEM;
+			return;
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+}
+
+void xbuf_escape(struct xbuf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': xbuf_printf(b, "&amp;"); break;
+		case '<': xbuf_printf(b, "&lt;"); break;
+		case '>': xbuf_printf(b, "&gt;"); break;
+		case '\'': xbuf_printf(b, "&apos;"); break;
+		case '"': xbuf_printf(b, "&quot;"); break;
+		default: xbuf_printf(b, "%c", *s); break;
+		}
+	}
+}
+
+void xbuf_attr(struct xbuf *b, const char *name, const char *value)
+{
+	if (isempty(value))
+		return;
+	xbuf_printf(b, " %s='", name);
+	xbuf_escape(b, value);
+	xbuf_printf(b, "'");
+}
+
+int xbuf_steal(struct xbuf *b, char **ret)
+{
+	int r = b->error;
+
+	if (r < 0) {
+		xbuf_done(b);
+		return r;
+	}
+	if (!b->data) {
+		b->data = strdup("");
+		if (!b->data)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(b->data);
+	b->len = b->cap = 0;
+	return 0;
+}
+
+void xbuf_done(struct xbuf *b)
+{
+	free(b->data);
+	*b = (struct xbuf){};
+}

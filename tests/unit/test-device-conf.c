@@ -1,0 +1,154 @@
+/* Device XML as attach-device takes it: parse, validate, format, detach matching. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "managerd/conf/domain-conf.h"
+#include "util.h"
+
+static void test_disk(void **state)
+{
+	_cleanup_device_def_ struct device_def *dev = NULL, *again = NULL;
+	_cleanup_free_ char *out = NULL, *out2 = NULL;
+
+	assert_int_equal(device_def_from_xml("<disk type='file' device='disk'>"
+					     "<driver name='qemu' type='raw' cache='none'/>"
+					     "<source file='/img/b.img'/>"
+					     "<target dev='vdb' bus='virtio'/><readonly/>"
+					     "<serial>S1</serial><alias name='ua-b'/></disk>",
+					     &dev, NULL),
+			 0);
+	assert_int_equal(dev->kind, DEVICE_KIND_DISK);
+	assert_string_equal(dev->disk.source, "/img/b.img");
+	assert_string_equal(dev->disk.target, "vdb");
+	assert_true(dev->disk.readonly);
+	assert_true(disk_def_is_direct(&dev->disk));
+	assert_int_equal(disk_target_to_slot(dev->disk.target), 1);
+	assert_string_equal(device_def_alias(dev), "ua-b");
+	assert_int_equal(device_def_format(dev, &out), 0);
+	assert_int_equal(device_def_from_xml(out, &again, NULL), 0);
+	assert_int_equal(device_def_format(again, &out2), 0);
+	assert_string_equal(out, out2);
+	assert_memory_equal(dev, again, sizeof(*dev));
+}
+
+static void test_interface(void **state)
+{
+	_cleanup_device_def_ struct device_def *dev = NULL, *gen = NULL;
+	char mac[18];
+
+	assert_int_equal(device_def_from_xml("<interface type='bridge'><source bridge='br0'/>"
+					     "<mac address='52:54:00:AA:BB:CC'/>"
+					     "<target dev='mvtap3'/><model type='virtio'/>"
+					     "</interface>",
+					     &dev, NULL),
+			 0);
+	assert_int_equal(dev->net.type, NET_TYPE_BRIDGE);
+	assert_string_equal(dev->net.bridge, "br0");
+	assert_string_equal(dev->net.ifname, "mvtap3");
+	assert_false(dev->net.mac_generated);
+	mac_format(dev->net.mac, mac);
+	assert_string_equal(mac, "52:54:00:aa:bb:cc");
+	device_def_ensure_alias(dev);
+	assert_string_equal(dev->net.alias, "net-525400aabbcc");
+
+	assert_int_equal(device_def_from_xml("<interface type='ethernet'><target dev='t0'/>"
+					     "</interface>",
+					     &gen, NULL),
+			 0);
+	assert_true(gen->net.mac_generated);
+	assert_int_equal(gen->net.mac[0], 0x52);
+	assert_int_equal(gen->net.mac[0] & 1, 0);
+}
+
+static void test_matching(void **state)
+{
+	struct disk_def have = { .target = "vdc", .alias = "ua-c" }, want = {};
+	struct net_def nh = { .mac = { 0x52, 0x54, 0, 1, 2, 3 }, .alias = "ua-n" }, nw = nh;
+
+	assert_false(disk_def_matches(&have, &want));
+	strcpy(want.alias, "ua-c");
+	assert_true(disk_def_matches(&have, &want));
+	strcpy(want.target, "vdd");
+	assert_false(disk_def_matches(&have, &want)); /* the target decides when given */
+	strcpy(want.target, "vdc");
+	assert_true(disk_def_matches(&have, &want));
+
+	assert_true(net_def_matches(&nh, &nw));
+	nw.mac[5] = 4;
+	assert_false(net_def_matches(&nh, &nw));
+	nw.mac_generated = true; /* a MAC the request did not give: match by alias */
+	assert_true(net_def_matches(&nh, &nw));
+	nw.alias[0] = '\0';
+	assert_false(net_def_matches(&nh, &nw));
+}
+
+static void expect_error(const char *xml, const char *part)
+{
+	_cleanup_device_def_ struct device_def *dev = NULL;
+	_cleanup_free_ char *err = NULL;
+	int r = device_def_from_xml(xml, &dev, &err);
+
+	assert_true(r < 0);
+	assert_null(dev);
+	if (!err || !strstr(err, part))
+		fail_msg("error \"%s\" lacks \"%s\"", err ? err : "(none)", part);
+}
+
+static void test_errors(void **state)
+{
+	expect_error("<disk type='file'><source file='/a'/><target dev='vda'/><address/></disk>",
+		     "The element <address> at line 1 is not supported");
+	expect_error("<disk type='file'><source file='/a'/></disk>", "element <disk>");
+	expect_error("<disk type='file'><source file='/a'/><target dev='vdq'/></disk>",
+		     "The disk target vdq is not supported");
+	expect_error("<disk><driver type='qcow2'/><source file='/a'/><target dev='vda'/></disk>",
+		     "element <driver>");
+	expect_error("<interface type='bridge'><source bridge='br0'/>"
+		     "<mac address='03:00:00:00:00:01'/></interface>",
+		     "not a unicast address");
+	expect_error("<interface type='bridge'><source bridge='.'/></interface>",
+		     "The bridge name '.' is not a valid interface name");
+	expect_error("<interface type='network'><source network='default'/></interface>",
+		     "does not match device.rng at line 1");
+	expect_error("<hostdev/>", "The element <hostdev> at line 1 is not supported");
+	expect_error("<disk", "not well-formed at line 1");
+}
+
+static void test_tables(void **state)
+{
+	char buf[CONF_DISK_TARGET_MAX + 1];
+	uint8_t mac[CONF_MAC_LEN];
+
+	for (int k = 0; k < _DEVICE_KIND_MAX; k++)
+		assert_int_equal(device_kind_from_string(device_kind_to_string(k)), k);
+	for (int c = 0; c < _DISK_CACHE_MAX; c++)
+		assert_int_equal(disk_cache_from_string(disk_cache_to_string(c)), c);
+	assert_int_equal(device_kind_from_string("hostdev"), _DEVICE_KIND_INVALID);
+	assert_int_equal(disk_slot_to_target(5, buf), 0);
+	assert_string_equal(buf, "vdf");
+	assert_int_equal(disk_slot_to_target(6, buf), -EINVAL);
+	assert_int_equal(disk_target_to_slot("vdg"), -EINVAL);
+	assert_int_equal(disk_target_to_slot("vda1"), -EINVAL);
+	assert_int_equal(mac_parse("52:54:00:12:34", mac), -EINVAL);
+	assert_int_equal(mac_parse("52-54-00-12-34-56", mac), -EINVAL);
+	assert_int_equal(mac_parse("52:54:00:12:34:5g", mac), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_disk),	 cmocka_unit_test(test_interface),
+		cmocka_unit_test(test_matching), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_tables),
+	};
+
+	return cmocka_run_group_tests_name("device-conf", tests, NULL, NULL);
+}

@@ -1,0 +1,229 @@
+/*
+ * Domain XML: the xml2xml data cases (tests/data/xml2xml/cases lists them; <case>.xml is the
+ * input, <case>.out.xml the expected output or <case>.err a part of the expected error), and
+ * the domain helpers (UUIDs, root disk, attach/detach rules).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "managerd/conf/domain-conf.h"
+#include "util.h"
+
+#define CASE_FILE_MAX (2 * 1024 * 1024)
+
+static char *data_file(const char *name, const char *suffix)
+{
+	const char *top = getenv("top_srcdir");
+	_cleanup_free_ char *path = NULL;
+	char *buf = NULL;
+
+	assert_true(asprintf(&path, "%s/tests/data/xml2xml/%s%s", top ? top : "..", name,
+			     suffix) > 0);
+	if (read_file(path, CASE_FILE_MAX, &buf, NULL) < 0)
+		return NULL;
+	return buf;
+}
+
+static void run_good_case(const char *name, const char *in, const char *expected)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL, *again = NULL;
+	_cleanup_free_ char *err = NULL, *out = NULL, *out2 = NULL;
+
+	if (domain_def_from_xml(in, &def, &err) < 0)
+		fail_msg("case %s: %s", name, err);
+	assert_int_equal(domain_def_format(def, &out), 0);
+	if (!streq(out, expected))
+		fail_msg("case %s: output differs:\n%s\nexpected:\n%s", name, out, expected);
+	/* define → dumpxml → define is stable. */
+	assert_int_equal(domain_def_from_xml(out, &again, &err), 0);
+	assert_int_equal(domain_def_format(again, &out2), 0);
+	assert_string_equal(out, out2);
+	assert_memory_equal(def, again, sizeof(*def));
+}
+
+static void run_bad_case(const char *name, const char *in, char *expected)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	_cleanup_free_ char *err = NULL;
+
+	expected[strcspn(expected, "\n")] = '\0';
+	assert_int_equal(domain_def_from_xml(in, &def, &err), -EINVAL);
+	assert_null(def);
+	assert_non_null(err);
+	if (!strstr(err, expected))
+		fail_msg("case %s: error \"%s\" lacks \"%s\"", name, err, expected);
+	print_message("# %s: %s\n", name, err);
+}
+
+static void test_xml2xml(void **state)
+{
+	_cleanup_free_ char *list = data_file("cases", "");
+	char *save = NULL;
+	int n = 0;
+
+	assert_non_null(list);
+	for (char *name = strtok_r(list, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
+		_cleanup_free_ char *in = data_file(name, ".xml");
+		_cleanup_free_ char *out = data_file(name, ".out.xml");
+		_cleanup_free_ char *err = data_file(name, ".err");
+
+		if (!in || (!out == !err))
+			fail_msg("case %s needs %s.xml and one of .out.xml or .err", name, name);
+		if (out)
+			run_good_case(name, in, out);
+		else
+			run_bad_case(name, in, err);
+		n++;
+	}
+	assert_true(n >= 10);
+}
+
+static const char base_xml[] =
+	"<domain type='kvm'><name>vm</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+	"<os><type>hvm</type><kernel>/k</kernel></os><devices>"
+	"<disk type='file' device='disk'><source file='/data.img'/><target dev='vda'/></disk>"
+	"<disk type='file' device='disk'><source file='/root.img'/><target dev='vdb'/>"
+	"<boot order='1'/></disk>"
+	"<interface type='bridge'><source bridge='br0'/><mac address='52:54:00:00:00:01'/>"
+	"</interface></devices></domain>";
+
+static void test_uuid_generated(void **state)
+{
+	_cleanup_domain_def_ struct domain_def *a = NULL, *b = NULL;
+	char buf[DOMAIN_UUID_STRING_MAX + 1];
+
+	assert_int_equal(domain_def_from_xml(base_xml, &a, NULL), 0);
+	assert_int_equal(domain_def_from_xml(base_xml, &b, NULL), 0);
+	assert_true(uuid_is_valid(a->uuid));
+	assert_string_not_equal(a->uuid, b->uuid);
+	assert_int_equal(a->uuid[14], '4');
+	assert_non_null(strchr("89ab", a->uuid[19]));
+	assert_int_equal(uuid_normalize("0F8FAD5B-D9CB-469F-A165-70867728950E", buf), 0);
+	assert_string_equal(buf, "0f8fad5b-d9cb-469f-a165-70867728950e");
+	assert_false(uuid_is_valid("0f8fad5b-d9cb-469f-a165-70867728950"));
+	assert_false(uuid_is_valid("0f8fad5bxd9cb-469f-a165-70867728950e"));
+}
+
+static void test_root_disk(void **state)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	_cleanup_device_def_ struct device_def *dev = device_def_new(DEVICE_KIND_DISK);
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(domain_def_from_xml(base_xml, &def, NULL), 0);
+	assert_int_equal(domain_def_root_disk(def), 1);
+	assert_true(domain_def_is_root_source(def, "/root.img"));
+	assert_false(domain_def_is_root_source(def, "/data.img"));
+	/* The root disk cannot be detached; another disk can. */
+	strcpy(dev->disk.target, "vdb");
+	assert_int_equal(domain_def_remove_device(def, dev, NULL, &err), -EPERM);
+	assert_non_null(strstr(err, "root image"));
+	strcpy(dev->disk.target, "vda");
+	assert_int_equal(domain_def_remove_device(def, dev, NULL, NULL), 0);
+	assert_int_equal(def->n_disks, 1);
+	assert_int_equal(domain_def_root_disk(def), 0);
+	def->disks[0].boot_order = 0;
+	assert_int_equal(domain_def_root_disk(def), 0);
+	def->n_disks = 0;
+	assert_int_equal(domain_def_root_disk(def), -ENOENT);
+}
+
+static void test_attach_rules(void **state)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	_cleanup_device_def_ struct device_def *d = device_def_new(DEVICE_KIND_DISK);
+	_cleanup_device_def_ struct device_def *n = device_def_new(DEVICE_KIND_INTERFACE);
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(domain_def_from_xml(base_xml, &def, NULL), 0);
+	strcpy(d->disk.source, "/root.img");
+	strcpy(d->disk.target, "vdc");
+	assert_int_equal(domain_def_check_attach(def, d, &err), -EPERM);
+	strcpy(d->disk.source, "/extra.img");
+	strcpy(d->disk.target, "vda");
+	assert_int_equal(domain_def_check_attach(def, d, &err), -EEXIST);
+	strcpy(d->disk.target, "vdz");
+	assert_int_equal(domain_def_check_attach(def, d, &err), -EINVAL);
+	strcpy(d->disk.target, "vdc");
+	d->disk.boot_order = 1;
+	assert_int_equal(domain_def_check_attach(def, d, &err), -EINVAL);
+	d->disk.boot_order = 0;
+	for (char t = 'c'; t <= 'f'; t++) {
+		d->disk.target[2] = t;
+		assert_int_equal(domain_def_add_device(def, d, NULL), 0);
+	}
+	d->disk.target[2] = 'a';
+	assert_int_equal(domain_def_check_attach(def, d, &err), -ENOSPC);
+
+	n->net.type = NET_TYPE_BRIDGE;
+	strcpy(n->net.bridge, "br0");
+	assert_int_equal(mac_parse("52:54:00:00:00:01", n->net.mac), 0);
+	assert_int_equal(domain_def_check_attach(def, n, &err), -EEXIST);
+	n->net.mac[5] = 2;
+	strcpy(n->net.alias, "disk-vda");
+	def->disks[1].alias[0] = '\0';
+	domain_def_ensure_aliases(def);
+	assert_string_equal(def->disks[1].alias, "disk-vdb");
+	assert_string_equal(def->nets[0].alias, "net-525400000001");
+	strcpy(n->net.alias, "disk-vdb");
+	assert_int_equal(domain_def_check_attach(def, n, &err), -EEXIST);
+	assert_non_null(strstr(err, "alias disk-vdb"));
+	strcpy(n->net.alias, "ua-x");
+	assert_int_equal(domain_def_add_device(def, n, NULL), 0);
+	n->net.mac[5] = 3;
+	strcpy(n->net.alias, "ua-y");
+	assert_int_equal(domain_def_check_attach(def, n, &err), -ENOSPC);
+}
+
+static void test_schema_dir(void **state)
+{
+	const char *saved = getenv("MVIRT_SCHEMAS");
+	_cleanup_free_ char *copy = saved ? strdup(saved) : NULL;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+
+	assert_string_equal(conf_schema_dir(), saved ? saved : SCHEMADIR);
+	setenv("MVIRT_SCHEMAS", "/nonexistent", 1);
+	assert_string_equal(conf_schema_dir(), "/nonexistent");
+	assert_int_equal(domain_def_from_xml(base_xml, &def, &err), -EIO);
+	assert_non_null(strstr(err, "/nonexistent/domain.rng cannot be read"));
+	if (copy)
+		setenv("MVIRT_SCHEMAS", copy, 1);
+	else
+		unsetenv("MVIRT_SCHEMAS");
+	assert_int_equal(conf_validate_xml(base_xml, "domain.rng", NULL), 0);
+}
+
+static void test_size_limit(void **state)
+{
+	_cleanup_free_ char *big = malloc(CONF_XML_MAX + 2);
+	_cleanup_free_ char *err = NULL;
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+
+	assert_non_null(big);
+	memset(big, ' ', CONF_XML_MAX + 1);
+	big[CONF_XML_MAX + 1] = '\0';
+	memcpy(big, "<domain>", 8);
+	assert_int_equal(domain_def_parse(big, &def, &err), -EINVAL);
+	assert_non_null(strstr(err, "larger than"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xml2xml),	      cmocka_unit_test(test_uuid_generated),
+		cmocka_unit_test(test_root_disk),     cmocka_unit_test(test_attach_rules),
+		cmocka_unit_test(test_schema_dir),    cmocka_unit_test(test_size_limit),
+	};
+
+	return cmocka_run_group_tests_name("domain-conf", tests, NULL, NULL);
+}
