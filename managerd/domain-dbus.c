@@ -1,0 +1,263 @@
+/* org.mvirt.Domain1 and its properties: a thin layer over domain.c and hotplug.c. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbus-util.h"
+#include "i18n.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "util.h"
+
+static DBusHandlerResult reply_result(DBusConnection *conn, DBusMessage *msg, int r, char *err)
+{
+	_cleanup_free_ char *e = err;
+
+	if (r < 0)
+		return dbus_reply_errno(conn, msg, r, e);
+	return dbus_reply_empty(conn, msg);
+}
+
+static DBusHandlerResult method_plain(DBusConnection *conn, DBusMessage *msg, struct domain *d,
+				      int (*fn)(struct domain *, char **))
+{
+	char *err = NULL;
+
+	return reply_result(conn, msg, fn(d, &err), err);
+}
+
+static DBusHandlerResult method_undefine(DBusConnection *conn, DBusMessage *msg, struct domain *d)
+{
+	char *err = NULL;
+
+	return reply_result(conn, msg, manager_undefine(d->manager, d, &err), err);
+}
+
+static DBusHandlerResult method_device(DBusConnection *conn, DBusMessage *msg, struct domain *d,
+				       int (*fn)(struct domain *, const char *, unsigned, char **))
+{
+	const char *arg;
+	dbus_uint32_t flags;
+	char *err = NULL;
+
+	if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &arg, DBUS_TYPE_UINT32, &flags,
+				   DBUS_TYPE_INVALID))
+		return dbus_reply_invalid_args(conn, msg);
+	return reply_result(conn, msg, fn(d, arg, flags, &err), err);
+}
+
+static DBusHandlerResult method_get_xml(DBusConnection *conn, DBusMessage *msg, struct domain *d)
+{
+	_cleanup_dbus_message_ DBusMessage *reply = NULL;
+	_cleanup_free_ char *xml = NULL, *err = NULL;
+	dbus_uint32_t flags;
+	int r;
+
+	if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_UINT32, &flags, DBUS_TYPE_INVALID))
+		return dbus_reply_invalid_args(conn, msg);
+	r = domain_get_xml(d, flags, &xml, &err);
+	if (r < 0)
+		return dbus_reply_errno(conn, msg, r, err);
+	reply = dbus_message_new_method_return(msg);
+	if (!reply || !dbus_message_append_args(reply, DBUS_TYPE_STRING, &xml, DBUS_TYPE_INVALID) ||
+	    !dbus_connection_send(conn, reply, NULL))
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static bool append_variant(DBusMessageIter *it, const char *sig, int type, const void *val)
+{
+	DBusMessageIter v;
+
+	return dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, sig, &v) &&
+	       dbus_message_iter_append_basic(&v, type, val) &&
+	       dbus_message_iter_close_container(it, &v);
+}
+
+/* Appends property name's value as a variant; false if there is no such property. */
+static bool property_append(DBusMessageIter *it, struct domain *d, const char *name)
+{
+	const char *s;
+	dbus_bool_t b;
+
+	if (streq(name, "Name"))
+		return s = d->name, append_variant(it, "s", DBUS_TYPE_STRING, &s);
+	if (streq(name, "UUID"))
+		return s = d->uuid, append_variant(it, "s", DBUS_TYPE_STRING, &s);
+	if (streq(name, "State"))
+		return s = domain_state_to_string(d->state),
+		       append_variant(it, "s", DBUS_TYPE_STRING, &s);
+	if (streq(name, "Autostart"))
+		return b = d->autostart, append_variant(it, "b", DBUS_TYPE_BOOLEAN, &b);
+	return false;
+}
+
+static const char *const property_names[] = { "Name", "UUID", "State", "Autostart" };
+
+static bool properties_append(DBusMessageIter *it, struct domain *d, const char *const *names,
+			      size_t n)
+{
+	DBusMessageIter arr, e;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "{sv}", &arr))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
+		    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &names[i]) ||
+		    !property_append(&e, d, names[i]) || !dbus_message_iter_close_container(&arr, &e))
+			return false;
+	return dbus_message_iter_close_container(it, &arr);
+}
+
+static DBusHandlerResult props_get(DBusConnection *conn, DBusMessage *msg, struct domain *d,
+				   bool all)
+{
+	_cleanup_dbus_message_ DBusMessage *reply = NULL;
+	const char *iface, *name = NULL;
+	DBusMessageIter it;
+	char text[200];
+	bool ok;
+
+	if (!(all ? dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_INVALID)
+		  : dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING,
+					  &name, DBUS_TYPE_INVALID)))
+		return dbus_reply_invalid_args(conn, msg);
+	reply = dbus_message_new_method_return(msg);
+	if (!reply)
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	dbus_message_iter_init_append(reply, &it);
+	if (all)
+		ok = streq(iface, MVIRT_DOMAIN_IFACE)
+			     ? properties_append(&it, d, property_names, ELEMENTSOF(property_names))
+			     : properties_append(&it, d, NULL, 0);
+	else if (!streq(iface, MVIRT_DOMAIN_IFACE) || !property_append(&it, d, name)) {
+		snprintf(text, sizeof(text), _("Interface %.64s has no property %.64s."), iface, name);
+		return dbus_reply_errno(conn, msg, -ENOENT, text);
+	} else
+		ok = true;
+	if (!ok || !dbus_connection_send(conn, reply, NULL))
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static DBusHandlerResult props_set(DBusConnection *conn, DBusMessage *msg, struct domain *d)
+{
+	DBusMessageIter it, v;
+	const char *iface, *name;
+	dbus_bool_t b;
+	char *err = NULL;
+	int r;
+
+	if (!dbus_message_iter_init(msg, &it) || !streq(dbus_message_get_signature(msg), "ssv"))
+		return dbus_reply_invalid_args(conn, msg);
+	dbus_message_iter_get_basic(&it, &iface);
+	dbus_message_iter_next(&it);
+	dbus_message_iter_get_basic(&it, &name);
+	dbus_message_iter_next(&it);
+	dbus_message_iter_recurse(&it, &v);
+	if (!streq(iface, MVIRT_DOMAIN_IFACE) || !streq(name, "Autostart") ||
+	    dbus_message_iter_get_arg_type(&v) != DBUS_TYPE_BOOLEAN)
+		return dbus_reply_errno(conn, msg, -EINVAL,
+					_("Only Autostart (a boolean) of org.mvirt.Domain1 can be "
+					  "set."));
+	dbus_message_iter_get_basic(&v, &b);
+	r = domain_set_autostart(d, b, &err);
+	if (r >= 0)
+		domain_dbus_emit_autostart(conn, d);
+	return reply_result(conn, msg, r, err);
+}
+
+DBusHandlerResult domain_dbus_message(DBusConnection *conn, DBusMessage *msg, struct domain *d)
+{
+	const char *member = dbus_message_get_member(msg);
+
+	if (dbus_message_is_method_call(msg, DBUS_INTERFACE_INTROSPECTABLE, "Introspect"))
+		return dbus_reply_introspect(conn, msg, "org.mvirt.Domain1.xml");
+	if (dbus_message_has_interface(msg, DBUS_INTERFACE_PROPERTIES)) {
+		if (streq_ptr(member, "Get"))
+			return props_get(conn, msg, d, false);
+		if (streq_ptr(member, "GetAll"))
+			return props_get(conn, msg, d, true);
+		if (streq_ptr(member, "Set"))
+			return props_set(conn, msg, d);
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	}
+	if (!dbus_message_is_method_call(msg, MVIRT_DOMAIN_IFACE, member ? member : ""))
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	if (streq(member, "Start"))
+		return method_plain(conn, msg, d, domain_start);
+	if (streq(member, "Shutdown"))
+		return method_plain(conn, msg, d, domain_shutdown);
+	if (streq(member, "Destroy"))
+		return method_plain(conn, msg, d, domain_destroy);
+	if (streq(member, "Undefine"))
+		return method_undefine(conn, msg, d);
+	if (streq(member, "AttachDevice"))
+		return method_device(conn, msg, d, domain_attach_device);
+	if (streq(member, "DetachDevice"))
+		return method_device(conn, msg, d, domain_detach_device);
+	if (streq(member, "DetachDeviceAlias"))
+		return method_device(conn, msg, d, domain_detach_alias);
+	if (streq(member, "GetXML"))
+		return method_get_xml(conn, msg, d);
+	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+static void emit_properties_changed(DBusConnection *conn, struct domain *d, const char *name)
+{
+	_cleanup_dbus_message_ DBusMessage *sig = NULL;
+	const char *iface = MVIRT_DOMAIN_IFACE;
+	const char *names[] = { name };
+	DBusMessageIter it, inval;
+	char path[256];
+
+	dbus_domain_path(d->uuid, path, sizeof(path));
+	sig = dbus_message_new_signal(path, DBUS_INTERFACE_PROPERTIES, "PropertiesChanged");
+	if (!sig)
+		return;
+	dbus_message_iter_init_append(sig, &it);
+	if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &iface) ||
+	    !properties_append(&it, d, names, 1) ||
+	    !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &inval) ||
+	    !dbus_message_iter_close_container(&it, &inval))
+		return;
+	dbus_connection_send(conn, sig, NULL);
+}
+
+static void emit_string_signal(DBusConnection *conn, struct domain *d, const char *member,
+			       const char *value)
+{
+	_cleanup_dbus_message_ DBusMessage *sig = NULL;
+	char path[256];
+
+	dbus_domain_path(d->uuid, path, sizeof(path));
+	sig = dbus_message_new_signal(path, MVIRT_DOMAIN_IFACE, member);
+	if (sig && dbus_message_append_args(sig, DBUS_TYPE_STRING, &value, DBUS_TYPE_INVALID))
+		dbus_connection_send(conn, sig, NULL);
+}
+
+void domain_dbus_emit_state(DBusConnection *conn, struct domain *d)
+{
+	emit_string_signal(conn, d, "StateChanged", domain_state_to_string(d->state));
+	emit_properties_changed(conn, d, "State");
+}
+
+void domain_dbus_emit_autostart(DBusConnection *conn, struct domain *d)
+{
+	emit_properties_changed(conn, d, "Autostart");
+}
+
+void domain_dbus_emit_device(DBusConnection *conn, struct domain *d, enum device_event ev,
+			     const char *alias)
+{
+	static const char *const names[] = {
+		[DEVICE_EVENT_ADDED] = "DeviceAdded",
+		[DEVICE_EVENT_REMOVED] = "DeviceRemoved",
+		[DEVICE_EVENT_REMOVAL_FAILED] = "DeviceRemovalFailed",
+	};
+
+	emit_string_signal(conn, d, names[ev], alias);
+}

@@ -1,0 +1,340 @@
+/* A domain's life: Start, Shutdown, Destroy, its VMM's exit, and its XML. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "i18n.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+static const char *const state_names[_DOMAIN_STATE_MAX] = {
+	[DOMAIN_SHUTOFF] = "shutoff",
+	[DOMAIN_RUNNING] = "running",
+	[DOMAIN_PAUSED] = "paused",
+	[DOMAIN_CRASHED] = "crashed",
+};
+
+const char *domain_state_to_string(enum domain_state s)
+{
+	if (s < 0 || s >= _DOMAIN_STATE_MAX)
+		return NULL;
+	return state_names[s];
+}
+
+bool domain_is_active(const struct domain *d)
+{
+	return d->state == DOMAIN_RUNNING || d->state == DOMAIN_PAUSED;
+}
+
+static void state_set(struct domain *d, enum domain_state s)
+{
+	if (d->state == s)
+		return;
+	d->state = s;
+	manager_notify_state(d);
+}
+
+static void exit_status_read(struct domain *d)
+{
+	siginfo_t si = { 0 };
+
+	/* Only a VMM this daemon started is its child; a reconnected one has no status here. */
+	if (waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+		d->exit_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
+
+void domain_stopped(struct domain *d, enum domain_state state)
+{
+	struct manager *m = d->manager;
+	char path[512];
+
+	loop_remove(manager_loop(m), d);
+	loop_remove(manager_loop(m), &d->qmp);
+	loop_remove(manager_loop(m), &d->stopping);
+	d->qmp = qmp_client_free(d->qmp);
+	if (d->pidfd >= 0)
+		exit_status_read(d);
+	d->pidfd = safe_close(d->pidfd);
+	hotplug_cleanup_all(d);
+	(void)store_runtime_delete(manager_store(m), d->uuid, NULL);
+	if (state == DOMAIN_SHUTOFF)
+		(void)store_domain_set_desired_state(manager_store(m), d->uuid,
+						     STORE_DESIRED_SHUTOFF, NULL);
+	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/console.sock", d->rundir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/vmm.pid", d->rundir);
+	unlink(path);
+	d->live = domain_def_free(d->live);
+	d->pid = 0;
+	d->stopping = false;
+	log_info("Domain %s is now %s (VMM exit status %d).", d->name,
+		 domain_state_to_string(state), d->exit_status);
+	state_set(d, state);
+}
+
+static void on_vmm_exit(int fd, short revents, void *userdata)
+{
+	struct domain *d = userdata;
+	bool crashed;
+
+	exit_status_read(d);
+	crashed = !d->stopping && d->exit_status != 0;
+	if (crashed)
+		log_warning("mvirt-vmm of domain %s died unexpectedly (status %d).", d->name,
+			    d->exit_status);
+	domain_stopped(d, crashed ? DOMAIN_CRASHED : DOMAIN_SHUTOFF);
+	if (crashed && d->def->on_crash == LIFECYCLE_RESTART) {
+		_cleanup_free_ char *err = NULL;
+
+		if (domain_start(d, &err) < 0)
+			log_error("Cannot restart crashed domain %s: %s", d->name, err ? err : "");
+	}
+}
+
+static void qmp_event_dispatch(struct domain *d, struct json_object *ev)
+{
+	const char *name = qmp_event_name(ev);
+
+	if (streq_ptr(name, "SHUTDOWN"))
+		d->stopping = true; /* the guest or QMP asked: its exit is not a crash */
+	else if (streq_ptr(name, "STOP") && d->state == DOMAIN_RUNNING)
+		state_set(d, DOMAIN_PAUSED);
+	else if (streq_ptr(name, "RESUME") && d->state == DOMAIN_PAUSED)
+		state_set(d, DOMAIN_RUNNING);
+	else if (streq_ptr(name, "DEVICE_DELETED") && qmp_event_device(ev))
+		hotplug_device_deleted(d, qmp_event_device(ev));
+}
+
+static void domain_events_drain(struct domain *d)
+{
+	struct json_object *ev = NULL;
+
+	while (d->qmp && qmp_client_next_event(d->qmp, &ev) > 0) {
+		qmp_event_dispatch(d, ev);
+		json_object_put(ev);
+	}
+}
+
+static void on_qmp(int fd, short revents, void *userdata)
+{
+	struct domain *d = userdata;
+
+	if (qmp_client_process(d->qmp) < 0) {
+		/* The VMM closed QMP: its exit follows and the pidfd reports it. */
+		domain_events_drain(d);
+		loop_remove(manager_loop(d->manager), &d->qmp);
+		return;
+	}
+	domain_events_drain(d);
+}
+
+static void on_idle_events(void *userdata)
+{
+	domain_events_drain(userdata);
+}
+
+int domain_watch(struct domain *d)
+{
+	struct loop *l = manager_loop(d->manager);
+	int r = 0;
+
+	if (d->pidfd >= 0)
+		r = loop_add_io(l, d, d->pidfd, POLLIN, on_vmm_exit, d);
+	if (r >= 0 && d->qmp)
+		r = loop_add_io(l, &d->qmp, qmp_client_fd(d->qmp), POLLIN, on_qmp, d);
+	/* Events queued while a command waited for its reply never make the socket
+	 * readable again: a repeating tick hands them out. */
+	if (r >= 0)
+		r = loop_add_timer(l, d, 200, true, on_idle_events, d);
+	return r;
+}
+
+static int live_def_init(struct domain *d)
+{
+	int root = domain_def_root_disk(d->def);
+
+	d->live = domain_def_copy(d->def);
+	if (!d->live)
+		return -ENOMEM;
+	/* The VMM boots with the root disk alone; the rest is plugged like any hot-plug. */
+	d->live->n_disks = 0;
+	d->live->n_nets = 0;
+	if (root >= 0)
+		d->live->disks[d->live->n_disks++] = d->def->disks[root];
+	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
+		if ((size_t)i < d->def->n_nets)
+			memcpy(d->nic_macs[i], d->def->nets[i].mac, CONF_MAC_LEN);
+		else if (mac_generate(d->nic_macs[i]) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int runtime_record(struct domain *d, char **ret_error)
+{
+	struct store_runtime rt = { .vmm_pid = d->pid, .vmm_start_time = d->start_time };
+	struct store *s = manager_store(d->manager);
+	int r;
+
+	memcpy(rt.domain_uuid, d->uuid, sizeof(rt.domain_uuid));
+	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s/qmp.sock", d->rundir) >=
+		    (int)sizeof(rt.qmp_socket) ||
+	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/console.sock", d->rundir) >=
+		    (int)sizeof(rt.console_socket))
+		return set_error(ret_error, -ENAMETOOLONG,
+				 _("The runtime folder %s is too long for a unix socket path; use a "
+				   "shorter --runtime-dir or domain name."), d->rundir);
+	r = store_runtime_set(s, &rt, ret_error);
+	if (r < 0)
+		return r;
+	return store_domain_set_desired_state(s, d->uuid, STORE_DESIRED_RUNNING, ret_error);
+}
+
+static int devices_apply(struct domain *d, char **ret_error)
+{
+	int root = domain_def_root_disk(d->def);
+	struct device_def dev;
+	int r;
+
+	for (size_t i = 0; i < d->def->n_disks; i++) {
+		if ((int)i == root)
+			continue;
+		dev.kind = DEVICE_KIND_DISK;
+		dev.disk = d->def->disks[i];
+		r = hotplug_apply(d, &dev, true, ret_error);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < d->def->n_nets; i++) {
+		dev.kind = DEVICE_KIND_INTERFACE;
+		dev.net = d->def->nets[i];
+		r = hotplug_apply(d, &dev, true, ret_error);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int kill_and_reap(struct domain *d)
+{
+	struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
+
+	if (d->pidfd < 0)
+		return d->pid > 0 && kill(d->pid, SIGKILL) < 0 ? -errno : 0;
+	if (syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		return -errno;
+	/* SIGKILL cannot be refused; the wait only covers the kernel tearing it down. */
+	if (poll(&p, 1, 5000) <= 0)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+int domain_start(struct domain *d, char **ret_error)
+{
+	int r;
+
+	if (domain_is_active(d))
+		return set_error(ret_error, -EALREADY, _("Domain %s is already running."), d->name);
+	r = live_def_init(d);
+	if (r < 0)
+		return set_error(ret_error, r, _("Cannot prepare domain %s to start."), d->name);
+	d->stopping = false;
+	d->exit_status = -1;
+	r = vmm_spawn(d, ret_error);
+	if (r >= 0)
+		r = vmm_wait_qmp(d, DOMAIN_START_TIMEOUT_MS, ret_error);
+	if (r >= 0)
+		r = runtime_record(d, ret_error);
+	if (r >= 0)
+		r = domain_watch(d);
+	if (r >= 0)
+		r = devices_apply(d, ret_error);
+	if (r < 0) {
+		d->stopping = true;
+		(void)kill_and_reap(d);
+		domain_stopped(d, DOMAIN_SHUTOFF);
+		return set_error(ret_error, r, _("Domain %s failed to start."), d->name);
+	}
+	state_set(d, DOMAIN_RUNNING);
+	return 0;
+}
+
+static void on_shutdown_timeout(void *userdata)
+{
+	struct domain *d = userdata;
+
+	log_warning("Domain %s did not power off within %d ms; destroying it.", d->name,
+		    DOMAIN_SHUTDOWN_TIMEOUT_MS);
+	(void)domain_destroy(d, NULL);
+}
+
+int domain_shutdown(struct domain *d, char **ret_error)
+{
+	_cleanup_free_ char *qerr = NULL;
+	int r;
+
+	if (!domain_is_active(d))
+		return set_error(ret_error, -EALREADY, _("Domain %s is not running."), d->name);
+	d->stopping = true;
+	(void)store_domain_set_desired_state(manager_store(d->manager), d->uuid,
+					     STORE_DESIRED_SHUTOFF, NULL);
+	r = d->qmp ? qmp_client_execute(d->qmp, "system_powerdown", NULL, -1,
+					 QMP_CLIENT_TIMEOUT_MS, NULL, &qerr) : -ENOTCONN;
+	if (r < 0)
+		log_warning("Domain %s: system_powerdown failed (%s); destroying after the timeout.",
+			    d->name, qerr ? qerr : strerror(-r));
+	loop_remove(manager_loop(d->manager), &d->stopping);
+	return loop_add_timer(manager_loop(d->manager), &d->stopping, DOMAIN_SHUTDOWN_TIMEOUT_MS,
+			      false, on_shutdown_timeout, d);
+}
+
+int domain_destroy(struct domain *d, char **ret_error)
+{
+	int r;
+
+	if (!domain_is_active(d))
+		return set_error(ret_error, -EALREADY, _("Domain %s is not running."), d->name);
+	d->stopping = true;
+	r = kill_and_reap(d);
+	if (r < 0)
+		return set_error(ret_error, r, _("Cannot kill mvirt-vmm process %d of domain %s: %s."),
+				 (int)d->pid, d->name, strerror(-r));
+	domain_stopped(d, DOMAIN_SHUTOFF);
+	return 0;
+}
+
+int domain_set_autostart(struct domain *d, bool autostart, char **ret_error)
+{
+	int r = store_domain_set_autostart(manager_store(d->manager), d->uuid, autostart,
+					   ret_error);
+
+	if (r < 0)
+		return r;
+	d->autostart = autostart;
+	return 0;
+}
+
+int domain_get_xml(struct domain *d, unsigned flags, char **ret_xml, char **ret_error)
+{
+	const struct domain_def *def = d->def;
+
+	if ((flags & DOMAIN_AFFECT_LIVE) && (flags & DOMAIN_AFFECT_CONFIG))
+		return set_error(ret_error, -EINVAL,
+				 _("GetXML takes live (1) or config (2), not both (flags %u)."),
+				 flags);
+	if (flags & ~(unsigned)(DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG))
+		return set_error(ret_error, -EINVAL, _("Unknown GetXML flags %u."), flags);
+	if (!(flags & DOMAIN_AFFECT_CONFIG) && d->live)
+		def = d->live;
+	return domain_def_format(def, ret_xml);
+}

@@ -1,0 +1,411 @@
+/*
+ * Device attach and detach as QMP sequences (DESIGN.md, "The daemon"): a row in the
+ * store marks each step's progress (attaching → attached → detaching → gone) so that
+ * restore.c can finish or roll back what a daemon crash interrupted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "json-stream.h"
+#include "log.h"
+#include "manager.h"
+#include "netdev.h"
+#include "util.h"
+
+struct plug {
+	struct device_def dev;
+	int slot;
+	char tap[IFNAMSIZ];
+	int tap_fd;
+	unsigned created;
+	bool row;
+	bool backend; /* blockdev-add / netdev_add done */
+};
+
+static int qmp_run(struct domain *d, const char *cmd, struct json_object *args, int fd,
+		   const char *step_of, char **ret_error)
+{
+	_cleanup_free_ char *qerr = NULL;
+	int r;
+
+	if (!d->qmp)
+		return set_error(ret_error, -ENOTCONN,
+				 _("Domain %s has no QMP connection to its VMM; %s failed."), d->name,
+				 step_of);
+	r = qmp_client_execute(d->qmp, cmd, args, fd, QMP_CLIENT_TIMEOUT_MS, NULL, &qerr);
+	if (r == -EREMOTEIO)
+		return set_error(ret_error, -EIO, _("%s failed at %s: the VMM said %s."), step_of, cmd,
+				 qerr ? qerr : "?");
+	if (r < 0)
+		return set_error(ret_error, r, _("%s failed at %s: %s."), step_of, cmd, strerror(-r));
+	return 0;
+}
+
+static int qmp_simple(struct domain *d, const char *cmd, const char *key, const char *value)
+{
+	_cleanup_json_ struct json_object *args = json_object_new_object();
+
+	json_object_object_add(args, key, json_object_new_string(value));
+	return qmp_run(d, cmd, args, -1, cmd, NULL);
+}
+
+static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_error)
+{
+	bool used[CONF_DISK_SLOTS] = { false };
+
+	if (!isempty(disk->target))
+		return disk_target_to_slot(disk->target);
+	for (size_t i = 0; i < d->live->n_disks; i++) {
+		int s = disk_target_to_slot(d->live->disks[i].target);
+
+		if (s >= 0)
+			used[s] = true;
+	}
+	for (int s = 0; s < CONF_DISK_SLOTS; s++)
+		if (!used[s])
+			return disk_slot_to_target((unsigned)s, disk->target) < 0 ? -EINVAL : s;
+	return set_error(ret_error, -ENOSPC,
+			 _("Domain %s has no free disk slot: all %d are in use; detach a disk first."),
+			 d->name, CONF_DISK_SLOTS);
+}
+
+static int nic_slot_used(struct domain *d, int slot)
+{
+	for (size_t i = 0; i < d->live->n_nets; i++)
+		if (memcmp(d->live->nets[i].mac, d->nic_macs[slot], CONF_MAC_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error)
+{
+	char have[CONF_NIC_SLOTS * 20] = "", mac[18];
+	int n_free = 0;
+
+	for (int s = 0; s < CONF_NIC_SLOTS; s++) {
+		if (nic_slot_used(d, s))
+			continue;
+		if (net->mac_generated) {
+			/* The guest read each slot's MAC at boot: the NIC takes the slot's. */
+			memcpy(net->mac, d->nic_macs[s], CONF_MAC_LEN);
+			net->mac_generated = false;
+			return s;
+		}
+		if (memcmp(net->mac, d->nic_macs[s], CONF_MAC_LEN) == 0)
+			return s;
+		mac_format(d->nic_macs[s], mac);
+		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", n_free ? ", " : "",
+			 mac);
+		n_free++;
+	}
+	mac_format(net->mac, mac);
+	if (n_free == 0)
+		return set_error(ret_error, -ENOSPC,
+				 _("Domain %s has no free NIC slot: both are in use; detach an "
+				   "interface first."), d->name);
+	return set_error(ret_error, -EINVAL,
+			 _("No free NIC slot of domain %s has MAC %s: the guest fixed each slot's MAC "
+			   "at boot, and the free slots have %s. Leave <mac> out to take a free slot's "
+			   "address, or attach with --config and restart the domain."), d->name, mac,
+			 have);
+}
+
+static int row_write(struct domain *d, struct plug *p, bool persistent,
+		     enum store_device_state state, bool insert, char **ret_error)
+{
+	_cleanup_free_ char *xml = NULL;
+	struct store_device row = { .slot = p->slot, .persistent = persistent, .live = true,
+				    .state = state, .created = p->created };
+	int r = device_def_format(&p->dev, &xml);
+
+	if (r < 0)
+		return r;
+	row.definition = xml;
+	memcpy(row.domain_uuid, d->uuid, sizeof(row.domain_uuid));
+	str_copy(row.alias, sizeof(row.alias), device_def_alias(&p->dev));
+	str_copy(row.kind, sizeof(row.kind), device_kind_to_string(p->dev.kind));
+	str_copy(row.host_ifname, sizeof(row.host_ifname), p->tap);
+	if (insert)
+		return store_device_insert(manager_store(d->manager), &row, ret_error);
+	return store_device_update(manager_store(d->manager), &row, ret_error);
+}
+
+static int disk_plug(struct domain *d, struct plug *p, const char *step, char **ret_error)
+{
+	const struct disk_def *disk = &p->dev.disk;
+	_cleanup_json_ struct json_object *bd = json_object_new_object();
+	_cleanup_json_ struct json_object *dev = json_object_new_object();
+	struct json_object *file = json_object_new_object(), *cache = json_object_new_object();
+	char addr[16];
+	int r;
+
+	json_object_object_add(file, "driver", json_object_new_string("file"));
+	json_object_object_add(file, "filename", json_object_new_string(disk->source));
+	json_object_object_add(cache, "direct", json_object_new_boolean(disk_def_is_direct(disk)));
+	json_object_object_add(bd, "node-name", json_object_new_string(disk->alias));
+	json_object_object_add(bd, "file", file);
+	json_object_object_add(bd, "cache", cache);
+	json_object_object_add(bd, "read-only", json_object_new_boolean(disk->readonly));
+	r = qmp_run(d, "blockdev-add", bd, -1, step, ret_error);
+	if (r < 0)
+		return r;
+	p->backend = true;
+	snprintf(addr, sizeof(addr), "0x%x", p->slot);
+	json_object_object_add(dev, "id", json_object_new_string(disk->alias));
+	json_object_object_add(dev, "driver", json_object_new_string("virtio-blk-mmio"));
+	json_object_object_add(dev, "addr", json_object_new_string(addr));
+	if (!isempty(disk->serial))
+		json_object_object_add(dev, "serial", json_object_new_string(disk->serial));
+	return qmp_run(d, "device_add", dev, -1, step, ret_error);
+}
+
+static int tap_prepare(struct domain *d, struct plug *p, const char *step, char **ret_error)
+{
+	const struct net_def *net = &p->dev.net;
+	bool made = false;
+	int r;
+
+	r = netdev_bridge_ensure(net->bridge, manager_config(d->manager)->allow_bridge_create,
+				 &made);
+	if (r < 0)
+		return set_error(ret_error, r == -ENODEV ? -EINVAL : r,
+				 _("%s failed at the bridge: %s cannot be used (%s)."), step,
+				 net->bridge, strerror(-r));
+	if (made)
+		p->created |= STORE_DEVICE_BRIDGE_CREATED;
+	r = netdev_tap_create(isempty(net->ifname) ? NULL : net->ifname, net->mac, net->bridge,
+			      p->tap, &p->tap_fd);
+	if (r < 0)
+		return set_error(ret_error, r == -EEXIST ? -EEXIST : r,
+				 _("%s failed creating TAP %s: %s."), step,
+				 isempty(net->ifname) ? "mvtapN" : net->ifname, strerror(-r));
+	p->created |= STORE_DEVICE_TAP_CREATED;
+	return 0;
+}
+
+static int nic_backend_add(struct domain *d, struct plug *p, const char *step, char **ret_error)
+{
+	const struct net_def *net = &p->dev.net;
+	_cleanup_json_ struct json_object *nd = json_object_new_object();
+	_cleanup_json_ struct json_object *gf = json_object_new_object();
+	char fdname[CONF_ALIAS_MAX + 4];
+	int r;
+
+	json_object_object_add(nd, "id", json_object_new_string(net->alias));
+	if (p->tap_fd < 0) {
+		/* type='ethernet': the VMM opens the TAP the user made. */
+		json_object_object_add(nd, "ifname", json_object_new_string(net->ifname));
+		return qmp_run(d, "netdev_add", nd, -1, step, ret_error);
+	}
+	snprintf(fdname, sizeof(fdname), "fd-%s", net->alias);
+	json_object_object_add(gf, "fdname", json_object_new_string(fdname));
+	r = qmp_run(d, "getfd", gf, p->tap_fd, step, ret_error);
+	if (r < 0)
+		return r;
+	json_object_object_add(nd, "fd", json_object_new_string(fdname));
+	r = qmp_run(d, "netdev_add", nd, -1, step, ret_error);
+	/* netdev_add keeps its own copy of the fd: the named one is no longer needed. */
+	(void)qmp_run(d, "closefd", gf, -1, "closefd", NULL);
+	return r;
+}
+
+static int nic_plug(struct domain *d, struct plug *p, const char *step, char **ret_error)
+{
+	const struct net_def *net = &p->dev.net;
+	_cleanup_json_ struct json_object *dev = json_object_new_object();
+	char addr[16], mac[18];
+	int r;
+
+	if (net->type == NET_TYPE_BRIDGE) {
+		r = tap_prepare(d, p, step, ret_error);
+		if (r < 0)
+			return r;
+	}
+	r = nic_backend_add(d, p, step, ret_error);
+	if (r < 0)
+		return r;
+	p->backend = true;
+	snprintf(addr, sizeof(addr), "0x%x", p->slot);
+	mac_format(net->mac, mac);
+	json_object_object_add(dev, "id", json_object_new_string(net->alias));
+	json_object_object_add(dev, "driver", json_object_new_string("virtio-net-mmio"));
+	json_object_object_add(dev, "addr", json_object_new_string(addr));
+	json_object_object_add(dev, "mac", json_object_new_string(mac));
+	return qmp_run(d, "device_add", dev, -1, step, ret_error);
+}
+
+/* Deletes a bridge this daemon created once no port is left on it. */
+static void bridge_release(const char *bridge, unsigned created)
+{
+	if (!(created & STORE_DEVICE_BRIDGE_CREATED) || isempty(bridge))
+		return;
+	if (netdev_bridge_port_count(bridge) == 0 && netdev_bridge_delete(bridge) < 0)
+		log_warning("Cannot delete bridge %s that mvirtd created: %m.", bridge);
+}
+
+static void plug_rollback(struct domain *d, struct plug *p)
+{
+	const char *alias = device_def_alias(&p->dev);
+
+	if (p->backend)
+		(void)qmp_simple(d, p->dev.kind == DEVICE_KIND_DISK ? "blockdev-del" : "netdev_del",
+				 p->dev.kind == DEVICE_KIND_DISK ? "node-name" : "id", alias);
+	/* Our fd was the TAP's last one if the VMM never took it: closing removes the TAP. */
+	p->tap_fd = safe_close(p->tap_fd);
+	if (p->dev.kind == DEVICE_KIND_INTERFACE)
+		bridge_release(p->dev.net.bridge, p->created);
+	if (p->row)
+		(void)store_device_delete(manager_store(d->manager), d->uuid, alias, NULL);
+}
+
+static int plug_prepare(struct domain *d, struct plug *p, char **ret_error)
+{
+	struct store_device old = { 0 };
+	int r;
+
+	device_def_ensure_alias(&p->dev);
+	if (store_device_get(manager_store(d->manager), d->uuid, device_def_alias(&p->dev), &old,
+			     NULL) >= 0) {
+		bool detaching = old.state == STORE_DEVICE_DETACHING;
+
+		store_device_clear(&old);
+		return set_error(ret_error, detaching ? -EBUSY : -EEXIST,
+				 detaching ? _("Device %s of domain %s is still being detached; wait "
+					       "for DeviceRemoved before reusing its alias.")
+					   : _("Domain %s already has a device with alias %s."),
+				 detaching ? device_def_alias(&p->dev) : d->name,
+				 detaching ? d->name : device_def_alias(&p->dev));
+	}
+	if (p->dev.kind == DEVICE_KIND_DISK)
+		r = disk_slot_pick(d, &p->dev.disk, ret_error);
+	else
+		r = nic_slot_pick(d, &p->dev.net, ret_error);
+	if (r < 0)
+		return r;
+	p->slot = r;
+	return domain_def_check_attach(d->live, &p->dev, ret_error);
+}
+
+int hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
+		  char **ret_error)
+{
+	struct plug p = { .dev = *dev, .tap_fd = -1 };
+	char step[160];
+	int r;
+
+	r = plug_prepare(d, &p, ret_error);
+	if (r < 0)
+		return r;
+	snprintf(step, sizeof(step), _("Attaching %s %s to domain %s"),
+		 device_kind_to_string(p.dev.kind), device_def_alias(&p.dev), d->name);
+	r = row_write(d, &p, persistent, STORE_DEVICE_ATTACHING, true, ret_error);
+	if (r < 0)
+		return r;
+	p.row = true;
+	r = p.dev.kind == DEVICE_KIND_DISK ? disk_plug(d, &p, step, ret_error)
+					   : nic_plug(d, &p, step, ret_error);
+	if (r >= 0)
+		r = row_write(d, &p, persistent, STORE_DEVICE_ATTACHED, false, ret_error);
+	if (r >= 0)
+		r = domain_def_add_device(d->live, &p.dev, ret_error);
+	if (r < 0) {
+		plug_rollback(d, &p);
+		return r;
+	}
+	p.tap_fd = safe_close(p.tap_fd);
+	*dev = p.dev;
+	log_info("%s: done (slot %d).", step, p.slot);
+	manager_notify_device(d, DEVICE_EVENT_ADDED, device_def_alias(&p.dev));
+	return 0;
+}
+
+/* The device is gone from the VMM: release its backend, TAP, bridge and row. */
+void hotplug_unplug_finish(struct domain *d, const struct store_device *row)
+{
+	_cleanup_device_def_ struct device_def *dev = NULL;
+	bool disk = streq(row->kind, "disk");
+
+	(void)qmp_simple(d, disk ? "blockdev-del" : "netdev_del", disk ? "node-name" : "id",
+			 row->alias);
+	if (device_def_parse(row->definition, &dev, NULL) >= 0 &&
+	    dev->kind == DEVICE_KIND_INTERFACE)
+		bridge_release(dev->net.bridge, row->created);
+	if (d->live && dev)
+		(void)domain_def_remove_device(d->live, dev, NULL, NULL);
+	(void)store_device_delete(manager_store(d->manager), d->uuid, row->alias, NULL);
+	log_info("Device %s of domain %s is detached.", row->alias, d->name);
+	manager_notify_device(d, DEVICE_EVENT_REMOVED, row->alias);
+}
+
+void hotplug_device_deleted(struct domain *d, const char *alias)
+{
+	struct store_device row = { 0 };
+
+	if (store_device_get(manager_store(d->manager), d->uuid, alias, &row, NULL) < 0)
+		return;
+	if (row.state == STORE_DEVICE_DETACHING)
+		hotplug_unplug_finish(d, &row);
+	store_device_clear(&row);
+}
+
+int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
+{
+	struct store *s = manager_store(d->manager);
+	_cleanup_(store_device_clear) struct store_device row = { 0 };
+	_cleanup_json_ struct json_object *ev = NULL;
+	_cleanup_json_ struct json_object *args = json_object_new_object();
+	char step[160];
+	int r;
+
+	if (store_device_get(s, d->uuid, alias, &row, NULL) < 0)
+		return set_error(ret_error, -ENOENT,
+				 _("Domain %s has no hot-plugged device %s in its running VM."),
+				 d->name, alias);
+	if (row.state == STORE_DEVICE_DETACHING)
+		return set_error(ret_error, -EBUSY,
+				 _("Device %s of domain %s is already being detached."), alias,
+				 d->name);
+	r = store_device_set_state(s, d->uuid, alias, STORE_DEVICE_DETACHING, ret_error);
+	if (r < 0)
+		return r;
+	snprintf(step, sizeof(step), _("Detaching %s from domain %s"), alias, d->name);
+	json_object_object_add(args, "id", json_object_new_string(alias));
+	r = qmp_run(d, "device_del", args, -1, step, ret_error);
+	if (r < 0) {
+		(void)store_device_set_state(s, d->uuid, alias, STORE_DEVICE_ATTACHED, NULL);
+		manager_notify_device(d, DEVICE_EVENT_REMOVAL_FAILED, alias);
+		return r;
+	}
+	r = qmp_client_wait_event(d->qmp, "DEVICE_DELETED", alias, DOMAIN_DETACH_TIMEOUT_MS, &ev);
+	if (r > 0) {
+		row.state = STORE_DEVICE_DETACHING;
+		hotplug_unplug_finish(d, &row);
+	} else
+		log_warning("%s: no DEVICE_DELETED within %d ms; it stays detaching.", step,
+			    DOMAIN_DETACH_TIMEOUT_MS);
+	return 0;
+}
+
+void hotplug_cleanup_all(struct domain *d)
+{
+	struct store *s = manager_store(d->manager);
+	struct store_device *rows = NULL;
+	size_t n = 0;
+
+	if (store_device_list(s, d->uuid, &rows, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_device_def_ struct device_def *dev = NULL;
+
+		/* The VMM is gone, and with it the last fd of every TAP mvirtd made. */
+		if (device_def_parse(rows[i].definition, &dev, NULL) >= 0 &&
+		    dev->kind == DEVICE_KIND_INTERFACE)
+			bridge_release(dev->net.bridge, rows[i].created);
+		(void)store_device_delete(s, d->uuid, rows[i].alias, NULL);
+	}
+	store_device_array_free(rows, n);
+}

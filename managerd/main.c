@@ -1,0 +1,198 @@
+/* mvirtd: options, signals, the bus connection and the main loop. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+
+#include "dbus-util.h"
+#include "i18n.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "util.h"
+
+#ifndef BINDIR
+#define BINDIR "/usr/local/bin"
+#endif
+
+enum bus_kind { BUS_SYSTEM, BUS_SESSION, BUS_ADDRESS };
+
+struct options {
+	enum bus_kind bus;
+	const char *address;
+	struct manager_config cfg;
+};
+
+static void usage(void)
+{
+	printf(_("Usage: mvirtd [--system|--session|--bus-address ADDR] [--state-dir DIR]\n"
+		 "              [--runtime-dir DIR] [--vmm PATH] [--debug] [--version] [--help]\n"
+		 "Serves org.mvirt.Manager1 on D-Bus and runs one mvirt-vmm per running domain.\n"
+		 "Defaults: the system bus, /var/lib/mvirt and /run/mvirt; the VMM from --vmm,\n"
+		 "else $MVIRT_VMM, else %s/mvirt-vmm.\n"), BINDIR);
+}
+
+/* 1 to run, 0 to exit with success (--help, --version), -EINVAL on bad options. */
+static int options_parse(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "system", no_argument, NULL, 'S' },	{ "session", no_argument, NULL, 's' },
+		{ "bus-address", required_argument, NULL, 'a' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "vmm", required_argument, NULL, 'v' },	{ "debug", no_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'V' },	{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+		switch (c) {
+		case 'S': o->bus = BUS_SYSTEM; break;
+		case 's': o->bus = BUS_SESSION; break;
+		case 'a': o->bus = BUS_ADDRESS; o->address = optarg; break;
+		case 'd': o->cfg.state_dir = optarg; break;
+		case 'r': o->cfg.runtime_dir = optarg; break;
+		case 'v': o->cfg.vmm_path = optarg; break;
+		case 'D': log_set_level(LOG_LEVEL_DEBUG); break;
+		case 'V': printf("mvirtd %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(); return 0;
+		default:
+			fprintf(stderr, _("Run 'mvirtd --help' for the options.\n"));
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, _("mvirtd takes no arguments, but got %s.\n"), argv[optind]);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+static DBusConnection *bus_connect(const struct options *o)
+{
+	DBusConnection *conn;
+	DBusError e;
+
+	dbus_error_init(&e);
+	if (o->bus == BUS_ADDRESS) {
+		conn = dbus_connection_open_private(o->address, &e);
+		if (conn && !dbus_bus_register(conn, &e)) {
+			dbus_connection_close(conn);
+			dbus_connection_unref(conn);
+			conn = NULL;
+		}
+	} else
+		conn = dbus_bus_get_private(o->bus == BUS_SYSTEM ? DBUS_BUS_SYSTEM : DBUS_BUS_SESSION,
+					    &e);
+	if (!conn) {
+		log_error(_("Cannot connect to the D-Bus bus: %s."), e.message);
+		dbus_error_free(&e);
+		return NULL;
+	}
+	dbus_connection_set_exit_on_disconnect(conn, FALSE);
+	return conn;
+}
+
+static int bus_claim_name(DBusConnection *conn)
+{
+	DBusError e;
+	int r;
+
+	dbus_error_init(&e);
+	r = dbus_bus_request_name(conn, MVIRT_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &e);
+	if (r == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
+		return 0;
+	log_error(_("Cannot own the bus name %s (%s): is another mvirtd running?"), MVIRT_BUS_NAME,
+		  dbus_error_is_set(&e) ? e.message : _("it is taken"));
+	dbus_error_free(&e);
+	return -EEXIST;
+}
+
+static void on_signal(int fd, short revents, void *userdata)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("Received signal %u; exiting and leaving the VMs running.", si.ssi_signo);
+	loop_quit(userdata, 0);
+}
+
+static int signals_setup(struct loop *l)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return loop_add_io(l, &signals_setup, fd, POLLIN, on_signal, l);
+}
+
+static int run(struct options *o)
+{
+	struct loop *l = NULL;
+	struct manager *m = NULL;
+	DBusConnection *conn = NULL;
+	int r;
+
+	r = loop_new(&l);
+	if (r >= 0)
+		r = signals_setup(l);
+	if (r >= 0)
+		r = manager_new(&o->cfg, l, &m);
+	if (r >= 0 && !(conn = bus_connect(o)))
+		r = -ECONNREFUSED;
+	if (r >= 0)
+		r = dbus_loop_attach(conn, l) ?: manager_dbus_register(conn, m);
+	if (r >= 0)
+		r = manager_restore(m);
+	if (r >= 0)
+		r = bus_claim_name(conn);
+	if (r >= 0) {
+		log_info("mvirtd is ready on %s.", MVIRT_BUS_NAME);
+		r = loop_run(l);
+	}
+	if (m)
+		manager_detach_all(m);
+	if (conn) {
+		dbus_connection_close(conn);
+		dbus_connection_unref(conn);
+	}
+	manager_free(m);
+	loop_free(l);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .bus = BUS_SYSTEM,
+			     .cfg = { .state_dir = "/var/lib/mvirt", .runtime_dir = "/run/mvirt",
+				      .allow_bridge_create = true } };
+	int r;
+
+	i18n_init();
+	log_set_ident("mvirtd");
+	r = options_parse(argc, argv, &o);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	if (!o.cfg.vmm_path)
+		o.cfg.vmm_path = getenv("MVIRT_VMM");
+	if (isempty(o.cfg.vmm_path))
+		o.cfg.vmm_path = BINDIR "/mvirt-vmm";
+	r = run(&o);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,154 @@
+/* org.mvirt.Manager1: define, lookup and list; dispatch of domain objects by path. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbus-util.h"
+#include "i18n.h"
+#include "log.h"
+#include "manager-dbus.h"
+#include "util.h"
+
+static DBusHandlerResult reply_path(DBusConnection *conn, DBusMessage *msg, struct domain *d)
+{
+	_cleanup_dbus_message_ DBusMessage *reply = dbus_message_new_method_return(msg);
+	char path[256];
+	const char *p = path;
+
+	dbus_domain_path(d->uuid, path, sizeof(path));
+	if (!reply || !dbus_message_append_args(reply, DBUS_TYPE_OBJECT_PATH, &p, DBUS_TYPE_INVALID) ||
+	    !dbus_connection_send(conn, reply, NULL))
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static DBusHandlerResult method_define(DBusConnection *conn, DBusMessage *msg, struct manager *m)
+{
+	_cleanup_free_ char *err = NULL;
+	const char *xml;
+	struct domain *d;
+	int r;
+
+	if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &xml, DBUS_TYPE_INVALID))
+		return dbus_reply_invalid_args(conn, msg);
+	r = manager_define(m, xml, &d, &err);
+	if (r < 0)
+		return dbus_reply_errno(conn, msg, r, err);
+	return reply_path(conn, msg, d);
+}
+
+static DBusHandlerResult method_lookup(DBusConnection *conn, DBusMessage *msg, struct manager *m,
+				       bool by_uuid)
+{
+	const char *key;
+	struct domain *d;
+	char text[256];
+
+	if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &key, DBUS_TYPE_INVALID))
+		return dbus_reply_invalid_args(conn, msg);
+	d = by_uuid ? manager_lookup_uuid(m, key) : manager_lookup_name(m, key);
+	if (d)
+		return reply_path(conn, msg, d);
+	if (by_uuid && !uuid_is_valid(key)) {
+		snprintf(text, sizeof(text), _("%.64s is not a UUID (8-4-4-4-12 hex digits)."), key);
+		return dbus_reply_errno(conn, msg, -EINVAL, text);
+	}
+	snprintf(text, sizeof(text),
+		 by_uuid ? _("No domain has UUID %.64s.") : _("No domain is called %.64s."), key);
+	return dbus_reply_errno(conn, msg, -ENOENT, text);
+}
+
+static DBusHandlerResult method_list(DBusConnection *conn, DBusMessage *msg, struct manager *m)
+{
+	_cleanup_dbus_message_ DBusMessage *reply = dbus_message_new_method_return(msg);
+	DBusMessageIter it, arr;
+
+	if (!reply)
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	dbus_message_iter_init_append(reply, &it);
+	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "o", &arr))
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	for (struct domain *d = manager_first(m); d; d = d->next) {
+		char path[256];
+		const char *p = path;
+
+		dbus_domain_path(d->uuid, path, sizeof(path));
+		if (!dbus_message_iter_append_basic(&arr, DBUS_TYPE_OBJECT_PATH, &p)) {
+			dbus_message_iter_abandon_container(&it, &arr);
+			return DBUS_HANDLER_RESULT_NEED_MEMORY;
+		}
+	}
+	if (!dbus_message_iter_close_container(&it, &arr) || !dbus_connection_send(conn, reply, NULL))
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static DBusHandlerResult manager_message(DBusConnection *conn, DBusMessage *msg, void *data)
+{
+	struct manager *m = data;
+
+	if (dbus_message_is_method_call(msg, DBUS_INTERFACE_INTROSPECTABLE, "Introspect"))
+		return dbus_reply_introspect(conn, msg, "org.mvirt.Manager1.xml");
+	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "DefineXML"))
+		return method_define(conn, msg, m);
+	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "LookupByName"))
+		return method_lookup(conn, msg, m, false);
+	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "LookupByUUID"))
+		return method_lookup(conn, msg, m, true);
+	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "ListDomains"))
+		return method_list(conn, msg, m);
+	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+static DBusHandlerResult domains_message(DBusConnection *conn, DBusMessage *msg, void *data)
+{
+	struct manager *m = data;
+	char uuid[64], text[320];
+	struct domain *d;
+
+	if (dbus_domain_uuid_from_path(dbus_message_get_path(msg), uuid, sizeof(uuid)) < 0 ||
+	    !(d = manager_lookup_uuid(m, uuid))) {
+		if (dbus_message_get_type(msg) != DBUS_MESSAGE_TYPE_METHOD_CALL)
+			return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+		snprintf(text, sizeof(text), _("No domain lives at object path %.200s."),
+			 dbus_message_get_path(msg));
+		return dbus_reply_errno(conn, msg, -ENOENT, text);
+	}
+	return domain_dbus_message(conn, msg, d);
+}
+
+
+static void on_state(struct domain *d, void *userdata)
+{
+	domain_dbus_emit_state(userdata, d);
+}
+
+static void on_autostart(struct domain *d, void *userdata)
+{
+	domain_dbus_emit_autostart(userdata, d);
+}
+
+static void on_device(struct domain *d, enum device_event ev, const char *alias, void *userdata)
+{
+	domain_dbus_emit_device(userdata, d, ev, alias);
+}
+
+int manager_dbus_register(DBusConnection *conn, struct manager *m)
+{
+	static const DBusObjectPathVTable manager_vt = { .message_function = manager_message };
+	static const DBusObjectPathVTable domains_vt = { .message_function = domains_message };
+	static const struct manager_notify notify = {
+		.state_changed = on_state,
+		.autostart_changed = on_autostart,
+		.device = on_device,
+	};
+
+	if (!dbus_connection_register_object_path(conn, MVIRT_MANAGER_PATH, &manager_vt, m) ||
+	    !dbus_connection_register_fallback(conn, MVIRT_DOMAIN_PATH_PREFIX, &domains_vt, m))
+		return -ENOMEM;
+	manager_set_notify(m, &notify, conn);
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* The D-Bus face of mvirtd: org.mvirt.Manager1 on /org/mvirt/Manager1 and the domains. */
+#pragma once
+
+#include <dbus/dbus.h>
+
+#include "manager.h"
+
+/* Registers the objects on conn and hooks the manager's notifications to signals. */
+int manager_dbus_register(DBusConnection *conn, struct manager *m);
+
+/* domain-dbus.c */
+DBusHandlerResult domain_dbus_message(DBusConnection *conn, DBusMessage *msg, struct domain *d);
+void domain_dbus_emit_state(DBusConnection *conn, struct domain *d);
+void domain_dbus_emit_autostart(DBusConnection *conn, struct domain *d);
+void domain_dbus_emit_device(DBusConnection *conn, struct domain *d, enum device_event ev,
+			     const char *alias);

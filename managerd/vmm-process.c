@@ -1,0 +1,220 @@
+/* Launching one mvirt-vmm per running domain and finding out whether one still lives. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "i18n.h"
+#include "log.h"
+#include "manager.h"
+#include "util.h"
+
+/* Every argument mvirtd passes fits this; the VMM has 6 + 2 slots and a few options. */
+#define VMM_ARGS_MAX 64
+#define VMM_ARG_LEN (CONF_PATH_MAX + 64)
+
+struct argv_buf {
+	char *argv[VMM_ARGS_MAX + 1];
+	int n;
+};
+
+static void argv_buf_free(struct argv_buf *a)
+{
+	for (int i = 0; i < a->n; i++)
+		free(a->argv[i]);
+}
+
+static int arg_add(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int arg_add(struct argv_buf *a, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (a->n >= VMM_ARGS_MAX)
+		return -E2BIG;
+	va_start(ap, fmt);
+	r = vasprintf(&a->argv[a->n], fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	a->argv[++a->n] = NULL;
+	return 0;
+}
+
+/* The VMM's option syntax splits on ','; a path holding one cannot be passed safely. */
+static int check_no_comma(const char *what, const char *path, char **ret_error)
+{
+	if (strchr(path, ','))
+		return set_error(ret_error, -EINVAL,
+				 _("The %s path %s contains a comma, which mvirt-vmm's command line "
+				   "cannot carry; rename or link the file."), what, path);
+	return 0;
+}
+
+static int build_root_disk(struct domain *d, struct argv_buf *a, char **ret_error)
+{
+	int root = domain_def_root_disk(d->def), r = 0;
+	const struct disk_def *disk;
+
+	if (root < 0)
+		return 0;
+	disk = &d->def->disks[root];
+	r = check_no_comma(_("disk"), disk->source, ret_error);
+	if (r < 0)
+		return r;
+	r = arg_add(a, "-drive") ?: arg_add(a, "file=%s,id=%s,readonly=%s,direct=%s", disk->source,
+					    disk->alias, disk->readonly ? "on" : "off",
+					    disk_def_is_direct(disk) ? "on" : "off");
+	r = r ?: arg_add(a, "-device") ?: arg_add(a, "virtio-blk-device,drive=%s,id=%s",
+						     disk->alias, disk->alias);
+	return r;
+}
+
+static int build_argv(struct domain *d, struct argv_buf *a, char **ret_error)
+{
+	const struct domain_def *def = d->def;
+	const char *rd = d->rundir;
+	int r;
+
+	r = check_no_comma(_("kernel"), def->kernel, ret_error);
+	r = r ?: arg_add(a, "%s", manager_config(d->manager)->vmm_path);
+	r = r ?: arg_add(a, "-machine") ?: arg_add(a, "microvm");
+	r = r ?: arg_add(a, "-kernel") ?: arg_add(a, "%s", def->kernel);
+	if (!r && !isempty(def->initrd))
+		r = arg_add(a, "-initrd") ?: arg_add(a, "%s", def->initrd);
+	if (!r && !isempty(def->cmdline))
+		r = arg_add(a, "-append") ?: arg_add(a, "%s", def->cmdline);
+	r = r ?: arg_add(a, "-m") ?: arg_add(a, "%lluM", (unsigned long long)(def->memory_kib / 1024));
+	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
+	r = r ?: build_root_disk(d, a, ret_error);
+	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
+		char mac[18];
+
+		mac_format(d->nic_macs[i], mac);
+		r = arg_add(a, "-device") ?: arg_add(a, "virtio-net-device,mac=%s", mac);
+	}
+	r = r ?: arg_add(a, "-qmp") ?: arg_add(a, "unix:%s/qmp.sock,server,nowait", rd);
+	r = r ?: arg_add(a, "-serial") ?: arg_add(a, "unix:%s/console.sock,logfile=%s/console.log",
+						      rd, rd);
+	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/vmm.pid", rd);
+	r = r ?: arg_add(a, "-D") ?: arg_add(a, "%s/vmm.log", rd);
+	return r;
+}
+
+static void child_exec(struct argv_buf *a, int log_fd)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sigset_t all;
+
+	/* The daemon blocks signals for its signalfd; the VMM must start with none blocked. */
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Its own session: a terminal's ^C or the daemon's process group dying leaves it. */
+	setsid();
+	if (null >= 0)
+		dup2(null, STDIN_FILENO);
+	dup2(log_fd, STDOUT_FILENO);
+	dup2(log_fd, STDERR_FILENO);
+	execv(a->argv[0], a->argv);
+	dprintf(log_fd, "mvirtd: cannot run %s: %s\n", a->argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void clean_rundir(const char *rd)
+{
+	static const char *const files[] = { "qmp.sock", "console.sock", "vmm.pid" };
+	char path[512];
+
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rd, files[i]);
+		unlink(path);
+	}
+}
+
+int vmm_spawn(struct domain *d, char **ret_error)
+{
+	_cleanup_(argv_buf_free) struct argv_buf a = { 0 };
+	_cleanup_close_ int log_fd = -1;
+	char path[512];
+	pid_t pid;
+	int r;
+
+	if (mkdir(d->rundir, 0700) < 0 && errno != EEXIST)
+		return set_error(ret_error, -errno, _("Cannot create the runtime folder %s: %s."),
+				 d->rundir, strerror(errno));
+	clean_rundir(d->rundir);
+	r = build_argv(d, &a, ret_error);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/vmm.log", d->rundir);
+	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (log_fd < 0)
+		return set_error(ret_error, -errno, _("Cannot open %s: %s."), path, strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return set_error(ret_error, -errno, _("Cannot start mvirt-vmm: %s."), strerror(errno));
+	if (pid == 0)
+		child_exec(&a, log_fd);
+	d->pid = pid;
+	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (d->pidfd < 0 || proc_pid_start_time(pid, &d->start_time) < 0)
+		log_warning("Cannot track mvirt-vmm process %d: %m.", (int)pid);
+	log_info("Started mvirt-vmm for %s as process %d.", d->name, (int)pid);
+	return 0;
+}
+
+/* 1 and the exit status in *ret if the process behind pidfd has exited (and reaps it). */
+static int vmm_exited(struct domain *d, int *ret_status)
+{
+	siginfo_t si = { 0 };
+	struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
+
+	if (d->pidfd < 0 || poll(&p, 1, 0) <= 0)
+		return 0;
+	if (waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
+		*ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+	else
+		*ret_status = -1;
+	return 1;
+}
+
+int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
+{
+	char path[512];
+	int status = -1;
+
+	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		if (vmm_exited(d, &status)) {
+			d->exit_status = status;
+			return set_error(ret_error, -ECHILD,
+					 _("mvirt-vmm for domain %s exited with status %d before it "
+					   "served QMP; see %s/vmm.log."), d->name, status, d->rundir);
+		}
+		if (access(path, F_OK) == 0 && qmp_client_connect(path, 2000, &d->qmp) == 0)
+			return 0;
+		usleep(20 * 1000);
+	}
+	return set_error(ret_error, -ETIMEDOUT,
+			 _("mvirt-vmm for domain %s did not open its QMP socket %s within %d ms; "
+			   "see %s/vmm.log."), d->name, path, timeout_ms, d->rundir);
+}
+
+int vmm_check_alive(pid_t pid, uint64_t start_time)
+{
+	uint64_t now_start;
+
+	if (pid <= 0 || proc_pid_start_time(pid, &now_start) < 0)
+		return -ESRCH;
+	return now_start == start_time ? 0 : -ESRCH;
+}

@@ -1,0 +1,189 @@
+"""Starting mvirtd on a private bus and talking to it with python3-dbus.
+
+Every mvirtd a test starts is stopped by PID; its state and runtime folders live in the
+test's workdir, so nothing outlives the test.
+"""
+import os
+import signal
+import subprocess
+
+import time
+
+import dbus
+import pytest
+from dbus.mainloop.glib import DBusGMainLoop
+from gi.repository import GLib
+
+from mvirt_test import Process, env_path, wait_for
+
+BUS_NAME = "org.mvirt.Manager1"
+MANAGER_PATH = "/org/mvirt/Manager1"
+MANAGER_IFACE = "org.mvirt.Manager1"
+DOMAIN_IFACE = "org.mvirt.Domain1"
+PROPS_IFACE = "org.freedesktop.DBus.Properties"
+
+# Signals reach python3-dbus through a GLib main context, iterated by Signals.wait().
+DBusGMainLoop(set_as_default=True)
+
+
+class Signals:
+    """Collects the signals of one domain object: (member, args) in arrival order."""
+
+    def __init__(self, bus, path):
+        self.items = []
+        bus.add_signal_receiver(self._on, path=path, member_keyword="member",
+                                interface_keyword="iface")
+
+    def _on(self, *args, member=None, iface=None):
+        self.items.append((str(member), args))
+
+    def pump(self):
+        ctx = GLib.MainContext.default()
+        while ctx.iteration(False):
+            pass
+
+    def wait(self, member, value=None, timeout=30):
+        """Waits for signal member (with first argument value, if given); consumes it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            for i, (m, args) in enumerate(self.items):
+                if m == member and (value is None or (args and args[0] == value)):
+                    del self.items[i]
+                    return args
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {member} {value or ''} signal within {timeout}s; "
+                            f"got {self.items}")
+            time.sleep(0.02)
+
+
+def domain_xml(name, kernel, root_image=None, uuid=None, extra_devices="", cmdline="",
+               memory_mib=64, on_crash=None):
+    uuid_el = f"<uuid>{uuid}</uuid>" if uuid else ""
+    disk = ""
+    if root_image:
+        disk = (f"<disk type='file' device='disk'><source file='{root_image}'/>"
+                f"<target dev='vda' bus='virtio'/></disk>")
+    crash = f"<on_crash>{on_crash}</on_crash>" if on_crash else ""
+    cmd = f"<cmdline>{cmdline}</cmdline>" if cmdline else ""
+    return (f"<domain type='kvm'><name>{name}</name>{uuid_el}"
+            f"<memory unit='MiB'>{memory_mib}</memory><vcpu>1</vcpu>"
+            f"<os><type arch='x86_64' machine='microvm'>hvm</type><kernel>{kernel}</kernel>{cmd}</os>"
+            f"{crash}<devices>{disk}{extra_devices}</devices></domain>")
+
+
+def disk_xml(image, target=None, readonly=False):
+    t = f"<target dev='{target}' bus='virtio'/>" if target else ""
+    ro = "<readonly/>" if readonly else ""
+    return f"<disk type='file' device='disk'><source file='{image}'/>{t}{ro}</disk>"
+
+
+def nic_xml(bridge=None, mac=None, tap=None, ethernet=False):
+    kind = "ethernet" if ethernet else "bridge"
+    src = f"<source bridge='{bridge}'/>" if bridge else ""
+    m = f"<mac address='{mac}'/>" if mac else ""
+    t = f"<target dev='{tap}'/>" if tap else ""
+    return f"<interface type='{kind}'>{src}{m}{t}<model type='virtio'/></interface>"
+
+
+def make_image(path, size=1 << 20):
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+class Mvirtd:
+    """One mvirtd process on the test's bus, with its own state and runtime folders."""
+
+    def __init__(self, workdir, bus_address, netns=None, extra_args=()):
+        self.workdir = workdir
+        self.bus_address = bus_address
+        self.state_dir = os.path.join(workdir, "state")
+        self.runtime_dir = os.path.join(workdir, "run")
+        self.netns = netns
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.bus = dbus.bus.BusConnection(bus_address)
+
+    def start(self):
+        argv = [env_path("MVIRTD"), "--bus-address", self.bus_address,
+                "--state-dir", self.state_dir, "--runtime-dir", self.runtime_dir,
+                "--vmm", env_path("MVIRT_VMM"), *self.extra_args]
+        if self.netns:
+            argv = self.netns.argv(*argv)
+        self.proc = Process(argv, log_path=os.path.join(self.workdir, "mvirtd.log"))
+        wait_for(lambda: self.bus.name_has_owner(BUS_NAME) or not self.proc.alive(), 20,
+                 what="mvirtd to own its bus name")
+        if not self.proc.alive():
+            pytest.fail("mvirtd exited at start:\n" + self.proc.log())
+        return self
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc.stop()
+        wait_for(lambda: not self.bus.name_has_owner(BUS_NAME), 10, what="the name to be free")
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+
+    def log(self):
+        return self.proc.log() if self.proc else ""
+
+    def manager(self):
+        return dbus.Interface(self.bus.get_object(BUS_NAME, MANAGER_PATH), MANAGER_IFACE)
+
+    def domain(self, path):
+        obj = self.bus.get_object(BUS_NAME, path)
+        return dbus.Interface(obj, DOMAIN_IFACE), dbus.Interface(obj, PROPS_IFACE)
+
+    def define(self, xml):
+        path = self.manager().DefineXML(xml)
+        return self.domain(path) + (path,)
+
+    def state(self, props):
+        return str(props.Get(DOMAIN_IFACE, "State"))
+
+    def destroy_all(self):
+        """Stops every running domain (by the daemon), so no VMM outlives the test."""
+        for path in self.manager().ListDomains():
+            dom, props = self.domain(path)
+            if self.state(props) in ("running", "paused"):
+                dom.Destroy()
+
+
+def dbus_error_name(excinfo):
+    return excinfo.value.get_dbus_name()
+
+
+@pytest.fixture
+def mvirtd(workdir, dbus_bus):
+    d = Mvirtd(workdir, dbus_bus.address).start()
+    try:
+        yield d
+    finally:
+        vmm_pids = _vmm_pids(d.runtime_dir)
+        d.stop()
+        for pid in vmm_pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _vmm_pids(runtime_dir):
+    pids = []
+    if not os.path.isdir(runtime_dir):
+        return pids
+    for name in os.listdir(runtime_dir):
+        try:
+            with open(os.path.join(runtime_dir, name, "vmm.pid")) as f:
+                pids.append(int(f.read().strip()))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def run_capture(*argv):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)

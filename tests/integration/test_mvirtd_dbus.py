@@ -1,0 +1,116 @@
+"""mvirtd's D-Bus API without VMs: define, list, lookup, XML, autostart, undefine, errors.
+
+Real dbus-daemon (started by the test), real mvirtd, real SQLite file.
+"""
+import os
+import sqlite3
+import xml.etree.ElementTree as ET
+
+import dbus
+import pytest
+
+from mvirt_test import dbus_bus, env_path, workdir  # noqa: F401 (fixtures)
+from mvirtd_helpers import (DOMAIN_IFACE, MANAGER_PATH, Mvirtd, dbus_error_name, domain_xml,
+                            Signals, make_image, mvirtd)  # noqa: F401
+
+UUID = "6f1c9a3e-2b7d-4c55-9e0a-1d2f3b4c5d6e"
+
+
+def kernel():
+    return env_path("MVIRT_PROBE")
+
+
+def test_define_lookup_list_getxml(mvirtd, workdir):
+    img = make_image(os.path.join(workdir, "root.img"))
+    dom, props, path = mvirtd.define(domain_xml("alpha", kernel(), img, uuid=UUID))
+    assert path == "/org/mvirt/Manager1/domain/_" + UUID.replace("-", "_")
+    assert mvirtd.manager().LookupByName("alpha") == path
+    assert mvirtd.manager().LookupByUUID(UUID.upper()) == path
+    assert list(mvirtd.manager().ListDomains()) == [path]
+    allp = props.GetAll(DOMAIN_IFACE)
+    assert allp["Name"] == "alpha" and allp["UUID"] == UUID
+    assert allp["State"] == "shutoff" and not allp["Autostart"]
+    root = ET.fromstring(str(dom.GetXML(0)))
+    assert root.findtext("name") == "alpha" and root.findtext("uuid") == UUID
+    assert root.find("devices/disk/source").get("file") == img
+    # define → dumpxml → define is stable
+    xml1 = str(dom.GetXML(2))
+    mvirtd.manager().DefineXML(xml1)
+    assert str(dom.GetXML(2)) == xml1
+
+
+def test_typed_errors(mvirtd, workdir):
+    m = mvirtd.manager()
+    with pytest.raises(dbus.DBusException) as e:
+        m.LookupByName("nope")
+    assert dbus_error_name(e) == "org.mvirt.Error.NotFound"
+    assert "nope" in str(e.value)
+    with pytest.raises(dbus.DBusException) as e:
+        m.LookupByUUID("not-a-uuid")
+    assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument"
+    with pytest.raises(dbus.DBusException) as e:
+        m.DefineXML("<domain type='kvm'><name>x</name>")
+    assert dbus_error_name(e) == "org.mvirt.Error.InvalidXML"
+    m.DefineXML(domain_xml("dup", kernel()))
+    with pytest.raises(dbus.DBusException) as e:
+        m.DefineXML(domain_xml("dup", kernel()))
+    assert dbus_error_name(e) == "org.mvirt.Error.AlreadyExists"
+    assert "dup" in str(e.value)
+    with pytest.raises(dbus.DBusException) as e:
+        mvirtd.domain(MANAGER_PATH + "/domain/_00000000_0000_4000_8000_000000000000")[0].Start()
+    assert dbus_error_name(e) == "org.mvirt.Error.NotFound"
+    dom, props, _ = mvirtd.define(domain_xml("stopped", kernel()))
+    with pytest.raises(dbus.DBusException) as e:
+        dom.Destroy()
+    assert dbus_error_name(e) == "org.mvirt.Error.InvalidState"
+    with pytest.raises(dbus.DBusException) as e:
+        dom.AttachDevice("<disk type='file' device='disk'><source file='/x.img'/>"
+                         "<target dev='vdb' bus='virtio'/></disk>", 1)
+    assert dbus_error_name(e) == "org.mvirt.Error.InvalidState"
+
+
+def test_autostart_property_and_signal(mvirtd):
+    dom, props, path = mvirtd.define(domain_xml("auto", kernel()))
+    sig = Signals(mvirtd.bus, path)
+    props.Set(DOMAIN_IFACE, "Autostart", dbus.Boolean(True))
+    assert props.Get(DOMAIN_IFACE, "Autostart")
+    args = sig.wait("PropertiesChanged", DOMAIN_IFACE)
+    assert bool(args[1]["Autostart"]) is True
+    with pytest.raises(dbus.DBusException) as e:
+        props.Set(DOMAIN_IFACE, "Name", "other")
+    assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument"
+
+
+def test_introspection_matches_files(mvirtd):
+    schemas = env_path("MVIRT_SCHEMAS")
+    obj = mvirtd.bus.get_object("org.mvirt.Manager1", MANAGER_PATH)
+    got = obj.Introspect(dbus_interface="org.freedesktop.DBus.Introspectable")
+    with open(os.path.join(schemas, "org.mvirt.Manager1.xml")) as f:
+        assert got == f.read()
+    _, _, path = mvirtd.define(domain_xml("intro", kernel()))
+    got = mvirtd.bus.get_object("org.mvirt.Manager1", path).Introspect(
+        dbus_interface="org.freedesktop.DBus.Introspectable")
+    with open(os.path.join(schemas, "org.mvirt.Domain1.xml")) as f:
+        assert got == f.read()
+
+
+def test_state_survives_restart_and_undefine(workdir, dbus_bus):
+    d = Mvirtd(workdir, dbus_bus.address).start()
+    try:
+        for i in range(20):
+            d.manager().DefineXML(domain_xml(f"vm{i:02d}", kernel()))
+        d.kill9()
+        d.start()
+        assert len(d.manager().ListDomains()) == 20
+        dom, props = d.domain(d.manager().LookupByName("vm07"))
+        assert props.Get(DOMAIN_IFACE, "Name") == "vm07"
+        dom.Undefine()
+        with pytest.raises(dbus.DBusException) as e:
+            d.manager().LookupByName("vm07")
+        assert dbus_error_name(e) == "org.mvirt.Error.NotFound"
+        assert len(d.manager().ListDomains()) == 19
+    finally:
+        d.stop()
+    db = sqlite3.connect(os.path.join(d.state_dir, "mvirt.db"))
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
