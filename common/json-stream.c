@@ -102,6 +102,10 @@ static size_t value_end(const char *buf, size_t len)
 		char c = buf[i];
 
 		if (in_string) {
+			/* JSON strings hold no raw newline: end here, so the parser
+			 * refuses it and the stream resynchronizes at this line. */
+			if (c == '\n')
+				return i + 1;
 			if (escaped)
 				escaped = false;
 			else if (c == '\\')
@@ -133,6 +137,28 @@ static bool only_whitespace(const char *p, size_t len)
 	return true;
 }
 
+/*
+ * An unfinished message that already cannot be JSON ("{foo") is refused now,
+ * not after the peer has sent 64 KiB more: its bytes up to the next newline are
+ * dropped (all of them if no newline came yet).
+ */
+static bool broken_prefix(struct json_stream *s)
+{
+	struct json_tokener *tok = json_tokener_new_ex(64);
+	struct json_object *obj;
+	bool broken;
+
+	if (!tok)
+		return false;
+	obj = json_tokener_parse_ex(tok, s->buf, s->len);
+	broken = !obj && json_tokener_get_error(tok) != json_tokener_continue;
+	json_object_put(obj);
+	json_tokener_free(tok);
+	if (broken)
+		s->skipping = !skip_to_newline(s);
+	return broken;
+}
+
 int json_stream_next(struct json_stream *s, struct json_object **ret)
 {
 	struct json_tokener *tok;
@@ -155,7 +181,7 @@ int json_stream_next(struct json_stream *s, struct json_object **ret)
 		return 0;
 	end = value_end(s->buf, s->len);
 	if (end == 0)
-		return 0;
+		return broken_prefix(s) ? -EBADMSG : 0;
 
 	tok = json_tokener_new_ex(64);
 	if (!tok)
