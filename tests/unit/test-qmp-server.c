@@ -1,0 +1,704 @@
+/*
+ * The QMP wire protocol of vmm/qmp/ over socketpairs, with the server on a real
+ * event loop in its own thread (as in the VMM) and a recording slot_ops table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "json-stream.h"
+#include "util.h"
+#include "vmm/eventloop.h"
+#include "vmm/hotplug.h"
+#include "vmm/qmp/qmp.h"
+
+#define CLIENTS 3
+#define READ_TIMEOUT_MS 10000
+
+struct fake_dev {
+	const struct blk_backend *blk;
+	const struct net_backend *net;
+};
+
+static int attach_blk(void *dev, const struct blk_backend *b, const char *serial)
+{
+	(void)serial;
+	((struct fake_dev *)dev)->blk = b;
+	return 0;
+}
+
+static int detach_blk(void *dev)
+{
+	((struct fake_dev *)dev)->blk = NULL;
+	return 0;
+}
+
+static int attach_net(void *dev, const struct net_backend *b)
+{
+	((struct fake_dev *)dev)->net = b;
+	return 0;
+}
+
+static int detach_net(void *dev)
+{
+	((struct fake_dev *)dev)->net = NULL;
+	return 0;
+}
+
+static void net_mac(void *dev, uint8_t ret_mac[6])
+{
+	(void)dev;
+	memcpy(ret_mac, (uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, 6);
+}
+
+static const struct slot_ops ops = { attach_blk, detach_blk, attach_net, detach_net, net_mac };
+
+struct fixture {
+	struct event_loop *loop;
+	struct hotplug *hp;
+	struct qmp_server *server;
+	pthread_t thread;
+	struct fake_dev blk[HOTPLUG_BLK_SLOTS], net[HOTPLUG_NET_SLOTS];
+	int fd[CLIENTS];
+	struct json_stream *in[CLIENTS];
+	bool paused;
+	int quits;
+	char dir[64];
+};
+
+static int vm_stop(void *opaque)
+{
+	struct fixture *f = opaque;
+
+	if (f->paused)
+		return 1;
+	f->paused = true;
+	return 0;
+}
+
+static int vm_cont(void *opaque)
+{
+	struct fixture *f = opaque;
+
+	if (!f->paused)
+		return 1;
+	f->paused = false;
+	return 0;
+}
+
+static void vm_quit(void *opaque)
+{
+	((struct fixture *)opaque)->quits++;
+}
+
+static const char *vm_status(void *opaque)
+{
+	return ((struct fixture *)opaque)->paused ? "paused" : "running";
+}
+
+static void *loop_thread(void *opaque)
+{
+	event_loop_run(opaque);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	void *blk[HOTPLUG_BLK_SLOTS], *net[HOTPLUG_NET_SLOTS];
+	struct vm_control vm = { .opaque = f, .stop = vm_stop, .cont = vm_cont, .quit = vm_quit,
+		.status = vm_status };
+	char *error = NULL;
+
+	for (int i = 0; i < HOTPLUG_BLK_SLOTS; i++)
+		blk[i] = &f->blk[i];
+	for (int i = 0; i < HOTPLUG_NET_SLOTS; i++)
+		net[i] = &f->net[i];
+	strcpy(f->dir, "/tmp/test-qmp-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->loop = event_loop_new();
+	f->hp = hotplug_new(&ops, blk, net);
+	f->server = qmp_server_new(f->loop, NULL, f->hp, &vm, &error);
+	assert_non_null(f->server);
+	for (int i = 0; i < CLIENTS; i++) {
+		int sv[2];
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		assert_int_equal(qmp_server_add_client(f->server, sv[0]), 0);
+		f->fd[i] = sv[1];
+		f->in[i] = json_stream_new(1 << 20);
+	}
+	assert_int_equal(pthread_create(&f->thread, NULL, loop_thread, f->loop), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	event_loop_quit(f->loop, 0);
+	pthread_join(f->thread, NULL);
+	qmp_server_free(f->server);
+	hotplug_free(f->hp);
+	event_loop_free(f->loop);
+	for (int i = 0; i < CLIENTS; i++) {
+		safe_close(f->fd[i]);
+		json_stream_free(f->in[i]);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void send_text(struct fixture *f, int c, const char *text)
+{
+	assert_int_equal(write_full(f->fd[c], text, strlen(text)), 0);
+}
+
+/* The next message from the server on client c; fails after READ_TIMEOUT_MS. */
+static struct json_object *recv_msg(struct fixture *f, int c)
+{
+	for (;;) {
+		struct json_object *obj = NULL;
+		struct pollfd p = { .fd = f->fd[c], .events = POLLIN };
+		char buf[4096];
+		ssize_t n;
+
+		if (json_stream_next(f->in[c], &obj) == 1)
+			return obj;
+		assert_int_equal(poll(&p, 1, READ_TIMEOUT_MS), 1);
+		n = read(f->fd[c], buf, sizeof(buf));
+		assert_true(n > 0);
+		assert_int_equal(json_stream_feed(f->in[c], buf, n), 0);
+	}
+}
+
+static const char *str_at(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = json_object_object_get(o, a);
+
+	if (b)
+		v = json_object_object_get(v, b);
+	return v ? json_object_get_string(v) : NULL;
+}
+
+static void skip_greeting(struct fixture *f, int c)
+{
+	_cleanup_json_ struct json_object *g = recv_msg(f, c);
+
+	assert_non_null(json_object_object_get(g, "QMP"));
+}
+
+/* Sends text and returns the reply (events before it are skipped). */
+static struct json_object *command(struct fixture *f, int c, const char *text)
+{
+	send_text(f, c, text);
+	for (;;) {
+		struct json_object *m = recv_msg(f, c);
+
+		if (!json_object_object_get(m, "event"))
+			return m;
+		json_object_put(m);
+	}
+}
+
+static void assert_return_empty(struct json_object *m)
+{
+	struct json_object *ret = json_object_object_get(m, "return");
+
+	if (!ret)
+		fail_msg("expected a return, got %s", json_object_to_json_string(m));
+	assert_int_equal(json_object_object_length(ret), 0);
+}
+
+static void assert_error(struct json_object *m, const char *cls, const char *needle)
+{
+	const char *desc = str_at(m, "error", "desc");
+
+	if (!desc)
+		fail_msg("expected an error, got %s", json_object_to_json_string(m));
+	assert_string_equal(str_at(m, "error", "class"), cls);
+	if (needle && !strstr(desc, needle))
+		fail_msg("error \"%s\" does not name \"%s\"", desc, needle);
+}
+
+static void test_greeting(void **state)
+{
+	struct fixture *f = *state;
+	struct pollfd p = { .fd = f->fd[0], .events = POLLIN };
+	_cleanup_json_ struct json_object *g = NULL;
+	char buf[1024];
+	ssize_t n;
+
+	/* The greeting is one line ending with CRLF. */
+	assert_int_equal(poll(&p, 1, READ_TIMEOUT_MS), 1);
+	n = read(f->fd[0], buf, sizeof(buf) - 1);
+	assert_true(n > 2);
+	buf[n] = '\0';
+	assert_string_equal(buf + n - 2, "\r\n");
+	assert_null(memchr(buf, '\n', n - 1));
+	g = json_tokener_parse(buf);
+	struct json_object *qmp = json_object_object_get(g, "QMP");
+	struct json_object *version = json_object_object_get(qmp, "version");
+
+	assert_non_null(json_object_object_get(version, "qemu"));
+	assert_true(startswith(str_at(version, "package", NULL), "mvirt-"));
+	assert_int_equal(json_object_array_length(json_object_object_get(qmp, "capabilities")), 0);
+}
+
+static void test_id_echo(void **state)
+{
+	static const char *const ids[] = { "42", "-1.5", "\"abc\"", "{\"a\":[1,{\"b\":null}]}",
+		"[1,2]", "null", "true" };
+	struct fixture *f = *state;
+	char text[256];
+
+	skip_greeting(f, 0);
+	for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+		_cleanup_json_ struct json_object *want = json_tokener_parse(ids[i]), *m = NULL;
+
+		snprintf(text, sizeof(text), "{\"execute\": \"query-status\", \"id\": %s}\r\n", ids[i]);
+		m = command(f, 0, text);
+		assert_true(json_object_equal(json_object_object_get(m, "id"), want));
+		assert_string_equal(str_at(m, "return", "status"), "running");
+	}
+	/* Errors echo the id too. */
+	{
+		_cleanup_json_ struct json_object *m =
+			command(f, 0, "{\"execute\": \"nope\", \"id\": {\"x\": 1}}\n");
+		assert_error(m, "CommandNotFound", "nope");
+		assert_int_equal(json_object_get_int(json_object_object_get(
+					 json_object_object_get(m, "id"), "x")), 1);
+	}
+}
+
+static void test_capabilities_optional(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+	skip_greeting(f, 0);
+	a = command(f, 0, "{\"execute\": \"query-version\"}");
+	assert_true(startswith(str_at(a, "return", "package"), "mvirt-"));
+	b = command(f, 0, "{\"execute\": \"qmp_capabilities\"}");
+	assert_return_empty(b);
+	c = command(f, 0, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}");
+	assert_error(c, "GenericError", "enable");
+	d = command(f, 0, "{\"execute\": \"query-commands\"}");
+	assert_true(json_object_array_length(json_object_object_get(d, "return")) >= 17);
+	e = command(f, 0, "{\"execute\": \"query-slots\"}");
+	assert_int_equal(json_object_array_length(json_object_object_get(e, "return")),
+		HOTPLUG_BLK_SLOTS + HOTPLUG_NET_SLOTS);
+}
+
+static void test_bad_messages(void **state)
+{
+	static const struct {
+		const char *text, *needle;
+	} cases[] = {
+		{ "{foo\n", "JSON" },
+		{ "[1, 2]\n", "object" },
+		{ "42\n", "object" },
+		{ "{\"id\": 1}\n", "execute" },
+		{ "{\"execute\": 5}\n", "execute" },
+		{ "{\"execute\": \"stop\", \"extra\": 1}\n", "extra" },
+		{ "{\"execute\": \"stop\", \"arguments\": [1]}\n", "arguments" },
+		{ "{\"execute\": \"query-status\", \"arguments\": {\"x\": 1}}\n", "\"x\"" },
+		{ "{\"execute\": \"device_del\", \"arguments\": {\"id\": 5}}\n", "string" },
+		{ "{\"execute\": \"device_del\"}\n", "\"id\"" },
+		{ "{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": \"a\", \"file\": "
+		  "{\"filename\": \"/x\", \"bogus\": 1}}}\n", "file.bogus" },
+		{ "{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": \"a\", \"file\": "
+		  "{\"filename\": \"/x\"}, \"cache\": {\"direct\": \"yes\"}}}\n", "cache.direct" },
+		{ "{\"exec-oob\": \"stop\"}\n", "exec-oob" },
+	};
+	struct fixture *f = *state;
+
+	skip_greeting(f, 0);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_json_ struct json_object *m = command(f, 0, cases[i].text);
+
+		assert_error(m, "GenericError", cases[i].needle);
+	}
+	/* The connection is still usable. */
+	{
+		_cleanup_json_ struct json_object *m =
+			command(f, 0, "{\"execute\": \"query-status\", \"id\": 7}\n");
+		assert_string_equal(str_at(m, "return", "status"), "running");
+	}
+}
+
+static void test_oversized_and_truncated(void **state)
+{
+	struct fixture *f = *state;
+	size_t big = 70 * 1024;
+	_cleanup_free_ char *text = malloc(big + 64);
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *c = NULL;
+
+	skip_greeting(f, 0);
+	strcpy(text, "{\"execute\": \"query-status\", \"id\": \"");
+	memset(text + strlen(text), 'x', big);
+	strcpy(text + 35 + big, "\"}\n");
+	a = command(f, 0, text);
+	assert_error(a, "GenericError", "64 KiB");
+	b = command(f, 0, "{\"execute\": \"query-status\", \"id\": \"after-big\"}\n");
+	assert_string_equal(str_at(b, "id", NULL), "after-big");
+	/* A message cut off inside a string, and one cut off after a key that the
+	 * next line shows broken: errors, and the stream recovers. */
+	c = command(f, 0, "{\"execute\": \"query-st\n");
+	assert_error(c, "GenericError", "JSON");
+	json_object_put(c);
+	send_text(f, 0, "{\"execute\" \n");
+	c = command(f, 0, "]\n");
+	assert_error(c, "GenericError", "JSON");
+	json_object_put(c);
+	c = recv_msg(f, 0);
+	assert_error(c, "GenericError", "JSON");
+	json_object_put(b);
+	b = command(f, 0, "{\"execute\": \"query-status\", \"id\": \"after-trunc\"}\n");
+	assert_string_equal(str_at(b, "id", NULL), "after-trunc");
+}
+
+/* Random bytes, then enough blank space to overflow any unfinished message: the
+ * server answers the next command, whatever the bytes were. */
+static void test_random_bytes(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *blank = malloc(2 * 65536 + 2);
+	unsigned seed = 12345;
+
+	memset(blank, ' ', 2 * 65536);
+	strcpy(blank + 2 * 65536, "\n");
+	skip_greeting(f, 0);
+	for (int round = 0; round < 20; round++) {
+		char junk[1024], text[128];
+		int replies = 0;
+
+		for (size_t i = 0; i < sizeof(junk) - 1; i++)
+			junk[i] = (char)(rand_r(&seed) % 255 + 1);
+		junk[sizeof(junk) - 1] = '\0';
+		send_text(f, 0, junk);
+		send_text(f, 0, blank);
+		snprintf(text, sizeof(text), "{\"execute\": \"query-status\", \"id\": %d}\n", round);
+		send_text(f, 0, text);
+		for (;;) {
+			_cleanup_json_ struct json_object *m = recv_msg(f, 0);
+			struct json_object *id = json_object_object_get(m, "id");
+
+			assert_true(++replies < 1000);
+			if (id && json_object_is_type(id, json_type_int) &&
+				json_object_get_int(id) == round &&
+				json_object_object_get(m, "return"))
+				break;
+		}
+	}
+}
+
+static void emit_test_event(void *opaque)
+{
+	struct fixture *f = opaque;
+
+	qmp_server_emit(f->server, "SHUTDOWN", json_tokener_parse("{\"guest\": true, \"reason\": "
+								  "\"guest-shutdown\"}"));
+}
+
+static void test_events_to_all(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int c = 0; c < CLIENTS; c++)
+		skip_greeting(f, c);
+	assert_int_equal(event_loop_call(f->loop, emit_test_event, f), 0);
+	for (int c = 0; c < CLIENTS; c++) {
+		_cleanup_json_ struct json_object *m = recv_msg(f, c);
+		struct json_object *ts = json_object_object_get(m, "timestamp");
+
+		assert_string_equal(str_at(m, "event", NULL), "SHUTDOWN");
+		assert_string_equal(str_at(m, "data", "reason"), "guest-shutdown");
+		assert_true(json_object_get_int64(json_object_object_get(ts, "seconds")) > 1600000000);
+		assert_non_null(json_object_object_get(ts, "microseconds"));
+	}
+	/* stop and cont: events to everyone, only when the state changes. */
+	{
+		_cleanup_json_ struct json_object *r1 = NULL, *e1 = NULL, *r2 = NULL, *e2 = NULL;
+		_cleanup_json_ struct json_object *s = NULL, *r3 = NULL, *e3 = NULL;
+
+		send_text(f, 0, "{\"execute\": \"stop\"}");
+		e1 = recv_msg(f, 0);
+		assert_string_equal(str_at(e1, "event", NULL), "STOP");
+		r1 = recv_msg(f, 0);
+		assert_return_empty(r1);
+		e2 = recv_msg(f, 1);
+		assert_string_equal(str_at(e2, "event", NULL), "STOP");
+		s = command(f, 1, "{\"execute\": \"query-status\"}");
+		assert_string_equal(str_at(s, "return", "status"), "paused");
+		r2 = command(f, 1, "{\"execute\": \"stop\"}");
+		assert_return_empty(r2);
+		r3 = command(f, 1, "{\"execute\": \"cont\"}");
+		e3 = recv_msg(f, 2);
+		assert_string_equal(str_at(e3, "event", NULL), "STOP");
+		json_object_put(e3);
+		e3 = recv_msg(f, 2);
+		assert_string_equal(str_at(e3, "event", NULL), "RESUME");
+	}
+}
+
+struct add_call {
+	struct fixture *f;
+	int fd, r;
+	sem_t done;
+};
+
+static void add_on_loop(void *opaque)
+{
+	struct add_call *a = opaque;
+
+	a->r = qmp_server_add_client(a->f->server, a->fd);
+	sem_post(&a->done);
+}
+
+/* Clients are added on the loop thread, which owns the server. */
+static int add_client(struct fixture *f, int fd)
+{
+	struct add_call a = { .f = f, .fd = fd };
+
+	sem_init(&a.done, 0, 0);
+	assert_int_equal(event_loop_call(f->loop, add_on_loop, &a), 0);
+	sem_wait(&a.done);
+	sem_destroy(&a.done);
+	return a.r;
+}
+
+static void test_too_many_clients(void **state)
+{
+	struct fixture *f = *state;
+	int sv[QMP_CLIENTS_MAX][2], extra[2];
+	char buf[512];
+	ssize_t n;
+
+	/* CLIENTS are connected; fill up to the limit, then one more. */
+	for (int i = 0; i < QMP_CLIENTS_MAX - CLIENTS; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]), 0);
+		assert_int_equal(add_client(f, sv[i][0]), 0);
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, extra), 0);
+	assert_int_equal(add_client(f, extra[0]), -EUSERS);
+	n = read(extra[1], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "Too many QMP clients"));
+	assert_int_equal(read(extra[1], buf, sizeof(buf)), 0);
+	close(extra[1]);
+	for (int i = 0; i < QMP_CLIENTS_MAX - CLIENTS; i++)
+		close(sv[i][1]);
+}
+
+static void test_guide_disk_sequence(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], text[512];
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *ev = NULL, *ev2 = NULL, *c = NULL;
+	_cleanup_json_ struct json_object *slots = NULL, *d = NULL, *e = NULL;
+	struct json_object *slot1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/block", f->dir);
+	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	skip_greeting(f, 0);
+	skip_greeting(f, 1);
+	snprintf(text, sizeof(text), "{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": "
+				     "\"drive-0\", \"file\": {\"driver\": \"file\", \"filename\": \"%s\"}, "
+				     "\"cache\": {\"direct\": true}, \"read-only\": false}}\r\n", path);
+	a = command(f, 0, text);
+	assert_return_empty(a);
+	b = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"drive-0\", "
+			  "\"driver\": \"virtio-blk-mmio\", \"addr\": \"0x1\"}}\r\n");
+	assert_return_empty(b);
+	assert_non_null(f->blk[1].blk);
+	slots = command(f, 1, "{\"execute\": \"query-slots\"}");
+	slot1 = json_object_array_get_idx(json_object_object_get(slots, "return"), 1);
+	assert_string_equal(str_at(slot1, "id", NULL), "drive-0");
+	assert_string_equal(str_at(slot1, "addr", NULL), "0x1");
+	assert_string_equal(str_at(slot1, "kind", NULL), "blk");
+	assert_string_equal(str_at(slot1, "file", NULL), path);
+	/* The guide: the event, then the return. */
+	send_text(f, 0, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"drive-0\"}}");
+	ev = recv_msg(f, 0);
+	assert_string_equal(str_at(ev, "event", NULL), "DEVICE_DELETED");
+	assert_string_equal(str_at(ev, "data", "device"), "drive-0");
+	assert_string_equal(str_at(ev, "data", "path"), "drive-0");
+	assert_non_null(json_object_object_get(ev, "timestamp"));
+	c = recv_msg(f, 0);
+	assert_return_empty(c);
+	ev2 = recv_msg(f, 1);
+	assert_string_equal(str_at(ev2, "event", NULL), "DEVICE_DELETED");
+	assert_null(f->blk[1].blk);
+	d = command(f, 0, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"drive-0\"}}");
+	assert_error(d, "DeviceNotFound", "drive-0");
+	e = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"x\", "
+			  "\"driver\": \"e1000\"}}");
+	assert_error(e, "GenericError", "e1000");
+}
+
+static void test_device_add_arguments(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], text[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/d", f->dir);
+	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+	skip_greeting(f, 0);
+	for (int i = 0; i < 3; i++) {
+		_cleanup_json_ struct json_object *m = NULL;
+
+		snprintf(text, sizeof(text), "{\"execute\": \"blockdev-add\", \"arguments\": "
+					     "{\"node-name\": \"n%d\", \"file\": {\"filename\": \"%s\"}, "
+					     "\"cache\": {\"direct\": false}, \"read-only\": true}}", i, path);
+		m = command(f, 0, text);
+		assert_return_empty(m);
+	}
+	{
+		_cleanup_json_ struct json_object *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+		/* lun 2 is slot 3; a drive= reference; addr as a number. */
+		a = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"n0\", "
+				  "\"driver\": \"virtio-blk-device\", \"lun\": 2}}");
+		assert_return_empty(a);
+		assert_non_null(f->blk[3].blk);
+		b = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"disk\", "
+				  "\"drive\": \"n1\", \"driver\": \"virtio-blk-mmio\", \"addr\": 5}}");
+		assert_return_empty(b);
+		assert_string_equal(f->blk[5].blk->node_name, "n1");
+		c = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"n2\", "
+				  "\"driver\": \"virtio-blk-mmio\", \"addr\": \"0x6\"}}");
+		assert_error(c, "GenericError", "0x6");
+		d = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"n2\", "
+				  "\"driver\": \"virtio-blk-mmio\", \"addr\": \"zz\"}}");
+		assert_error(d, "GenericError", "zz");
+		e = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"n2\", "
+				  "\"driver\": \"virtio-blk-mmio\", \"mac\": \"52:54:00:12:34:56\"}}");
+		assert_error(e, "GenericError", "mac");
+	}
+}
+
+static void test_getfd(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], cbuf[CMSG_SPACE(sizeof(int))];
+	const char *text = "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"img\"}}";
+	struct iovec iov = { .iov_base = (void *)text, .iov_len = strlen(text) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fd.img", f->dir);
+	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_int_equal(ftruncate(fd, 8192), 0);
+	skip_greeting(f, 0);
+	a = command(f, 0, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"none\"}}");
+	assert_error(a, "GenericError", "SCM_RIGHTS");
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	assert_int_equal(sendmsg(f->fd[0], &mh, 0), (ssize_t)strlen(text));
+	close(fd);
+	b = recv_msg(f, 0);
+	assert_return_empty(b);
+	c = command(f, 0, "{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": \"fd\", "
+			  "\"file\": {\"fd\": \"img\"}, \"cache\": {\"direct\": false}}}");
+	assert_return_empty(c);
+	/* blockdev-add took the named fd, as QEMU's netdev_add does. */
+	d = command(f, 0, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"img\"}}");
+	assert_error(d, "GenericError", "img");
+	e = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"fd\", "
+			  "\"driver\": \"virtio-blk-mmio\"}}");
+	assert_return_empty(e);
+	assert_int_equal(f->blk[0].blk->size, 8192);
+}
+
+static void test_quit(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ struct json_object *r = NULL, *e = NULL;
+
+	skip_greeting(f, 0);
+	send_text(f, 0, "{\"execute\": \"quit\", \"id\": \"q\"}");
+	r = recv_msg(f, 0);
+	assert_return_empty(r);
+	e = recv_msg(f, 0);
+	assert_string_equal(str_at(e, "event", NULL), "SHUTDOWN");
+	assert_string_equal(str_at(e, "data", "reason"), "host-qmp-quit");
+	assert_int_equal(f->quits, 1);
+}
+
+/* A flooding client is throttled, not dropped: every command is answered, in
+ * order, and another client is served meanwhile. */
+static void test_flood(void **state)
+{
+	struct fixture *f = *state;
+	const int n = 450;
+	_cleanup_free_ char *text = malloc(n * 64);
+	size_t len = 0;
+
+	skip_greeting(f, 0);
+	skip_greeting(f, 1);
+	for (int i = 0; i < n; i++)
+		len += sprintf(text + len, "{\"execute\":\"query-status\",\"id\":%d}\n", i);
+	send_text(f, 0, text);
+	{
+		_cleanup_json_ struct json_object *m = command(f, 1, "{\"execute\": \"query-status\"}");
+		assert_string_equal(str_at(m, "return", "status"), "running");
+	}
+	for (int i = 0; i < n; i++) {
+		_cleanup_json_ struct json_object *m = recv_msg(f, 0);
+
+		assert_int_equal(json_object_get_int(json_object_object_get(m, "id")), i);
+	}
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_greeting),
+		T(test_id_echo),
+		T(test_capabilities_optional),
+		T(test_bad_messages),
+		T(test_oversized_and_truncated),
+		T(test_random_bytes),
+		T(test_events_to_all),
+		T(test_too_many_clients),
+		T(test_guide_disk_sequence),
+		T(test_device_add_arguments),
+		T(test_getfd),
+		T(test_quit),
+		T(test_flood),
+	};
+
+	return cmocka_run_group_tests_name("qmp-server", tests, NULL, NULL);
+}
