@@ -143,14 +143,16 @@ static int build_boot_devices(struct vmm *vmm)
 		struct blockdev_spec s = { d->id, d->file, d->fd, d->read_only, d->direct };
 		char *error = NULL;
 
-		r = report(hotplug_blockdev_add(vmm->hotplug, &s, &error), error);
+		r = hotplug_blockdev_add(vmm->hotplug, &s, &error);
+		r = report(r, error);
 	}
 	for (unsigned i = 0; i < cfg->n_netdevs && r >= 0; i++) {
 		const struct netdev_opt *d = &cfg->netdevs[i];
 		struct netdev_spec s = { d->id, d->ifname, d->fd };
 		char *error = NULL;
 
-		r = report(hotplug_netdev_add(vmm->hotplug, &s, &error), error);
+		r = hotplug_netdev_add(vmm->hotplug, &s, &error);
+		r = report(r, error);
 	}
 	for (unsigned i = 0; i < cfg->n_devices && r >= 0; i++) {
 		const struct device_opt *d = &cfg->devices[i];
@@ -161,7 +163,8 @@ static int build_boot_devices(struct vmm *vmm)
 			s.slot = (int)nic++;
 		if (!d->backend)
 			continue; /* a MAC-only NIC: its slot stays empty */
-		r = report(hotplug_device_add(vmm->hotplug, &s, &error), error);
+		r = hotplug_device_add(vmm->hotplug, &s, &error);
+		r = report(r, error);
 	}
 	return r;
 }

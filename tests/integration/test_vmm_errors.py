@@ -1,0 +1,85 @@
+"""mvirt-vmm's refusals: each names the value at fault, exits non-zero and
+leaves nothing behind; and the ACPI tables it builds disassemble with iasl."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from mvirt_test import env_path, require_kvm, workdir  # noqa: F401 (fixture)
+
+
+def run_vmm(*args, timeout=20):
+    return subprocess.run([env_path("MVIRT_VMM"), *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_version_and_help():
+    r = run_vmm("--version")
+    assert r.returncode == 0 and r.stdout.startswith("mvirt-vmm ")
+    r = run_vmm("--help")
+    assert r.returncode == 0 and "-kernel PATH" in r.stdout
+
+
+@pytest.mark.parametrize("args,named", [
+    (["-kernel", "/k", "-frobnicate"], "-frobnicate"),
+    (["-kernel", "/k", "-m", "lots"], "lots"),
+    (["-kernel", "/k", "-drive", "file=/x,id=d0,colour=red"], "colour"),
+    (["-kernel", "/k", "-serial", "pty"], "pty"),
+    ([], "-kernel"),
+])
+def test_bad_options(args, named):
+    r = run_vmm(*args)
+    assert r.returncode != 0
+    assert named in r.stderr
+
+
+def test_missing_kernel_leaves_nothing(workdir):  # noqa: F811
+    require_kvm()
+    pidfile = os.path.join(workdir, "pid")
+    qmp = os.path.join(workdir, "q.sock")
+    missing = os.path.join(workdir, "no-such-kernel")
+    r = run_vmm("-kernel", missing, "-pidfile", pidfile, "-qmp", f"unix:{qmp},server,nowait")
+    assert r.returncode != 0
+    assert missing in r.stderr
+    assert not os.path.exists(pidfile) and not os.path.exists(qmp)
+
+
+def test_unreadable_disk(workdir):  # noqa: F811
+    require_kvm()
+    disk = os.path.join(workdir, "missing.img")
+    r = run_vmm("-kernel", env_path("MVIRT_PROBE"), "-drive", f"file={disk},id=d0",
+                "-device", "virtio-blk-device,drive=d0,id=vda")
+    assert r.returncode != 0
+    assert disk in r.stderr
+
+
+def test_kernel_not_an_image(workdir):  # noqa: F811
+    require_kvm()
+    junk = os.path.join(workdir, "junk")
+    with open(junk, "wb") as f:
+        f.write(b"not a kernel" * 100)
+    r = run_vmm("-kernel", junk)
+    assert r.returncode != 0 and junk in r.stderr
+
+
+def test_acpi_tables_disassemble(workdir):  # noqa: F811
+    iasl = shutil.which("iasl")
+    if not iasl:
+        pytest.fail("iasl is not installed (Debian package acpica-tools); this test needs it")
+    r = run_vmm("-dump-acpi", workdir, "-smp", "2")
+    assert r.returncode == 0, r.stderr
+    for sig in ("DSDT", "FACP", "APIC", "XSDT"):
+        path = os.path.join(workdir, f"{sig}.dat")
+        d = subprocess.run([iasl, "-d", path], capture_output=True, text=True, cwd=workdir,
+                           timeout=30)
+        assert d.returncode == 0, d.stdout + d.stderr
+        with open(os.path.join(workdir, f"{sig}.dsl")) as f:
+            dsl = f.read()
+        assert "Checksum" in dsl and "Incorrect checksum" not in dsl
+        if sig == "DSDT":
+            assert dsl.count('"LNRO0005"') == 8
+            assert "_S5, Package (0x04)" in dsl
+            assert "Memory32Fixed (ReadWrite" in dsl
+        if sig == "FACP":
+            assert "Hardware Reduced (V5) : 1" in dsl

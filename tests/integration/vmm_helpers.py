@@ -1,0 +1,127 @@
+"""Running mvirt-vmm with the guest probe: console capture, line waits, QMP.
+
+Every VMM is started through mvirt_test.Process and stopped by PID when the
+test ends; files live in the test's workdir.
+"""
+import json
+import os
+import re
+import socket
+import time
+
+import pytest
+
+from mvirt_test import Process, env_path
+
+
+def probe_fields(line):
+    """'PROBE blk index=1 capacity=8' -> ('blk', {'index': '1', 'capacity': '8'})."""
+    words = line.split()
+    return words[1], dict(w.split("=", 1) for w in words[2:] if "=" in w)
+
+
+class Vmm:
+    """One mvirt-vmm process whose console (stdout) and log (stderr) go to files."""
+
+    def __init__(self, workdir, args, cmdline="", prefix=(), name="vm"):
+        self.console_path = os.path.join(workdir, f"{name}.console")
+        self.stderr_path = os.path.join(workdir, f"{name}.stderr")
+        self.argv = [*prefix, env_path("MVIRT_VMM"), "-machine", "microvm",
+                     "-kernel", env_path("MVIRT_PROBE"), "-m", "128M", *args]
+        if cmdline:
+            self.argv += ["-append", cmdline]
+        self.started = time.monotonic()
+        self._err = open(self.stderr_path, "wb")
+        self.proc = Process(self.argv, log_path=self.console_path, stderr=self._err)
+        self.pid = self.proc.pid
+
+    def console(self):
+        return self.proc.log()
+
+    def stderr(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def events(self, event):
+        return [probe_fields(line)[1] for line in self.console().splitlines()
+                if line.startswith(f"PROBE {event} ") or line == f"PROBE {event}"]
+
+    def wait_event(self, event, timeout=30, after=0, **want):
+        """The first 'PROBE event' line (from the after-th on) whose fields include want."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for fields in self.events(event)[after:]:
+                if all(fields.get(k) == str(v) for k, v in want.items()):
+                    return fields
+            if not self.proc.alive() or time.monotonic() > deadline:
+                pytest.fail(f"no 'PROBE {event}' with {want} "
+                            f"({'VMM exited' if not self.proc.alive() else 'timed out'}); "
+                            f"console:\n{self.console()}\nstderr:\n{self.stderr()}")
+            time.sleep(0.02)
+
+    def wait_exit(self, timeout=30):
+        return self.proc.wait(timeout)
+
+    def stop(self):
+        rc = self.proc.stop()
+        self._err.close()
+        return rc
+
+
+class Qmp:
+    """A minimal QMP client: greeting, commands with replies, events kept aside."""
+
+    def __init__(self, path, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(path):
+            if time.monotonic() > deadline:
+                pytest.fail(f"QMP socket {path} did not appear")
+            time.sleep(0.02)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rb")
+        self.pending = []
+        greeting = self._read()
+        assert "QMP" in greeting
+
+    def _read(self):
+        line = self.file.readline()
+        if not line:
+            pytest.fail("the QMP socket closed")
+        return json.loads(line)
+
+    def command(self, name, **arguments):
+        msg = {"execute": name}
+        if arguments:
+            msg["arguments"] = arguments
+        self.sock.sendall(json.dumps(msg).encode() + b"\r\n")
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                self.pending.append(reply)
+                continue
+            return reply
+
+    def event(self, name):
+        while True:
+            for e in self.pending:
+                if e["event"] == name:
+                    self.pending.remove(e)
+                    return e
+            self.pending.append(self._read())
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+def wait_gone(path, timeout=5):
+    deadline = time.monotonic() + timeout
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not os.path.exists(path)
+
+
+def strip_ansi(text):
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

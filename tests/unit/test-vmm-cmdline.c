@@ -1,0 +1,102 @@
+/* mvirt-vmm's command line: what it accepts, and that each mistake is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <errno.h>
+#include <cmocka.h>
+
+#include "cmdline.h"
+
+static int parse(struct vmm_config *cfg, const char *const *args)
+{
+	char *argv[64];
+	int argc = 0;
+
+	argv[argc++] = (char *)"mvirt-vmm";
+	for (; *args; args++)
+		argv[argc++] = (char *)*args;
+	return cmdline_parse(argc, argv, cfg);
+}
+
+static void test_full_line(void **state)
+{
+	const char *args[] = { "-machine", "microvm", "-kernel", "/k", "-m", "512", "-smp", "2",
+		"-append", "console=ttyS0", "-drive", "file=/d.img,id=d0,readonly=on,direct=off",
+		"-device", "virtio-blk-device,drive=d0,id=vda,serial=abc",
+		"-netdev", "tap,id=n0,ifname=tap0",
+		"-device", "virtio-net-device,netdev=n0,id=eth0,mac=52:54:00:12:34:56",
+		"-qmp", "unix:/run/q.sock,server,nowait", "-serial", "unix:/run/c.sock,logfile=/l",
+		"-pidfile", "/p", "-daemonize", "-D", "/log", "-disable-seccomp", NULL };
+	struct vmm_config cfg;
+
+	(void)state;
+	assert_int_equal(parse(&cfg, args), 0);
+	assert_string_equal(cfg.kernel, "/k");
+	assert_int_equal(cfg.mem_size, 512ULL << 20);
+	assert_int_equal(cfg.n_vcpus, 2);
+	assert_int_equal(cfg.n_drives, 1);
+	assert_true(cfg.drives[0].read_only);
+	assert_false(cfg.drives[0].direct);
+	assert_int_equal(cfg.n_devices, 2);
+	assert_int_equal(cfg.devices[1].kind, SLOT_NET);
+	assert_string_equal(cfg.devices[1].mac, "52:54:00:12:34:56");
+	assert_string_equal(cfg.qmp_path, "/run/q.sock");
+	assert_int_equal(cfg.console.kind, CONSOLE_UNIX);
+	assert_string_equal(cfg.console.logfile, "/l");
+	assert_true(cfg.daemonize && cfg.disable_seccomp);
+	vmm_config_done(&cfg);
+}
+
+static void test_refused(void **state)
+{
+	static const char *const bad[][5] = {
+		{ "-kernel", "/k", "-bogus", NULL },
+		{ "-m", "256M", NULL },                                /* no kernel */
+		{ "-kernel", "/k", "-m", "12x", NULL },
+		{ "-kernel", "/k", "-m", "1M", NULL },
+		{ "-kernel", "/k", "-smp", "0", NULL },
+		{ "-kernel", "/k", "-drive", "id=d0", NULL },          /* no file */
+		{ "-kernel", "/k", "-drive", "file=/x,id=d,color=red", NULL },
+		{ "-kernel", "/k", "-netdev", "user,id=n0", NULL },
+		{ "-kernel", "/k", "-device", "e1000,id=x", NULL },
+		{ "-kernel", "/k", "-device", "virtio-net-device,mac=zz", NULL },
+		{ "-kernel", "/k", "-machine", "pc", NULL },
+		{ "-kernel", "/k", "-qmp", "tcp:1:2", NULL },
+		{ "-kernel", "/k", "-serial", "pty", NULL },
+		{ "-kernel", "/k", "-daemonize", NULL },              /* console on stdio */
+		{ "-kernel", NULL },                                   /* missing value */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vmm_config cfg;
+
+		assert_int_equal(parse(&cfg, bad[i]), -EINVAL);
+		vmm_config_done(&cfg);
+	}
+}
+
+static void test_mac_parse(void **state)
+{
+	uint8_t mac[6];
+
+	(void)state;
+	assert_int_equal(mac_parse("52:54:00:ab:CD:ef", mac), 0);
+	assert_int_equal(mac[5], 0xef);
+	assert_int_equal(mac_parse("52:54:00:ab:cd", mac), -EINVAL);
+	assert_int_equal(mac_parse("52:54:00:ab:cd:efx", mac), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_line),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_mac_parse),
+	};
+
+	return cmocka_run_group_tests_name("vmm-cmdline", tests, NULL, NULL);
+}
