@@ -5,7 +5,7 @@ Failures are followed by their report as TAP comments so the .log file explains 
 """
 import os
 
-_out = os.fdopen(os.dup(1), "w", buffering=1)
+_out = os.fdopen(os.dup(int(os.environ.get("MVIRT_TAP_FD", "1"))), "w", buffering=1)
 _count = 0
 
 
