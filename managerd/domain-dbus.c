@@ -25,15 +25,18 @@ static DBusHandlerResult method_plain(DBusConnection *conn, DBusMessage *msg, st
 				      int (*fn)(struct domain *, char **))
 {
 	char *err = NULL;
+	int r = fn(d, &err);
 
-	return reply_result(conn, msg, fn(d, &err), err);
+	/* Not inline: argument evaluation order would read err before fn() sets it. */
+	return reply_result(conn, msg, r, err);
 }
 
 static DBusHandlerResult method_undefine(DBusConnection *conn, DBusMessage *msg, struct domain *d)
 {
 	char *err = NULL;
+	int r = manager_undefine(d->manager, d, &err);
 
-	return reply_result(conn, msg, manager_undefine(d->manager, d, &err), err);
+	return reply_result(conn, msg, r, err);
 }
 
 static DBusHandlerResult method_device(DBusConnection *conn, DBusMessage *msg, struct domain *d,
@@ -42,11 +45,13 @@ static DBusHandlerResult method_device(DBusConnection *conn, DBusMessage *msg, s
 	const char *arg;
 	dbus_uint32_t flags;
 	char *err = NULL;
+	int r;
 
 	if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &arg, DBUS_TYPE_UINT32, &flags,
 				   DBUS_TYPE_INVALID))
 		return dbus_reply_invalid_args(conn, msg);
-	return reply_result(conn, msg, fn(d, arg, flags, &err), err);
+	r = fn(d, arg, flags, &err);
+	return reply_result(conn, msg, r, err);
 }
 
 static DBusHandlerResult method_get_xml(DBusConnection *conn, DBusMessage *msg, struct domain *d)
