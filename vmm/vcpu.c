@@ -57,6 +57,20 @@ static void vcpu_handle_io(struct vcpu *v)
 	}
 }
 
+/* Says where the guest was, so an emulation failure can be traced to an instruction. */
+static void vcpu_log_state(struct vcpu *v, uint32_t suberror)
+{
+	struct kvm_regs regs = { 0 };
+	struct kvm_sregs sregs = { 0 };
+
+	(void)ioctl(v->fd, KVM_GET_REGS, &regs);
+	(void)ioctl(v->fd, KVM_GET_SREGS, &sregs);
+	log_error("vCPU %u: KVM internal error, suberror %u at rip 0x%llx (cr0 0x%llx, cr3 0x%llx, "
+		"efer 0x%llx); stopping the VM.", v->id, suberror, (unsigned long long)regs.rip,
+		(unsigned long long)sregs.cr0, (unsigned long long)sregs.cr3,
+		(unsigned long long)sregs.efer);
+}
+
 /* Returns false when the VM cannot go on. */
 static bool vcpu_handle_exit(struct vcpu *v)
 {
@@ -83,8 +97,7 @@ static bool vcpu_handle_exit(struct vcpu *v)
 			VM_EXIT_RESET : VM_EXIT_POWEROFF);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		log_error("vCPU %u: KVM internal error, suberror %u; stopping the VM.", v->id,
-			run->internal.suberror);
+		vcpu_log_state(v, run->internal.suberror);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		log_error("vCPU %u: KVM could not enter the guest (reason 0x%llx); stopping the VM.",
