@@ -221,7 +221,8 @@ int restore_domain(struct domain *d, const struct store_runtime *rt)
 	d->state = DOMAIN_RUNNING;
 	d->stopping = true;
 	kill(rt->vmm_pid, SIGKILL);
-	domain_stopped(d, DOMAIN_SHUTOFF);
+	/* Crashed keeps the desired state running: start_wanted() starts it afresh. */
+	domain_stopped(d, DOMAIN_CRASHED);
 	return 0;
 }
 

@@ -210,11 +210,34 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 			   "see %s/vmm.log."), d->name, path, timeout_ms, d->rundir);
 }
 
+/* A zombie still has its /proc entry and start time, but is as dead as a missing one. */
+static bool proc_is_zombie(pid_t pid)
+{
+	char path[64], buf[512];
+	_cleanup_close_ int fd = -1;
+	const char *paren;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	/* The command name may hold spaces and parentheses: the state follows the last ')'. */
+	paren = strrchr(buf, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
 int vmm_check_alive(pid_t pid, uint64_t start_time)
 {
 	uint64_t now_start;
 
 	if (pid <= 0 || proc_pid_start_time(pid, &now_start) < 0)
 		return -ESRCH;
-	return now_start == start_time ? 0 : -ESRCH;
+	if (now_start != start_time || proc_is_zombie(pid))
+		return -ESRCH;
+	return 0;
 }

@@ -1,0 +1,163 @@
+"""Restore: mvirtd killed with SIGKILL and started again reconnects to running VMMs and
+reconciles their slots with the store; a VMM that died is started again with its persistent
+hot-plugged devices. Real dbus-daemon, mvirtd, KVM and the probe.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import xml.etree.ElementTree as ET
+
+from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
+from mvirtd_helpers import Mvirtd, Signals, disk_xml, domain_xml, make_image
+
+
+def console(d, name):
+    try:
+        with open(os.path.join(d.runtime_dir, name, "console.log"), errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def blk(d, name, index):
+    return re.findall(rf"PROBE blk index={index} capacity=(\d+)", console(d, name))
+
+
+def vmm_pid(d, name):
+    with open(os.path.join(d.runtime_dir, name, "vmm.pid")) as f:
+        return int(f.read().strip())
+
+
+def live_targets(dom):
+    return [t.get("dev") for t in ET.fromstring(str(dom.GetXML(1))).findall("devices/disk/target")]
+
+
+def qmp(path, *commands):
+    """Speaks QMP to a VMM directly (the daemon is down): returns each command's reply."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(path)
+    f = s.makefile("rw")
+    json.loads(f.readline())
+    replies = []
+    for cmd in ({"execute": "qmp_capabilities"},) + commands:
+        f.write(json.dumps(cmd) + "\n")
+        f.flush()
+        while True:
+            msg = json.loads(f.readline())
+            if "event" not in msg:
+                replies.append(msg)
+                break
+    s.close()
+    return replies[1:]
+
+
+def start_vm(d, workdir, name, **kw):
+    require_kvm()
+    img = make_image(os.path.join(workdir, f"{name}-root.img"))
+    dom, props, path = d.define(domain_xml(name, env_path("MVIRT_PROBE"), img, **kw))
+    sig = Signals(d.bus, path)
+    dom.Start()
+    sig.wait("StateChanged", "running")
+    wait_for(lambda: "PROBE ready" in console(d, name), 60, what="the probe to be ready")
+    return dom, props, sig, path
+
+
+def daemon(workdir, dbus_bus):
+    return Mvirtd(workdir, dbus_bus.address).start()
+
+
+def cleanup(d, pids):
+    try:
+        d.destroy_all()
+    except Exception:  # noqa: BLE001 - the test already failed; still end every VMM
+        pass
+    d.stop()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_daemon_kill9_reconnects_and_reconciles(workdir, dbus_bus):
+    d = daemon(workdir, dbus_bus)
+    pids = []
+    try:
+        dom, props, sig, path = start_vm(d, workdir, "keep")
+        pids.append(vmm_pid(d, "keep"))
+        b = make_image(os.path.join(workdir, "b.img"), 2 << 20)
+        c = make_image(os.path.join(workdir, "c.img"), 3 << 20)
+        dom.AttachDevice(disk_xml(b, "vdb"), 1)
+        dom.AttachDevice(disk_xml(c, "vdc"), 1)
+        wait_for(lambda: "6144" in blk(d, "keep", 2), 30, what="vdc in the guest")
+        d.kill9()
+        # While the daemon is down, vdc disappears behind its back.
+        replies = qmp(os.path.join(d.runtime_dir, "keep", "qmp.sock"),
+                      {"execute": "device_del", "arguments": {"id": "disk-vdc"}})
+        assert all("return" in r for r in replies), replies
+        wait_for(lambda: blk(d, "keep", 2)[-1] == "0", 30, what="vdc gone in the guest")
+        d.start()
+        dom, props = d.domain(path)
+        assert d.state(props) == "running"
+        assert vmm_pid(d, "keep") == pids[0]  # the same VMM: never run twice
+        # The store said vdc is attached: the daemon plugged it back.
+        wait_for(lambda: blk(d, "keep", 2)[-1] == "6144", 30, what="vdc re-applied")
+        assert live_targets(dom) == ["vda", "vdb", "vdc"]
+        # QMP works after the reconnect: detach vdb.
+        sig = Signals(d.bus, path)
+        dom.DetachDeviceAlias("disk-vdb", 1)
+        sig.wait("DeviceRemoved", "disk-vdb")
+        wait_for(lambda: blk(d, "keep", 1)[-1] == "0", 30, what="vdb gone")
+    finally:
+        cleanup(d, pids)
+
+
+def test_vmm_death_restarts_with_persistent_devices(workdir, dbus_bus):
+    d = daemon(workdir, dbus_bus)
+    pids = []
+    try:
+        dom, props, sig, path = start_vm(d, workdir, "phoenix", on_crash="restart")
+        first = vmm_pid(d, "phoenix")
+        pids.append(first)
+        img = make_image(os.path.join(workdir, "p.img"), 2 << 20)
+        dom.AttachDevice(disk_xml(img, "vde"), 3)  # live + config
+        sig.wait("DeviceAdded", "disk-vde")
+        os.kill(first, signal.SIGKILL)
+        sig.wait("StateChanged", "crashed", timeout=10)
+        sig.wait("StateChanged", "running", timeout=30)
+        second = vmm_pid(d, "phoenix")
+        pids.append(second)
+        assert second != first
+        wait_for(lambda: "vde" in live_targets(dom), 30, what="vde re-applied")
+        wait_for(lambda: "4096" in blk(d, "phoenix", 4), 60, what="the new guest to see vde")
+    finally:
+        cleanup(d, pids)
+
+
+def test_vmm_died_while_daemon_down(workdir, dbus_bus):
+    d = daemon(workdir, dbus_bus)
+    pids = []
+    try:
+        dom, props, sig, path = start_vm(d, workdir, "lazarus")
+        first = vmm_pid(d, "lazarus")
+        pids.append(first)
+        img = make_image(os.path.join(workdir, "l.img"), 2 << 20)
+        dom.AttachDevice(disk_xml(img, "vdb"), 3)
+        sig.wait("DeviceAdded", "disk-vdb")
+        d.kill9()
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists(f"/proc/{first}/stat") or
+                 open(f"/proc/{first}/stat").read().split()[2] == "Z", 10, what="the VMM to die")
+        d.start()
+        dom, props = d.domain(path)
+        wait_for(lambda: d.state(props) == "running", 30, what="the domain to run again")
+        second = vmm_pid(d, "lazarus")
+        pids.append(second)
+        assert second != first
+        assert live_targets(dom) == ["vda", "vdb"]
+        wait_for(lambda: "4096" in blk(d, "lazarus", 1), 60, what="the new guest to see vdb")
+    finally:
+        cleanup(d, pids)
