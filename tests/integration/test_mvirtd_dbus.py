@@ -114,3 +114,43 @@ def test_state_survives_restart_and_undefine(workdir, dbus_bus):
     db = sqlite3.connect(os.path.join(d.state_dir, "mvirt.db"))
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_200_domains_defined_and_listed(mvirtd):
+    m = mvirtd.manager()
+    for i in range(200):
+        m.DefineXML(domain_xml(f"many{i:03d}", kernel()))
+    paths = m.ListDomains()
+    assert len(paths) == 200 and len(set(paths)) == 200
+    assert m.LookupByName("many199") in paths
+
+
+def test_kill9_during_defines_leaves_nothing_half_written(workdir, dbus_bus):
+    d = Mvirtd(workdir, dbus_bus.address).start()
+    done = 0
+    try:
+        # Calls go out without waiting; the daemon dies with some answered, some not.
+        pending = []
+        for i in range(100):
+            pending.append(d.manager().DefineXML(domain_xml(f"k{i:03d}", kernel()),
+                                                 reply_handler=lambda *a: None,
+                                                 error_handler=lambda *a: None))
+            if i == 50:
+                d.kill9()
+                break
+        d.start()
+        names = []
+        for path in d.manager().ListDomains():
+            dom, props = d.domain(path)
+            root = ET.fromstring(str(dom.GetXML(2)))  # every stored definition is whole
+            assert root.findtext("name") == str(props.Get(DOMAIN_IFACE, "Name"))
+            names.append(root.findtext("name"))
+        done = len(names)
+        assert all(n.startswith("k") for n in names)
+        assert done <= 51
+    finally:
+        d.stop()
+    db = sqlite3.connect(os.path.join(d.state_dir, "mvirt.db"))
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT count(*) FROM domains").fetchone()[0] == done
+    db.close()
