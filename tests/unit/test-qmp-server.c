@@ -661,7 +661,7 @@ static void test_quit(void **state)
 static void test_flood(void **state)
 {
 	struct fixture *f = *state;
-	const int n = 450;
+	const int n = 2500;
 	_cleanup_free_ char *text = malloc(n * 64);
 	size_t len = 0;
 

@@ -12,7 +12,7 @@
 #define QMP_FDS_MAX 16          /* fds named with getfd, server-wide */
 #define QMP_CLIENT_FDS_MAX 4    /* SCM_RIGHTS fds received but not yet named, per client */
 #define QMP_OUT_MAX (256 * 1024) /* queued output per client before it is disconnected */
-#define QMP_RATE_MAX 200        /* messages per client per second before it is throttled */
+#define QMP_RATE_MAX 1000       /* messages per client per second before it is throttled */
 #define QMP_READ_CHUNK 4096     /* bytes read per wake-up, so no client hogs the loop */
 
 struct qmp_named_fd {
