@@ -95,8 +95,11 @@ void virtio_config_changed_locked(struct virtio_device *vdev)
 
 void virtio_set_broken_locked(struct virtio_device *vdev, const char *why)
 {
-	log_warning("virtio device at 0x%llx: %s; it needs a reset by the guest.",
-		(unsigned long long)vdev->base, why);
+	/* One line per breakage: a guest that repeats the offence on a broken device (QueueReady
+	 * written again and again) must not flood the host's log. */
+	if (!(vdev->status & VIRTIO_STATUS_NEEDS_RESET))
+		log_warning("virtio device at 0x%llx: %s; it needs a reset by the guest.",
+			(unsigned long long)vdev->base, why);
 	vdev->status |= VIRTIO_STATUS_NEEDS_RESET;
 	for (unsigned i = 0; i < vdev->n_queues; i++)
 		vdev->vqs[i].ready = false;
