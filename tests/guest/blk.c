@@ -203,3 +203,38 @@ void blk_run_commands(void)
 				report_read(&blks[j], r->sector);
 	}
 }
+
+static struct blk *blk_find(uint32_t index)
+{
+	for (uint32_t i = 0; i < n_blks; i++)
+		if (blks[i].dev->type_index == index)
+			return &blks[i];
+	return NULL;
+}
+
+struct virtio_dev *blk_device(uint32_t index)
+{
+	struct blk *b = blk_find(index);
+
+	return b ? b->dev : NULL;
+}
+
+void blk_report_read(uint32_t index, uint64_t sector)
+{
+	struct blk *b = blk_find(index);
+
+	if (b)
+		report_read(b, sector);
+}
+
+int blk_restart(uint32_t index)
+{
+	struct blk *b = blk_find(index);
+
+	if (!b || virtio_negotiate(b->dev, BLK_F_RO | BLK_F_FLUSH) ||
+			virtio_queue_restart(b->dev, 0))
+		return -1;
+	virtio_driver_ok(b->dev);
+	b->dev->isr_pending = 0;
+	return 0;
+}

@@ -99,6 +99,20 @@ static bool parse_mmio(const char *p)
 	return true;
 }
 
+/* probe.hostile=MODE, one of hostile.c's modes. */
+static bool parse_hostile(const char *p)
+{
+	size_t n = 0;
+
+	while (!at_word_end(p + n))
+		n++;
+	if (n >= sizeof(opts.hostile) || !hostile_known(p, n))
+		return false;
+	memcpy(opts.hostile, p, n);
+	opts.hostile[n] = '\0';
+	return true;
+}
+
 static void parse_word(const char *w)
 {
 	bool ok = true;
@@ -111,6 +125,8 @@ static void parse_word(const char *w)
 		ok = parse_read(w + 11);
 	else if (str_starts(w, "probe.poweroff="))
 		opts.poweroff = w[15] == '1';
+	else if (str_starts(w, "probe.hostile="))
+		ok = parse_hostile(w + 14);
 	else if (str_starts(w, "virtio_mmio.device="))
 		ok = parse_mmio(w + 19);
 	if (!ok)

@@ -133,6 +133,8 @@ void probe_main(uint64_t info, uint32_t entry)
 	out_dec("blk", blk_count());
 	out_dec("net", net_count());
 	out_end();
+	if (opts.hostile[0])
+		hostile_run();
 	if (opts.poweroff)
 		power_off();
 	idle_loop();

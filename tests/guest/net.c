@@ -272,3 +272,11 @@ int net_init(struct virtio_dev *d)
 	report_link(n);
 	return 0;
 }
+
+struct virtio_dev *net_device(uint32_t index)
+{
+	for (uint32_t i = 0; i < n_nets; i++)
+		if (nets[i].dev->type_index == index)
+			return nets[i].dev;
+	return NULL;
+}

@@ -22,6 +22,7 @@
 #define PROBE_MAX_READS 8     /* probe.read= options */
 #define PROBE_MAX_NET_IPS 4   /* probe.ipN= options */
 #define SECTOR_SIZE 512
+#define PROBE_HOSTILE_NAME_MAX 32 /* probe.hostile= mode names */
 
 /* Interrupt vectors the probe uses. */
 #define VEC_VIRTIO 0x40
@@ -161,6 +162,7 @@ struct probe_options {
 	struct mmio_cmdline_dev mmio[PROBE_MAX_DEVS];
 	uint32_t n_mmio;
 	bool poweroff;
+	char hostile[PROBE_HOSTILE_NAME_MAX]; /* probe.hostile=MODE, "" for none */
 };
 
 extern struct probe_options opts;
@@ -219,6 +221,68 @@ int ioapic_route(uint32_t gsi, bool level, bool active_low, uint8_t vector);
 void wait_for_interrupt(void);
 
 /* ---- virtio.c ---- */
+/* virtio-mmio registers (virtio 1.2, 4.2.2) and split-ring layouts (2.7), shared by the
+ * drivers and by hostile.c, which breaks them on purpose. */
+#define MMIO_MAGIC 0x000
+#define MMIO_VERSION 0x004
+#define MMIO_DEVICE_ID 0x008
+#define MMIO_DEVICE_FEATURES 0x010
+#define MMIO_DEVICE_FEATURES_SEL 0x014
+#define MMIO_DRIVER_FEATURES 0x020
+#define MMIO_DRIVER_FEATURES_SEL 0x024
+#define MMIO_GUEST_PAGE_SIZE 0x028 /* legacy */
+#define MMIO_QUEUE_SEL 0x030
+#define MMIO_QUEUE_NUM_MAX 0x034
+#define MMIO_QUEUE_NUM 0x038
+#define MMIO_QUEUE_ALIGN 0x03c /* legacy */
+#define MMIO_QUEUE_PFN 0x040   /* legacy */
+#define MMIO_QUEUE_READY 0x044
+#define MMIO_QUEUE_NOTIFY 0x050
+#define MMIO_INTERRUPT_STATUS 0x060
+#define MMIO_INTERRUPT_ACK 0x064
+#define MMIO_STATUS 0x070
+#define MMIO_QUEUE_DESC 0x080
+#define MMIO_QUEUE_AVAIL 0x090
+#define MMIO_QUEUE_USED 0x0a0
+#define MMIO_CONFIG_GENERATION 0x0fc
+#define MMIO_CONFIG 0x100
+
+#define VIRTIO_MAGIC 0x74726976 /* "virt" */
+#define STATUS_ACKNOWLEDGE 1
+#define STATUS_DRIVER 2
+#define STATUS_DRIVER_OK 4
+#define STATUS_FEATURES_OK 8
+#define STATUS_FAILED 128
+
+#define VRING_DESC_F_NEXT 1
+#define VRING_DESC_F_WRITE 2
+#define QUEUE_MAX 64
+#define PAGE 4096
+
+struct vring_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vring_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[];
+};
+
+struct vring_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct vring_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct vring_used_elem ring[];
+};
+
 struct virtq {
 	uint16_t num;
 	uint16_t avail_idx;  /* next free slot of the avail ring, as published */
@@ -252,6 +316,9 @@ int virtio_check_transport(struct virtio_dev *d);
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted);
 int virtio_queue_setup(struct virtio_dev *d, uint16_t qi, uint16_t max_num);
 void virtio_driver_ok(struct virtio_dev *d);
+int virtio_queue_restart(struct virtio_dev *d, uint16_t qi);
+void virtio_write_reg(const struct virtio_dev *d, uint32_t reg, uint32_t v);
+uint32_t virtio_read_reg(const struct virtio_dev *d, uint32_t reg);
 void virtio_fail(struct virtio_dev *d);
 void virtio_notify(struct virtio_dev *d, uint16_t qi);
 uint32_t virtio_config_gen(const struct virtio_dev *d);
@@ -269,12 +336,24 @@ int blk_init(struct virtio_dev *d);
 void blk_config_changed(struct virtio_dev *d);
 void blk_run_commands(void);
 uint32_t blk_count(void);
+/* The virtio device of disk INDEX, or NULL. */
+struct virtio_dev *blk_device(uint32_t index);
+/* Reads a sector of disk INDEX and prints its "PROBE read" line (or an error line). */
+void blk_report_read(uint32_t index, uint64_t sector);
+/* Resets disk INDEX and starts its driver again in the memory it had: 0 or -1. */
+int blk_restart(uint32_t index);
 
 /* ---- net.c ---- */
 int net_init(struct virtio_dev *d);
 void net_config_changed(struct virtio_dev *d);
 void net_poll(struct virtio_dev *d);
 uint32_t net_count(void);
+/* The virtio device of NIC INDEX, or NULL. */
+struct virtio_dev *net_device(uint32_t index);
+
+/* ---- hostile.c: probe.hostile=MODE breaks the virtio rules on purpose (PROTOCOL.md) ---- */
+bool hostile_known(const char *name, size_t len);
+void hostile_run(void);
 
 /* ---- power.c ---- */
 void power_off(void);

@@ -2,66 +2,6 @@
  * (2.7). The transport knows nothing of device types; blk.c and net.c drive it. */
 #include "probe.h"
 
-#define MMIO_MAGIC 0x000
-#define MMIO_VERSION 0x004
-#define MMIO_DEVICE_ID 0x008
-#define MMIO_DEVICE_FEATURES 0x010
-#define MMIO_DEVICE_FEATURES_SEL 0x014
-#define MMIO_DRIVER_FEATURES 0x020
-#define MMIO_DRIVER_FEATURES_SEL 0x024
-#define MMIO_GUEST_PAGE_SIZE 0x028 /* legacy */
-#define MMIO_QUEUE_SEL 0x030
-#define MMIO_QUEUE_NUM_MAX 0x034
-#define MMIO_QUEUE_NUM 0x038
-#define MMIO_QUEUE_ALIGN 0x03c /* legacy */
-#define MMIO_QUEUE_PFN 0x040   /* legacy */
-#define MMIO_QUEUE_READY 0x044
-#define MMIO_QUEUE_NOTIFY 0x050
-#define MMIO_INTERRUPT_STATUS 0x060
-#define MMIO_INTERRUPT_ACK 0x064
-#define MMIO_STATUS 0x070
-#define MMIO_QUEUE_DESC 0x080
-#define MMIO_QUEUE_AVAIL 0x090
-#define MMIO_QUEUE_USED 0x0a0
-#define MMIO_CONFIG_GENERATION 0x0fc
-#define MMIO_CONFIG 0x100
-
-#define VIRTIO_MAGIC 0x74726976 /* "virt" */
-#define STATUS_ACKNOWLEDGE 1
-#define STATUS_DRIVER 2
-#define STATUS_DRIVER_OK 4
-#define STATUS_FEATURES_OK 8
-#define STATUS_FAILED 128
-
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
-#define QUEUE_MAX 64
-#define PAGE 4096
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vring_avail {
-	uint16_t flags;
-	uint16_t idx;
-	uint16_t ring[];
-};
-
-struct vring_used_elem {
-	uint32_t id;
-	uint32_t len;
-};
-
-struct vring_used {
-	uint16_t flags;
-	uint16_t idx;
-	struct vring_used_elem ring[];
-};
-
 struct virtio_dev vdevs[PROBE_MAX_DEVS];
 uint32_t n_vdevs;
 
@@ -198,6 +138,39 @@ int virtio_queue_setup(struct virtio_dev *d, uint16_t qi, uint16_t max_num)
 	queue_addr(d, MMIO_QUEUE_USED, q->used);
 	wr(d, MMIO_QUEUE_READY, 1);
 	return 0;
+}
+
+/* Gives queue qi back to the device after a reset, in the memory it had before: the rings are
+ * emptied so that both sides start again from index 0. */
+int virtio_queue_restart(struct virtio_dev *d, uint16_t qi)
+{
+	struct virtq *q = &d->vq[qi];
+
+	if (!q->desc)
+		return -1;
+	q->avail->flags = 0;
+	q->avail->idx = 0;
+	q->used->idx = 0;
+	q->avail_idx = 0;
+	q->last_used = 0;
+	wr(d, MMIO_QUEUE_SEL, qi);
+	wr(d, MMIO_QUEUE_NUM, q->num);
+	queue_addr(d, MMIO_QUEUE_DESC, q->desc);
+	queue_addr(d, MMIO_QUEUE_AVAIL, q->avail);
+	queue_addr(d, MMIO_QUEUE_USED, q->used);
+	wr(d, MMIO_QUEUE_READY, 1);
+	return 0;
+}
+
+/* Writes a register the drivers have no reason to touch (hostile.c breaks the rules with it). */
+void virtio_write_reg(const struct virtio_dev *d, uint32_t reg, uint32_t v)
+{
+	wr(d, reg, v);
+}
+
+uint32_t virtio_read_reg(const struct virtio_dev *d, uint32_t reg)
+{
+	return rd(d, reg);
 }
 
 void virtio_driver_ok(struct virtio_dev *d)
