@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -57,18 +58,36 @@ static void vcpu_handle_io(struct vcpu *v)
 	}
 }
 
+/* Formats the 16 bytes at the guest's rip (translated by KVM), or "?" when they are unmapped. */
+static void vcpu_code_bytes(struct vcpu *v, uint64_t rip, char *buf, size_t size)
+{
+	struct kvm_translation tr = { .linear_address = rip };
+	uint8_t code[16];
+	size_t n = 0;
+
+	snprintf(buf, size, "?");
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
+		guest_mem_read(v->owner->vm->mem, tr.physical_address, code, sizeof(code)) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(code) && n + 3 < size; i++)
+		n += snprintf(buf + n, size - n, "%02x%s", code[i], i + 1 < sizeof(code) ? " " : "");
+}
+
 /* Says where the guest was, so an emulation failure can be traced to an instruction. */
 static void vcpu_log_state(struct vcpu *v, uint32_t suberror)
 {
 	struct kvm_regs regs = { 0 };
 	struct kvm_sregs sregs = { 0 };
+	char code[16 * 3 + 1];
 
 	(void)ioctl(v->fd, KVM_GET_REGS, &regs);
 	(void)ioctl(v->fd, KVM_GET_SREGS, &sregs);
+	vcpu_code_bytes(v, regs.rip, code, sizeof(code));
 	log_error("vCPU %u: KVM internal error, suberror %u at rip 0x%llx (cr0 0x%llx, cr3 0x%llx, "
-		"efer 0x%llx); stopping the VM.", v->id, suberror, (unsigned long long)regs.rip,
-		(unsigned long long)sregs.cr0, (unsigned long long)sregs.cr3,
-		(unsigned long long)sregs.efer);
+		"cr4 0x%llx, efer 0x%llx, code %s); stopping the VM.", v->id, suberror,
+		(unsigned long long)regs.rip, (unsigned long long)sregs.cr0,
+		(unsigned long long)sregs.cr3, (unsigned long long)sregs.cr4,
+		(unsigned long long)sregs.efer, code);
 }
 
 /* Returns false when the VM cannot go on. */

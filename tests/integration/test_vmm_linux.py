@@ -1,11 +1,22 @@
-"""The bzImage path with a stock Debian cloud kernel: under this machine's
+"""A stock Debian cloud kernel under mvirt-vmm: under this machine's
 software-nested KVM a Linux guest gets no further than its early boot, so the
 test checks the kernel's banner, its e820 map and its ACPI table listing.
 The kernel is fetched by apt-get download into a cache directory, never
-into the source tree."""
+into the source tree.
+
+Why the kernel's own vmlinux and not its bzImage: here kvm_pvm answers CPUID
+with the host's values (KVM_SET_CPUID2 is ignored; measured with a real-mode
+guest), so the bzImage's zstd decompressor sees BMI2 and runs SHLX, a
+VEX-encoded instruction this KVM's emulator rejects (KVM_EXIT_INTERNAL_ERROR,
+suberror 1, code c4 42 69 f7 c0). QEMU -M microvm stops at the same
+instruction. The test therefore takes the ELF vmlinux out of the same bzImage
+(its setup header locates the zstd payload) and boots it through its PVH
+entry, which runs the same Linux start-up code up to the ACPI table listing."""
 import glob
 import os
 import re
+import shutil
+import struct
 import subprocess
 import time
 
@@ -13,7 +24,7 @@ import pytest
 
 from mvirt_test import Process, env_path, require_kvm, workdir  # noqa: F401 (fixture)
 
-WAIT_S = 180  # ~95 s to the first console line under QEMU on this KVM
+WAIT_S = 240  # ~20 s to the ACPI listing measured here; the machine is shared
 
 
 def cache_dir():
@@ -45,9 +56,33 @@ def fetch_kernel():
     return sorted(glob.glob(os.path.join(cache, "root/boot/vmlinuz-*")))[-1]
 
 
+def extract_vmlinux(bzimage):
+    """The ELF vmlinux inside a zstd-compressed bzImage, cached beside it."""
+    out = os.path.join(cache_dir(), "vmlinux-" + os.path.basename(bzimage).split("-", 1)[1])
+    if os.path.exists(out):
+        return out
+    with open(bzimage, "rb") as f:
+        img = f.read()
+    setup_len = ((img[0x1f1] or 4) + 1) * 512
+    offset, length = struct.unpack_from("<II", img, 0x248)  # payload_offset, payload_length
+    payload = img[setup_len + offset:setup_len + offset + length]
+    if not payload.startswith(bytes.fromhex("28b52ffd")):
+        pytest.fail(f"{bzimage}'s payload is not zstd; this test knows only zstd kernels")
+    if not shutil.which("zstd"):
+        pytest.fail("zstd is not installed; install the Debian package zstd")
+    # The kernel appends the uncompressed size (4 bytes) after the zstd frame.
+    elf = subprocess.run(["zstd", "-dc"], input=payload[:-4], capture_output=True,
+                         check=True, timeout=120).stdout
+    assert elf.startswith(b"\x7fELF"), "the payload did not decompress to an ELF vmlinux"
+    with open(out + ".tmp", "wb") as f:
+        f.write(elf)
+    os.rename(out + ".tmp", out)
+    return out
+
+
 def test_debian_kernel_prints_e820_and_acpi(workdir):  # noqa: F811
     require_kvm()
-    kernel = fetch_kernel()
+    kernel = extract_vmlinux(fetch_kernel())
     console = os.path.join(workdir, "linux.console")
     vm = Process([env_path("MVIRT_VMM"), "-machine", "microvm", "-kernel", kernel,
                   "-m", "256M", "-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1"],
