@@ -4,6 +4,7 @@
 #include "probe.h"
 
 void probe_main(uint64_t info, uint32_t entry);
+void bench_run(const char *cmdline); /* bench.c: probe.bench= */
 
 static struct boot_info boot;
 
@@ -135,6 +136,7 @@ void probe_main(uint64_t info, uint32_t entry)
 	out_end();
 	if (opts.hostile[0])
 		hostile_run();
+	bench_run(boot.cmdline);
 	if (opts.poweroff)
 		power_off();
 	idle_loop();
