@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 
@@ -20,6 +22,7 @@
 #include "kvm.h"
 #include "log.h"
 #include "qmp/qmp.h"
+#include "seccomp-rules.h"
 #include "util.h"
 
 static const struct slot_ops vmm_slot_ops = {
@@ -332,10 +335,40 @@ int vmm_build(const struct vmm_config *cfg, struct event_loop *loop, struct vmm 
 	return 0;
 }
 
+/*
+ * The main thread's allowlist goes on after the vCPU threads exist (they must
+ * not inherit it) and before the loop serves anything the guest or a QMP
+ * client sends. MVIRT_VMM_SECCOMP_SELFTEST=1, a hidden switch for the tests,
+ * then makes a call no allowlist has, to prove a violation ends the VMM.
+ */
+static int vmm_seccomp_main(struct vmm *vmm)
+{
+	const char *selftest = getenv("MVIRT_VMM_SECCOMP_SELFTEST");
+	int r;
+
+	if (vmm->cfg->disable_seccomp)
+		return 0;
+	r = seccomp_install(SECCOMP_THREAD_MAIN);
+	if (r < 0)
+		return r;
+	if (selftest && streq(selftest, "1")) {
+		log_info("Seccomp self-test: calling ptrace(), which no allowlist permits.");
+		(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		log_error("Seccomp self-test: the forbidden call returned; the filter is not working.");
+		return -EPERM;
+	}
+	return 0;
+}
+
 int vmm_run(struct vmm *vmm)
 {
-	int r = vcpus_start(vmm->vcpus);
+	int r;
 
+	vmm->vcpus->seccomp = !vmm->cfg->disable_seccomp;
+	r = vcpus_start(vmm->vcpus);
+	if (r < 0)
+		return r;
+	r = vmm_seccomp_main(vmm);
 	if (r < 0)
 		return r;
 	vmm->state = VMM_RUNNING;

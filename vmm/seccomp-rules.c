@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -20,17 +22,20 @@
 #define TUNGETIFF_NR _IOR('T', 210, unsigned int)
 
 /*
- * One rule: a system call, and for ioctl and fcntl the one request it allows.
- * arg1 == ANY_ARG allows every value of the second argument.
+ * One rule: a system call, and for ioctl, fcntl and socket the one value of
+ * one argument it allows (the request, the command, the address family).
+ * value == ANY_ARG allows every call.
  */
 #define ANY_ARG ((unsigned long)-1)
 struct seccomp_rule {
 	int nr;
-	unsigned long arg1;
+	unsigned arg;
+	unsigned long value;
 };
-#define CALL(name) { SCMP_SYS(name), ANY_ARG }
-#define IOCTL(req) { SCMP_SYS(ioctl), (unsigned long)(req) }
-#define FCNTL(cmd) { SCMP_SYS(fcntl), (unsigned long)(cmd) }
+#define CALL(name) { SCMP_SYS(name), 0, ANY_ARG }
+#define IOCTL(req) { SCMP_SYS(ioctl), 1, (unsigned long)(req) }
+#define FCNTL(cmd) { SCMP_SYS(fcntl), 1, (unsigned long)(cmd) }
+#define SOCKET(domain) { SCMP_SYS(socket), 0, (unsigned long)(domain) }
 
 /* Calls every thread makes through libc: memory, locks, signals, time, exit. */
 #define COMMON_RULES                                                                              \
@@ -70,6 +75,7 @@ static const struct seccomp_rule vcpu_rules[] = {
 	CALL(pwritev),         /* the same */
 	CALL(fdatasync),       /* VIRTIO_BLK_T_FLUSH on an MMIO exit */
 	CALL(readv),           /* TAP receive on an MMIO exit */
+	CALL(epoll_ctl),       /* a virtio-net reset (status 0) stops watching its TAP */
 };
 
 static const struct seccomp_rule main_rules[] = {
@@ -108,6 +114,8 @@ static const struct seccomp_rule main_rules[] = {
 	IOCTL(KVM_IOEVENTFD),  /* (un)registering queue notifications on driver reset */
 	IOCTL(KVM_IRQFD),      /* the same for interrupts */
 	IOCTL(KVM_IRQ_LINE),   /* interrupts where irqfd is not used */
+	SOCKET(AF_UNIX),       /* if_nametoindex(): netdev_add checks that the TAP exists */
+	IOCTL(SIOCGIFINDEX),   /* the same */
 	IOCTL(TUNSETIFF_NR),   /* netdev_add ifname=: attaching to a TAP */
 	IOCTL(TUNGETIFF_NR),   /* checking a TAP passed with getfd */
 	IOCTL(TUNSETVNETHDRSZ_NR), /* virtio-net's 12-byte header */
@@ -138,10 +146,10 @@ static void seccomp_releasep(scmp_filter_ctx *ctx)
 
 static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *rule)
 {
-	if (rule->arg1 == ANY_ARG)
+	if (rule->value == ANY_ARG)
 		return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 0);
 	return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 1,
-		SCMP_A1_64(SCMP_CMP_EQ, rule->arg1));
+		SCMP_CMP64(rule->arg, SCMP_CMP_EQ, rule->value));
 }
 
 int seccomp_install(enum seccomp_thread kind)

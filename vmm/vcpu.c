@@ -12,6 +12,7 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/cpuid.h"
 #include "log.h"
+#include "seccomp-rules.h"
 #include "vcpu.h"
 
 /* Kicks a vCPU thread out of KVM_RUN; the handler does nothing, the EINTR is the point. */
@@ -152,6 +153,11 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 
+	/* Before the first guest instruction this thread runs: nothing of the guest's is trusted. */
+	if (v->owner->seccomp && seccomp_install(SECCOMP_THREAD_VCPU) < 0) {
+		vcpus_request_exit(v->owner, VM_EXIT_ERROR);
+		return NULL;
+	}
 	while (vcpu_wait_runnable(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

@@ -45,6 +45,7 @@ struct vcpus {
 	bool stopping;
 	bool exit_reported;
 	unsigned n_parked;
+	bool seccomp; /* each thread installs the vCPU allowlist before its first KVM_RUN */
 	vcpu_exit_fn on_exit;
 	void *opaque;
 };

@@ -23,7 +23,7 @@ def probe_fields(line):
 class Vmm:
     """One mvirt-vmm process whose console (stdout) and log (stderr) go to files."""
 
-    def __init__(self, workdir, args, cmdline="", prefix=(), name="vm"):
+    def __init__(self, workdir, args, cmdline="", prefix=(), name="vm", env=None):
         self.console_path = os.path.join(workdir, f"{name}.console")
         self.stderr_path = os.path.join(workdir, f"{name}.stderr")
         self.argv = [*prefix, env_path("MVIRT_VMM"), "-machine", "microvm",
@@ -32,7 +32,8 @@ class Vmm:
             self.argv += ["-append", cmdline]
         self.started = time.monotonic()
         self._err = open(self.stderr_path, "wb")
-        self.proc = Process(self.argv, log_path=self.console_path, stderr=self._err)
+        self.proc = Process(self.argv, log_path=self.console_path, stderr=self._err,
+                            env={**os.environ, **(env or {})})
         self.pid = self.proc.pid
 
     def console(self):
