@@ -8,6 +8,7 @@ import contextlib
 import fcntl
 import glob
 import os
+import re
 import subprocess
 import zlib
 
@@ -206,4 +207,76 @@ def test_linux_domain_example_defines(workdir, dbus_bus):  # noqa: F811
         assert "/var/lib/mvirt/images/linux-guest/initrd.img" in xml
         ctl(daemon, "undefine", "linux")
     finally:
+        daemon.stop()
+
+
+def readme():
+    with open(os.path.join(env_path("top_srcdir"), "README.md")) as f:
+        return f.read()
+
+
+def runnable_block(name):
+    """The ```sh block after the README's <!-- runnable: NAME ... --> marker."""
+    text = readme()
+    marker = f"<!-- runnable: {name} "
+    assert marker in text, f"README.md has no block marked {name}"
+    after = text.split(marker, 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_names_only_what_exists():
+    top = env_path("top_srcdir")
+    named = set(re.findall(r"(?<![\w/.])((?:tools|examples|doc|tests/integration)/[\w./-]*\w)(?![\w*<{./-])",
+                           readme()))
+    assert "tools/demo" in named and "examples/disk.xml" in named
+    missing = [p for p in sorted(named) if not os.path.exists(os.path.join(top, p))]
+    assert not missing, f"README.md names files that are not in the tree: {missing}"
+
+
+def test_readme_blocks_run_as_written(workdir, dbus_bus, netns):  # noqa: F811
+    """The README's runnable blocks, with two substitutions: ./build is this build,
+    and /tmp/probe.xml lives in the test's folder."""
+    require_root()
+    require_kvm()
+    build = env_path("top_builddir")
+    env = dict(os.environ, LC_ALL="C", LANGUAGE="", DBUS_SESSION_BUS_ADDRESS=dbus_bus.address,
+               MVIRT_SCHEMAS=env_path("MVIRT_SCHEMAS"), MVIRT_VMM=env_path("MVIRT_VMM"),
+               PATH=f"{build}/client:{build}/managerd:" + os.environ["PATH"])
+
+    def run_block(name):
+        script = runnable_block(name).replace("$PWD/build/", build + "/")
+        script = script.replace("/tmp/probe.xml", os.path.join(workdir, "probe.xml"))
+        r = subprocess.run(["bash", "-e", "-u", "-c", script], capture_output=True, text=True,
+                           timeout=180, env=env, cwd=env_path("top_srcdir"))
+        assert r.returncode == 0, f"block {name}:\n{r.stdout}\n{r.stderr}"
+        return r.stdout
+
+    daemon = Mvirtd(workdir, dbus_bus.address, netns=netns).start()
+    try:
+        with example_images({}):
+            for name in ("example-root.img", "example-data.img"):
+                if os.path.exists(os.path.join(IMAGES, name)):
+                    pytest.fail(f"{IMAGES}/{name} exists already; the test does not touch it.")
+            made = [d for d in ("/var/lib/mvirt", IMAGES) if not os.path.isdir(d)]
+            try:
+                out = run_block("attach")
+                assert out.count("Device attached successfully.") == 2, out
+                assert "ua-example-disk" in out and "ua-example-nic" in out
+                wait_console(daemon, 0, "PROBE blk index=1 capacity=8192 sum0=", "vdb")
+                wait_for(lambda: net_lines(daemon, 0, "up"), 60, what="the NIC up")
+                out = run_block("detach")
+                assert out.count("Device detached successfully.") == 2, out
+                assert "Domain 'demo' has been undefined." in out
+                assert not os.path.exists(os.path.join(workdir, "probe.xml"))
+                assert not os.path.exists(os.path.join(IMAGES, "example-data.img"))
+            finally:
+                for name in ("example-root.img", "example-data.img"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(IMAGES, name))
+                for d in reversed(made):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(d)
+    finally:
+        with contextlib.suppress(Exception):
+            daemon.destroy_all()
         daemon.stop()
