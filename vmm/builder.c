@@ -227,6 +227,13 @@ static int vmm_cont(void *opaque)
 	return 0;
 }
 
+static int vmm_powerdown(void *opaque)
+{
+	struct vmm *vmm = opaque;
+
+	return power_button_press(vmm->power);
+}
+
 static void vmm_quit(void *opaque)
 {
 	struct vmm *vmm = opaque;
@@ -280,7 +287,7 @@ static int build_qmp(struct vmm *vmm)
 {
 	const struct vm_control ctl = {
 		.opaque = vmm, .stop = vmm_stop, .cont = vmm_cont,
-		.quit = vmm_quit, .status = vmm_status,
+		.powerdown = vmm_powerdown, .quit = vmm_quit, .status = vmm_status,
 	};
 	char *error = NULL;
 

@@ -81,5 +81,10 @@ def test_acpi_tables_disassemble(workdir):  # noqa: F811
             assert dsl.count('"LNRO0005"') == 8
             assert "_S5, Package (0x04)" in dsl
             assert "Memory32Fixed (ReadWrite" in dsl
+            # The power button: PNP0C0C, and a GED on GSI 23 whose _EVT notifies it.
+            assert '"PNP0C0C"' in dsl and '"ACPI0013"' in dsl
+            assert "0x00000017," in dsl and "Interrupt (ResourceConsumer, Edge, ActiveHigh" in dsl
+            assert "Method (_EVT, 1, NotSerialized)" in dsl
+            assert "Notify (\\_SB.PWRB, 0x80)" in dsl
         if sig == "FACP":
             assert "Hardware Reduced (V5) : 1" in dsl

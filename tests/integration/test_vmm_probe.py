@@ -144,3 +144,28 @@ def test_sigterm_cleans_up(vms, workdir):  # noqa: F811
     assert vm.wait_exit(10) == 0
     for path in (pidfile, console, qmp_path):
         assert not os.path.exists(path), f"{path} left behind"
+
+
+def test_system_powerdown_presses_the_button(vms, workdir):  # noqa: F811
+    """system_powerdown raises the GED's GSI (the DSDT's _EVT notifies PNP0C0C,
+    checked by test_vmm_errors' iasl test). The probe does not route GSI 23, so
+    it cannot report the press; the VMM's log line says KVM_IRQ_LINE took it,
+    with seccomp on, and the guest keeps running."""
+    qmp_path = os.path.join(workdir, "qmp.sock")
+    vm = vms(["-qmp", f"unix:{qmp_path},server,nowait"])
+    vm.wait_event("ready")
+    qmp = Qmp(qmp_path)
+    try:
+        for n in (1, 2):
+            assert qmp.command("system_powerdown") == {"return": {}}
+            assert "timestamp" in qmp.event("POWERDOWN")
+            deadline = time.monotonic() + 10
+            line = f"Power button pressed ({n} since boot; GSI 23)."
+            while line not in vm.stderr() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert line in vm.stderr(), vm.stderr()
+        assert qmp.command("query-status")["return"]["status"] == "running"
+        qmp.command("quit")
+    finally:
+        qmp.close()
+    assert vm.wait_exit(10) == 0

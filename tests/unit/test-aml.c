@@ -100,6 +100,28 @@ static void test_name_package(void **state)
 	aml_buf_done(&v);
 }
 
+static void test_method_notify(void **state)
+{
+	/* Method(_EVT, 1) { Notify(\_SB.PWRB, 0x80) } as iasl compiles it. */
+	static const uint8_t want[] = { 0x14, 0x13, '_', 'E', 'V', 'T', 0x01,
+		0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0a, 0x80 };
+	struct aml_buf b, body;
+
+	(void)state;
+	aml_buf_init(&b);
+	aml_buf_init(&body);
+	aml_notify(&body, "\\_SB.PWRB", 0x80);
+	aml_method(&b, "_EVT", 1, &body);
+	expect_bytes(&b, want, sizeof(want));
+	aml_buf_done(&b);
+	/* ACPI methods take at most 7 arguments. */
+	aml_buf_init(&b);
+	aml_method(&b, "_EVT", 8, &body);
+	assert_int_equal(aml_buf_error(&b), -EINVAL);
+	aml_buf_done(&b);
+	aml_buf_done(&body);
+}
+
 static void test_device_resources(void **state)
 {
 	static const uint8_t want[] = { 0x5b, 0x82, 0x25, 'V', 'R', '0', '0',
@@ -147,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_name_package),
+		cmocka_unit_test(test_method_notify),
 		cmocka_unit_test(test_device_resources),
 		cmocka_unit_test(test_limit),
 	};

@@ -43,10 +43,26 @@ static void i8042_io(void *opaque, uint64_t off _unused_, uint8_t *data, uint32_
 	}
 }
 
+int power_button_press(struct power *p)
+{
+	int r;
+
+	r = vm_irq_line(p->vm, LAYOUT_GED_GSI, true);
+	if (r >= 0)
+		r = vm_irq_line(p->vm, LAYOUT_GED_GSI, false);
+	if (r < 0)
+		return log_error_errno(r, "Failed to raise the power button's GSI %u: %m",
+			LAYOUT_GED_GSI);
+	p->presses++;
+	log_info("Power button pressed (%u since boot; GSI %u).", p->presses, LAYOUT_GED_GSI);
+	return 0;
+}
+
 int power_register(struct vm *vm, struct power *p)
 {
 	int r;
 
+	p->vm = vm;
 	r = vm_bus_add(vm, BUS_PIO, LAYOUT_SLEEP_CTL_PORT, 2, sleep_io, p);
 	if (r < 0)
 		return r;

@@ -95,6 +95,51 @@ static void dsdt_slot(struct aml_buf *sb, unsigned i, const struct acpi_virtio_d
 	aml_buf_done(&dev);
 }
 
+/* Sets Name(_HID, hid) and Name(_UID, uid) in a device body. */
+static void dsdt_ids(struct aml_buf *dev, const char *hid, unsigned uid)
+{
+	struct aml_buf v;
+
+	aml_buf_init(&v);
+	aml_string(&v, hid);
+	aml_name(dev, "_HID", &v);
+	aml_buf_done(&v);
+	aml_integer(&v, uid);
+	aml_name(dev, "_UID", &v);
+	aml_buf_done(&v);
+}
+
+/*
+ * The power button of a hardware-reduced platform: a PNP0C0C device, and a
+ * Generic Event Device (ACPI0013) whose one edge interrupt runs _EVT, which
+ * notifies the button (0x80: pressed). system_powerdown raises that GSI; the
+ * GED has no other event, so _EVT needs no event register to read.
+ */
+static void dsdt_power_button(struct aml_buf *sb)
+{
+	struct aml_buf dev, v, res, body;
+
+	aml_buf_init(&dev);
+	aml_buf_init(&v);
+	aml_buf_init(&res);
+	aml_buf_init(&body);
+	dsdt_ids(&dev, "PNP0C0C", 0);
+	aml_device(sb, "PWRB", &dev);
+	aml_buf_done(&dev);
+	dsdt_ids(&dev, "ACPI0013", 0);
+	aml_res_interrupt(&res, LAYOUT_GED_GSI, true, false);
+	aml_res_end(&res);
+	aml_buffer(&v, &res);
+	aml_name(&dev, "_CRS", &v);
+	aml_notify(&body, "\\_SB.PWRB", 0x80);
+	aml_method(&dev, "_EVT", 1, &body);
+	aml_device(sb, "GED0", &dev);
+	aml_buf_done(&dev);
+	aml_buf_done(&v);
+	aml_buf_done(&res);
+	aml_buf_done(&body);
+}
+
 static int dsdt_build(const struct acpi_config *cfg, struct acpi_tables *ts)
 {
 	struct aml_buf aml, sb, v, pkg;
@@ -107,6 +152,7 @@ static int dsdt_build(const struct acpi_config *cfg, struct acpi_tables *ts)
 	aml_buf_init(&pkg);
 	for (unsigned i = 0; i < cfg->n_virtio; i++)
 		dsdt_slot(&sb, i, &cfg->virtio[i]);
+	dsdt_power_button(&sb);
 	aml_scope(&aml, "\\_SB", &sb);
 	/* \_S5: SLP_TYPa, SLP_TYPb; the guest writes SLP_TYPa | SLP_EN to SLEEP_CONTROL_REG. */
 	aml_integer(&pkg, LAYOUT_S5_SLP_TYP);

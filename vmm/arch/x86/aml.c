@@ -18,8 +18,11 @@
 #define AML_SCOPE_OP 0x10
 #define AML_BUFFER_OP 0x11
 #define AML_PACKAGE_OP 0x12
+#define AML_METHOD_OP 0x14
 #define AML_EXT_OP 0x5b
 #define AML_DEVICE_OP 0x82
+#define AML_NOTIFY_OP 0x86
+#define AML_METHOD_ARGS_MAX 7
 #define AML_ROOT 0x5c
 #define AML_DUAL_NAME 0x2e
 #define AML_MULTI_NAME 0x2f
@@ -209,6 +212,31 @@ void aml_device(struct aml_buf *b, const char *path, const struct aml_buf *body)
 	aml_byte(b, AML_EXT_OP);
 	aml_byte(b, AML_DEVICE_OP);
 	aml_named_block(b, path, body);
+}
+
+void aml_method(struct aml_buf *b, const char *path, uint8_t n_args, const struct aml_buf *body)
+{
+	struct aml_buf inner;
+
+	if (n_args > AML_METHOD_ARGS_MAX) {
+		b->error = -EINVAL;
+		return;
+	}
+	aml_buf_init(&inner);
+	aml_name_string(&inner, path);
+	aml_byte(&inner, n_args); /* MethodFlags: not serialized, sync level 0 */
+	aml_child(&inner, body);
+	aml_byte(b, AML_METHOD_OP);
+	aml_pkg_length(b, inner.len);
+	aml_child(b, &inner);
+	aml_buf_done(&inner);
+}
+
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value)
+{
+	aml_byte(b, AML_NOTIFY_OP);
+	aml_name_string(b, path);
+	aml_integer(b, value);
 }
 
 void aml_package(struct aml_buf *b, uint8_t n_elements, const struct aml_buf *elements)

@@ -1,7 +1,7 @@
 /*
  * A small AML (ACPI Machine Language) encoder: enough to describe the
- * virtio-mmio slots (LNRO0005 devices with _HID, _UID, _CRS) and \_S5 in the
- * DSDT. A buffer grows up to AML_MAX bytes; after any failure it stays in an
+ * virtio-mmio slots (LNRO0005 devices with _HID, _UID, _CRS), \_S5 and the
+ * power button's Generic Event Device (a method that notifies) in the DSDT. A buffer grows up to AML_MAX bytes; after any failure it stays in an
  * error state that aml_buf_error() reports, so callers check once at the end.
  */
 #pragma once
@@ -35,6 +35,10 @@ void aml_string(struct aml_buf *b, const char *s);
 void aml_name(struct aml_buf *b, const char *path, const struct aml_buf *value);
 void aml_scope(struct aml_buf *b, const char *path, const struct aml_buf *body);
 void aml_device(struct aml_buf *b, const char *path, const struct aml_buf *body);
+/* Method(path, n_args) { body }: n_args at most 7, not serialized. */
+void aml_method(struct aml_buf *b, const char *path, uint8_t n_args, const struct aml_buf *body);
+/* Notify(path, value), a statement for a method body. */
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value);
 void aml_package(struct aml_buf *b, uint8_t n_elements, const struct aml_buf *elements);
 /* Buffer(){bytes}, as ResourceTemplate produces. */
 void aml_buffer(struct aml_buf *b, const struct aml_buf *bytes);

@@ -35,6 +35,7 @@
 #define LAYOUT_SERIAL_GSI 4
 #define LAYOUT_VIRTIO_GSI_BASE 5
 #define LAYOUT_IOAPIC_PINS 24
+#define LAYOUT_GED_GSI 23 /* the power button's Generic Event Device: the last free pin */
 
 /* I/O ports. */
 #define LAYOUT_SERIAL_PORT 0x3f8
