@@ -8,6 +8,7 @@
 
 #include "dbus-util.h"
 #include "i18n.h"
+#include "job.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "util.h"
@@ -21,14 +22,69 @@ static DBusHandlerResult reply_result(DBusConnection *conn, DBusMessage *msg, in
 	return dbus_reply_empty(conn, msg);
 }
 
-static DBusHandlerResult method_plain(DBusConnection *conn, DBusMessage *msg, struct domain *d,
-				      int (*fn)(struct domain *, char **))
-{
-	char *err = NULL;
-	int r = fn(d, &err);
+/* A method call waiting for its domain's job: replied to from the job's done callback. */
+struct pending_call {
+	DBusConnection *conn;
+	DBusMessage *msg;
+};
 
-	/* Not inline: argument evaluation order would read err before fn() sets it. */
-	return reply_result(conn, msg, r, err);
+static void call_done(struct domain *d, int r, const char *error, void *userdata)
+{
+	struct pending_call *c = userdata;
+
+	if (r < 0)
+		(void)dbus_reply_errno(c->conn, c->msg, r, error);
+	else
+		(void)dbus_reply_empty(c->conn, c->msg);
+	dbus_message_unref(c->msg);
+	dbus_connection_unref(c->conn);
+	free(c);
+}
+
+static DBusHandlerResult call_submit(DBusConnection *conn, DBusMessage *msg, struct domain *d,
+				     job_run_fn run, const char *arg, unsigned flags)
+{
+	struct pending_call *c = calloc(1, sizeof(*c));
+	char *err = NULL;
+	int r;
+
+	if (!c)
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	c->conn = dbus_connection_ref(conn);
+	c->msg = dbus_message_ref(msg);
+	r = job_submit(d, run, arg, flags, call_done, c, &err);
+	if (r < 0) {
+		dbus_message_unref(c->msg);
+		dbus_connection_unref(c->conn);
+		free(c);
+		return reply_result(conn, msg, r, err);
+	}
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static int job_start(struct domain *d, const char *arg, unsigned flags, char **ret_error)
+{
+	return domain_start(d, ret_error);
+}
+
+static int job_shutdown(struct domain *d, const char *arg, unsigned flags, char **ret_error)
+{
+	return domain_shutdown(d, ret_error);
+}
+
+static int job_destroy(struct domain *d, const char *arg, unsigned flags, char **ret_error)
+{
+	return domain_destroy(d, ret_error);
+}
+
+static int job_suspend(struct domain *d, const char *arg, unsigned flags, char **ret_error)
+{
+	return domain_suspend(d, ret_error);
+}
+
+static int job_resume(struct domain *d, const char *arg, unsigned flags, char **ret_error)
+{
+	return domain_resume(d, ret_error);
 }
 
 static DBusHandlerResult method_undefine(DBusConnection *conn, DBusMessage *msg, struct domain *d)
@@ -40,18 +96,15 @@ static DBusHandlerResult method_undefine(DBusConnection *conn, DBusMessage *msg,
 }
 
 static DBusHandlerResult method_device(DBusConnection *conn, DBusMessage *msg, struct domain *d,
-				       int (*fn)(struct domain *, const char *, unsigned, char **))
+				       job_run_fn fn)
 {
 	const char *arg;
 	dbus_uint32_t flags;
-	char *err = NULL;
-	int r;
 
 	if (!dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &arg, DBUS_TYPE_UINT32, &flags,
 				   DBUS_TYPE_INVALID))
 		return dbus_reply_invalid_args(conn, msg);
-	r = fn(d, arg, flags, &err);
-	return reply_result(conn, msg, r, err);
+	return call_submit(conn, msg, d, fn, arg, flags);
 }
 
 static DBusHandlerResult method_get_xml(DBusConnection *conn, DBusMessage *msg, struct domain *d)
@@ -192,12 +245,17 @@ DBusHandlerResult domain_dbus_message(DBusConnection *conn, DBusMessage *msg, st
 	}
 	if (!dbus_message_is_method_call(msg, MVIRT_DOMAIN_IFACE, member ? member : ""))
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	/* Everything that may talk to the VMM runs as a job of the domain (see job.h). */
 	if (streq(member, "Start"))
-		return method_plain(conn, msg, d, domain_start);
+		return call_submit(conn, msg, d, job_start, NULL, 0);
 	if (streq(member, "Shutdown"))
-		return method_plain(conn, msg, d, domain_shutdown);
+		return call_submit(conn, msg, d, job_shutdown, NULL, 0);
 	if (streq(member, "Destroy"))
-		return method_plain(conn, msg, d, domain_destroy);
+		return call_submit(conn, msg, d, job_destroy, NULL, 0);
+	if (streq(member, "Suspend"))
+		return call_submit(conn, msg, d, job_suspend, NULL, 0);
+	if (streq(member, "Resume"))
+		return call_submit(conn, msg, d, job_resume, NULL, 0);
 	if (streq(member, "Undefine"))
 		return method_undefine(conn, msg, d);
 	if (streq(member, "AttachDevice"))

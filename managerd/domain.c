@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "job.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
@@ -82,10 +83,24 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	state_set(d, state);
 }
 
+static int job_restart(struct domain *d, const char *arg, unsigned flags, char **ret_error)
+{
+	/* A Start or Destroy queued before may have run meanwhile. */
+	if (domain_is_active(d))
+		return 0;
+	return domain_start(d, ret_error);
+}
+
 static void on_vmm_exit(int fd, short revents, void *userdata)
 {
 	struct domain *d = userdata;
 	bool crashed;
+
+	if (domain_job_running(d)) {
+		/* The job's worker owns the domain now; the exit is handled when it ends. */
+		loop_set_io_events(manager_loop(d->manager), d, 0);
+		return;
+	}
 
 	exit_status_read(d);
 	crashed = !d->stopping && d->exit_status != 0;
@@ -96,7 +111,7 @@ static void on_vmm_exit(int fd, short revents, void *userdata)
 	if (crashed && d->def->on_crash == LIFECYCLE_RESTART) {
 		_cleanup_free_ char *err = NULL;
 
-		if (domain_start(d, &err) < 0)
+		if (job_submit(d, job_restart, NULL, 0, NULL, NULL, &err) < 0)
 			log_error("Cannot restart crashed domain %s: %s", d->name, err ? err : "");
 	}
 }
@@ -129,6 +144,11 @@ static void on_qmp(int fd, short revents, void *userdata)
 {
 	struct domain *d = userdata;
 
+	if (domain_job_running(d)) {
+		/* The job reads the socket itself; events it queues are drained afterwards. */
+		loop_set_io_events(manager_loop(d->manager), &d->qmp, 0);
+		return;
+	}
 	if (qmp_client_process(d->qmp) < 0) {
 		/* The VMM closed QMP: its exit follows and the pidfd reports it. */
 		domain_events_drain(d);
@@ -140,7 +160,8 @@ static void on_qmp(int fd, short revents, void *userdata)
 
 static void on_idle_events(void *userdata)
 {
-	domain_events_drain(userdata);
+	if (!domain_job_running(userdata))
+		domain_events_drain(userdata);
 }
 
 int domain_watch(struct domain *d)
@@ -228,15 +249,17 @@ static int devices_apply(struct domain *d, char **ret_error)
 static int kill_and_reap(struct domain *d)
 {
 	struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
+	int r;
 
 	if (d->pidfd < 0)
 		return d->pid > 0 && kill(d->pid, SIGKILL) < 0 ? -errno : 0;
 	if (syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		return -errno;
 	/* SIGKILL cannot be refused; the wait only covers the kernel tearing it down. */
-	if (poll(&p, 1, 5000) <= 0)
-		return -ETIMEDOUT;
-	return 0;
+	job_blocking_begin();
+	r = poll(&p, 1, 5000);
+	job_blocking_end();
+	return r <= 0 ? -ETIMEDOUT : 0;
 }
 
 int domain_start(struct domain *d, char **ret_error)
@@ -269,13 +292,24 @@ int domain_start(struct domain *d, char **ret_error)
 	return 0;
 }
 
+static int job_destroy_stopping(struct domain *d, const char *arg, unsigned flags,
+				char **ret_error)
+{
+	/* Only if nothing (a Start, a Destroy) ran since the timer was set. */
+	if (!domain_is_active(d) || !d->stopping)
+		return 0;
+	return domain_destroy(d, ret_error);
+}
+
 static void on_shutdown_timeout(void *userdata)
 {
 	struct domain *d = userdata;
+	_cleanup_free_ char *err = NULL;
 
 	log_warning("Domain %s did not power off within %d ms; destroying it.", d->name,
-		    DOMAIN_SHUTDOWN_TIMEOUT_MS);
-	(void)domain_destroy(d, NULL);
+		    manager_config(d->manager)->shutdown_timeout_ms);
+	if (job_submit(d, job_destroy_stopping, NULL, 0, NULL, NULL, &err) < 0)
+		log_error("Cannot destroy domain %s: %s", d->name, err ? err : "");
 }
 
 int domain_shutdown(struct domain *d, char **ret_error)
@@ -294,7 +328,8 @@ int domain_shutdown(struct domain *d, char **ret_error)
 		log_warning("Domain %s: system_powerdown failed (%s); destroying after the timeout.",
 			    d->name, qerr ? qerr : strerror(-r));
 	loop_remove(manager_loop(d->manager), &d->stopping);
-	return loop_add_timer(manager_loop(d->manager), &d->stopping, DOMAIN_SHUTDOWN_TIMEOUT_MS,
+	return loop_add_timer(manager_loop(d->manager), &d->stopping,
+			      manager_config(d->manager)->shutdown_timeout_ms,
 			      false, on_shutdown_timeout, d);
 }
 
@@ -311,6 +346,41 @@ int domain_destroy(struct domain *d, char **ret_error)
 				 (int)d->pid, d->name, strerror(-r));
 	domain_stopped(d, DOMAIN_SHUTOFF);
 	return 0;
+}
+
+/* stop or cont; the VMM's STOP/RESUME events come later and find the state already set. */
+static int vcpus_set(struct domain *d, bool run, char **ret_error)
+{
+	_cleanup_free_ char *qerr = NULL;
+	int r;
+
+	r = d->qmp ? qmp_client_execute(d->qmp, run ? "cont" : "stop", NULL, -1,
+					 QMP_CLIENT_TIMEOUT_MS, NULL, &qerr) : -ENOTCONN;
+	if (r < 0)
+		return set_error(ret_error, r == -EREMOTEIO ? -EIO : r,
+				 run ? _("Cannot resume domain %s: %s.")
+				     : _("Cannot suspend domain %s: %s."),
+				 d->name, qerr ? qerr : strerror(-r));
+	state_set(d, run ? DOMAIN_RUNNING : DOMAIN_PAUSED);
+	return 0;
+}
+
+int domain_suspend(struct domain *d, char **ret_error)
+{
+	if (d->state != DOMAIN_RUNNING)
+		return set_error(ret_error, -EALREADY,
+				 _("Domain %s is %s, not running, so it cannot be suspended."),
+				 d->name, domain_state_to_string(d->state));
+	return vcpus_set(d, false, ret_error);
+}
+
+int domain_resume(struct domain *d, char **ret_error)
+{
+	if (d->state != DOMAIN_PAUSED)
+		return set_error(ret_error, -EALREADY,
+				 _("Domain %s is %s, not paused, so it cannot be resumed."), d->name,
+				 domain_state_to_string(d->state));
+	return vcpus_set(d, true, ret_error);
 }
 
 int domain_set_autostart(struct domain *d, bool autostart, char **ret_error)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "job.h"
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
@@ -341,15 +342,26 @@ void hotplug_unplug_finish(struct domain *d, const struct store_device *row)
 	manager_notify_device(d, DEVICE_EVENT_REMOVED, row->alias);
 }
 
-void hotplug_device_deleted(struct domain *d, const char *alias)
+static int job_unplug_finish(struct domain *d, const char *alias, unsigned flags,
+			     char **ret_error)
 {
-	struct store_device row = { 0 };
+	_cleanup_(store_device_clear) struct store_device row = { 0 };
 
 	if (store_device_get(manager_store(d->manager), d->uuid, alias, &row, NULL) < 0)
-		return;
-	if (row.state == STORE_DEVICE_DETACHING)
+		return 0;
+	if (row.state == STORE_DEVICE_DETACHING && d->qmp)
 		hotplug_unplug_finish(d, &row);
-	store_device_clear(&row);
+	return 0;
+}
+
+void hotplug_device_deleted(struct domain *d, const char *alias)
+{
+	_cleanup_free_ char *err = NULL;
+
+	/* Finishing talks QMP (blockdev-del, netdev_del): not on the bus loop. */
+	if (job_submit(d, job_unplug_finish, alias, 0, NULL, NULL, &err) < 0)
+		log_warning("Cannot finish the detach of %s from domain %s: %s", alias, d->name,
+			    err ? err : "");
 }
 
 int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
@@ -375,6 +387,16 @@ int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 	snprintf(step, sizeof(step), _("Detaching %s from domain %s"), alias, d->name);
 	json_object_object_add(args, "id", json_object_new_string(alias));
 	r = qmp_run(d, "device_del", args, -1, step, ret_error);
+	if (r == -ETIMEDOUT) {
+		if (ret_error) {
+			free(*ret_error);
+			*ret_error = NULL;
+		}
+		/* The VMM may yet do it: its DEVICE_DELETED finishes the detach, as on time out. */
+		log_warning("%s: the VMM did not answer device_del within %d ms; it stays detaching.",
+			    step, QMP_CLIENT_TIMEOUT_MS);
+		return 0;
+	}
 	if (r < 0) {
 		(void)store_device_set_state(s, d->uuid, alias, STORE_DEVICE_ATTACHED, NULL);
 		manager_notify_device(d, DEVICE_EVENT_REMOVAL_FAILED, alias);

@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loop.h"
 
@@ -29,6 +32,8 @@ struct loop {
 	int code;
 	void (*idle)(void *userdata);
 	void *idle_userdata;
+	pthread_mutex_t *lock;
+	int wake_fd;          /* an eventfd other threads write to end poll() */
 };
 
 static long long now_ms(void)
@@ -45,14 +50,41 @@ int loop_new(struct loop **ret)
 
 	if (!l)
 		return -ENOMEM;
+	l->wake_fd = -1;
 	*ret = l;
 	return 0;
 }
 
 struct loop *loop_free(struct loop *l)
 {
+	if (l && l->wake_fd >= 0)
+		close(l->wake_fd);
 	free(l);
 	return NULL;
+}
+
+static void on_wake(int fd, short revents, void *userdata)
+{
+	uint64_t n;
+
+	(void)!read(fd, &n, sizeof(n));
+}
+
+int loop_set_lock(struct loop *l, pthread_mutex_t *lock)
+{
+	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->wake_fd < 0)
+		return -errno;
+	l->lock = lock;
+	return loop_add_io(l, &l->wake_fd, l->wake_fd, POLLIN, on_wake, l);
+}
+
+void loop_wakeup(struct loop *l)
+{
+	uint64_t one = 1;
+
+	if (l && l->wake_fd >= 0)
+		(void)!write(l->wake_fd, &one, sizeof(one));
 }
 
 static struct source *source_new(struct loop *l)
@@ -180,9 +212,15 @@ static int poll_once(struct loop *l)
 		pfd[m] = (struct pollfd){ .fd = s->fd, .events = s->events };
 		idx[m++] = i;
 	}
+	if (l->lock)
+		pthread_mutex_unlock(l->lock);
 	r = poll(pfd, m, next_timeout(l));
 	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
+		r = -errno;
+	if (l->lock)
+		pthread_mutex_lock(l->lock);
+	if (r < 0)
+		return r == -EINTR ? 0 : r;
 	for (unsigned j = 0; j < m; j++) {
 		struct source *s = &l->sources[idx[j]];
 

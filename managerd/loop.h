@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #define LOOP_SOURCES_MAX 512
@@ -31,6 +32,14 @@ void loop_remove(struct loop *l, const void *tag);
 
 /* Called after every round of dispatch (mvirtd drains D-Bus messages there). */
 void loop_set_idle(struct loop *l, void (*fn)(void *userdata), void *userdata);
+
+/*
+ * The loop holds lock (taken by the caller before loop_run) except while it sleeps in
+ * poll(), so other threads may change daemon state between rounds (see job.h).
+ */
+int loop_set_lock(struct loop *l, pthread_mutex_t *lock);
+/* Ends the current poll() early; any thread may call it. */
+void loop_wakeup(struct loop *l);
 
 /* Runs until loop_quit(); returns its code. */
 int loop_run(struct loop *l);

@@ -12,6 +12,7 @@
 
 #include "dbus-util.h"
 #include "i18n.h"
+#include "job.h"
 #include "log.h"
 #include "manager-dbus.h"
 #include "util.h"
@@ -31,10 +32,31 @@ struct options {
 static void usage(void)
 {
 	printf(_("Usage: mvirtd [--system|--session|--bus-address ADDR] [--state-dir DIR]\n"
-		 "              [--runtime-dir DIR] [--vmm PATH] [--debug] [--version] [--help]\n"
+		 "              [--runtime-dir DIR] [--vmm PATH] [--no-create-bridges]\n"
+		 "              [--shutdown-timeout SECONDS] [--debug] [--version] [--help]\n"
 		 "Serves org.mvirt.Manager1 on D-Bus and runs one mvirt-vmm per running domain.\n"
 		 "Defaults: the system bus, /var/lib/mvirt and /run/mvirt; the VMM from --vmm,\n"
-		 "else $MVIRT_VMM, else %s/mvirt-vmm.\n"), BINDIR);
+		 "else $MVIRT_VMM, else %s/mvirt-vmm. --no-create-bridges refuses NICs whose\n"
+		 "bridge does not exist; Shutdown destroys a guest that has not powered off after\n"
+		 "--shutdown-timeout seconds (default %d).\n"), BINDIR,
+	       DOMAIN_SHUTDOWN_TIMEOUT_MS / 1000);
+}
+
+static int shutdown_timeout_parse(const char *s, int *ret_ms)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	/* A day is far beyond any guest's power-off; the bound keeps the milliseconds in an int. */
+	if (errno || end == s || *end || v < 1 || v > 86400) {
+		fprintf(stderr, _("--shutdown-timeout takes whole seconds from 1 to 86400, not %s.\n"),
+			s);
+		return -EINVAL;
+	}
+	*ret_ms = (int)v * 1000;
+	return 0;
 }
 
 /* 1 to run, 0 to exit with success (--help, --version), -EINVAL on bad options. */
@@ -46,6 +68,8 @@ static int options_parse(int argc, char **argv, struct options *o)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "vmm", required_argument, NULL, 'v' },	{ "debug", no_argument, NULL, 'D' },
+		{ "no-create-bridges", no_argument, NULL, 'B' },
+		{ "shutdown-timeout", required_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },	{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -60,6 +84,11 @@ static int options_parse(int argc, char **argv, struct options *o)
 		case 'r': o->cfg.runtime_dir = optarg; break;
 		case 'v': o->cfg.vmm_path = optarg; break;
 		case 'D': log_set_level(LOG_LEVEL_DEBUG); break;
+		case 'B': o->cfg.allow_bridge_create = false; break;
+		case 'T':
+			if (shutdown_timeout_parse(optarg, &o->cfg.shutdown_timeout_ms) < 0)
+				return -EINVAL;
+			break;
 		case 'V': printf("mvirtd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(); return 0;
 		default:
@@ -151,6 +180,8 @@ static int run(struct options *o)
 
 	r = loop_new(&l);
 	if (r >= 0)
+		r = jobs_init(l);
+	if (r >= 0)
 		r = signals_setup(l);
 	if (r >= 0)
 		r = manager_new(&o->cfg, l, &m);
@@ -166,6 +197,8 @@ static int run(struct options *o)
 		log_info("mvirtd is ready on %s.", MVIRT_BUS_NAME);
 		r = loop_run(l);
 	}
+	/* Jobs may still be waiting for VMMs; they end within their QMP timeouts. */
+	jobs_drain();
 	if (m)
 		manager_detach_all(m);
 	if (conn) {
@@ -181,10 +214,14 @@ int main(int argc, char **argv)
 {
 	struct options o = { .bus = BUS_SYSTEM,
 			     .cfg = { .state_dir = "/var/lib/mvirt", .runtime_dir = "/run/mvirt",
-				      .allow_bridge_create = true } };
+				      .allow_bridge_create = true,
+				      .shutdown_timeout_ms = DOMAIN_SHUTDOWN_TIMEOUT_MS } };
 	int r;
 
 	i18n_init();
+	/* Job workers send replies and signals while the loop waits for the bus. */
+	if (!dbus_threads_init_default())
+		return 1;
 	log_set_ident("mvirtd");
 	r = options_parse(argc, argv, &o);
 	if (r <= 0)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "i18n.h"
+#include "job.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
@@ -86,6 +87,7 @@ int manager_new(const struct manager_config *cfg, struct loop *loop, struct mana
 
 static void domain_free(struct domain *d)
 {
+	domain_jobs_clear(d);
 	domain_def_free(d->def);
 	domain_def_free(d->live);
 	qmp_client_free(d->qmp);
@@ -240,6 +242,11 @@ int manager_define(struct manager *m, const char *xml, struct domain **ret, char
 		return set_error(ret_error, -EEXIST,
 				 _("A domain called %s already exists with UUID %s; pick another name "
 				   "or undefine it first."), def->name, same_name->uuid);
+	/* A job of that domain may be reading its definition between two waits. */
+	if (old && domain_is_busy(old))
+		return set_error(ret_error, -EBUSY,
+				 _("Domain %s has calls in progress; define it again when they "
+				   "finish."), old->name);
 	if (old && domain_is_active(old) && !streq(old->name, def->name))
 		return set_error(ret_error, -EALREADY,
 				 _("Domain %s is running and cannot be renamed to %s; shut it down "
@@ -273,6 +280,10 @@ int manager_undefine(struct manager *m, struct domain *d, char **ret_error)
 		return set_error(ret_error, -EALREADY,
 				 _("Domain %s is running; destroy or shut it down before undefining "
 				   "it."), d->name);
+	if (domain_is_busy(d))
+		return set_error(ret_error, -EBUSY,
+				 _("Domain %s has calls in progress; undefine it when they finish."),
+				 d->name);
 	r = store_domain_delete(m->store, d->uuid, ret_error);
 	if (r < 0)
 		return r;

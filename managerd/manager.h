@@ -21,7 +21,7 @@
 #include "store.h"
 
 #define MANAGER_DOMAINS_MAX 4096
-/* How long Shutdown waits for the guest before Destroy. */
+/* How long Shutdown waits for the guest before Destroy, unless configured. */
 #define DOMAIN_SHUTDOWN_TIMEOUT_MS 10000
 /* How long Start waits for the VMM's QMP socket. */
 #define DOMAIN_START_TIMEOUT_MS 10000
@@ -79,6 +79,12 @@ struct domain {
 	struct qmp_client *qmp;
 	char rundir[256];
 	uint8_t nic_macs[CONF_NIC_SLOTS][CONF_MAC_LEN]; /* fixed when the VMM starts */
+
+	/* job.c: calls waiting for this domain's worker, at most DOMAIN_JOBS_MAX */
+	struct job *jobs_head, *jobs_tail;
+	unsigned n_jobs;
+	bool worker;              /* a worker thread serves the queue */
+	bool job_running;         /* ... and runs a job now */
 };
 
 struct manager_config {
@@ -86,6 +92,7 @@ struct manager_config {
 	const char *runtime_dir;
 	const char *vmm_path;
 	bool allow_bridge_create;
+	int shutdown_timeout_ms;  /* Shutdown waits this long for the guest before Destroy */
 };
 
 int manager_new(const struct manager_config *cfg, struct loop *loop, struct manager **ret);
@@ -116,6 +123,9 @@ const char *domain_state_to_string(enum domain_state s);
 int domain_start(struct domain *d, char **ret_error);
 int domain_shutdown(struct domain *d, char **ret_error);
 int domain_destroy(struct domain *d, char **ret_error);
+/* QMP stop / cont: State paused / running. */
+int domain_suspend(struct domain *d, char **ret_error);
+int domain_resume(struct domain *d, char **ret_error);
 int domain_set_autostart(struct domain *d, bool autostart, char **ret_error);
 int domain_get_xml(struct domain *d, unsigned flags, char **ret_xml, char **ret_error);
 bool domain_is_active(const struct domain *d);

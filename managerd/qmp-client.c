@@ -24,6 +24,16 @@ struct qmp_client {
 	unsigned long long next_id;
 };
 
+/* Around every wait for the VMM; mvirtd releases its big lock there (see job.h). */
+static void (*hook_wait_begin)(void);
+static void (*hook_wait_end)(void);
+
+void qmp_client_set_wait_hooks(void (*begin)(void), void (*end)(void))
+{
+	hook_wait_begin = begin;
+	hook_wait_end = end;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -103,9 +113,15 @@ static int wait_readable(int fd, long long deadline)
 
 	if (left <= 0)
 		return -ETIMEDOUT;
+	if (hook_wait_begin)
+		hook_wait_begin();
 	r = poll(&p, 1, (int)left);
 	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
+		r = -errno;
+	if (hook_wait_end)
+		hook_wait_end();
+	if (r < 0)
+		return r == -EINTR ? 0 : r;
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 

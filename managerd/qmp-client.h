@@ -50,6 +50,12 @@ int qmp_client_next_event(struct qmp_client *c, struct json_object **ret);
 int qmp_client_wait_event(struct qmp_client *c, const char *name, const char *device,
 			  int timeout_ms, struct json_object **ret);
 
+/*
+ * begin() is called before and end() after every wait for the VMM (NULL for none): mvirtd
+ * gives up its big lock there so a slow VMM stalls only the thread that waits for it.
+ */
+void qmp_client_set_wait_hooks(void (*begin)(void), void (*end)(void));
+
 /* The name and data.device of a QMP event, for the daemon's dispatcher. */
 const char *qmp_event_name(struct json_object *event);
 const char *qmp_event_device(struct json_object *event);

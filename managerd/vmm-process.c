@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "job.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
@@ -203,7 +204,9 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 		}
 		if (access(path, F_OK) == 0 && qmp_client_connect(path, 2000, &d->qmp) == 0)
 			return 0;
+		job_blocking_begin();
 		usleep(20 * 1000);
+		job_blocking_end();
 	}
 	return set_error(ret_error, -ETIMEDOUT,
 			 _("mvirt-vmm for domain %s did not open its QMP socket %s within %d ms; "

@@ -34,6 +34,8 @@ CLIENT = textwrap.dedent("""
         "Start": lambda: dom.Start(),
         "Shutdown": lambda: dom.Shutdown(),
         "Destroy": lambda: dom.Destroy(),
+        "Suspend": lambda: dom.Suspend(),
+        "Resume": lambda: dom.Resume(),
         "Undefine": lambda: dom.Undefine(),
         "AttachDevice": lambda: dom.AttachDevice("<disk/>", 1),
         "DetachDevice": lambda: dom.DetachDevice("<disk/>", 1),
