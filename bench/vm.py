@@ -255,7 +255,7 @@ def bench_hotplug(b, work, rounds):
         "QEMU microvm cannot hot-plug virtio-mmio; the probe has no PCI driver")
 
 
-def bench_density(b, work, rounds, budget_mib=384, cap=48, mem_mb=32):
+def bench_density(b, work, rounds, budget_mib=256, cap=160, mem_mb=32):
     """Idle 32 MiB VMs started one after another (each waited to PROBE ready) until their
     summed PSS passes the budget or `cap` run; PSS counts shared pages fairly."""
     res = {}
