@@ -12,6 +12,7 @@
 
 #include "i18n.h"
 #include "job.h"
+#include "json-stream.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
@@ -351,6 +352,7 @@ int domain_destroy(struct domain *d, char **ret_error)
 /* stop or cont; the VMM's STOP/RESUME events come later and find the state already set. */
 static int vcpus_set(struct domain *d, bool run, char **ret_error)
 {
+	_cleanup_json_ struct json_object *ev = NULL;
 	_cleanup_free_ char *qerr = NULL;
 	int r;
 
@@ -361,6 +363,11 @@ static int vcpus_set(struct domain *d, bool run, char **ret_error)
 				 run ? _("Cannot resume domain %s: %s.")
 				     : _("Cannot suspend domain %s: %s."),
 				 d->name, qerr ? qerr : strerror(-r));
+	/* Take the command's own event, or the loop would replay it after a later change. */
+	if (qmp_client_wait_event(d->qmp, run ? "RESUME" : "STOP", NULL, QMP_CLIENT_TIMEOUT_MS,
+				  &ev) <= 0)
+		log_warning("Domain %s: no %s event after %s.", d->name, run ? "RESUME" : "STOP",
+			    run ? "cont" : "stop");
 	state_set(d, run ? DOMAIN_RUNNING : DOMAIN_PAUSED);
 	return 0;
 }
