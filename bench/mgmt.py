@@ -211,16 +211,18 @@ def bench_api(b, work, rounds, planes):
 def bench_attach(b, work, rounds, planes):
     """D-Bus AttachDevice of a virtio-blk disk from one client, and the same through the
     CLIs; mvirt also to the probe printing the capacity."""
-    image = os.path.join(work, "attach.img")
-    with open(image, "wb") as f:
-        f.truncate(64 << 20)
     res = {}
     n = max(rounds * 2, 10)
+    images = []
+    for i in range(2 * n):  # one image an attach: QEMU keeps a write lock on attached ones
+        images.append(os.path.join(work, f"attach-{i}.img"))
+        with open(images[-1], "wb") as f:
+            f.truncate(64 << 20)
     for p in planes:
         path = p.boot("att")
         call, cli, seen = [], [], []
         for i in range(n):
-            xml = p.disk_xml(image, i)
+            xml = p.disk_xml(images[i], i)
             before = p.console("att").count("PROBE blk index=1 capacity=131072")
             t0 = time.monotonic()
             p.attach(path, xml)
@@ -233,7 +235,7 @@ def bench_attach(b, work, rounds, planes):
         xml_file = os.path.join(work, "disk.xml")
         for i in range(n):
             with open(xml_file, "w") as f:
-                f.write(p.disk_xml(image, n + i))
+                f.write(p.disk_xml(images[n + i], n + i))
             t0 = time.monotonic()
             subprocess.run(p.cli_attach("att", xml_file), check=True, timeout=60,
                            stdout=subprocess.DEVNULL)
