@@ -77,6 +77,48 @@ static void test_names(void **state)
 	aml_buf_done(&b);
 }
 
+/* Fuzzer reproducers: an empty child copies nothing (no memcpy from NULL), and a name with
+ * characters ACPI does not allow in a NameSeg is refused whole, writing nothing. */
+static void test_empty_child(void **state)
+{
+	static const uint8_t want[] = { 0x10, 0x06, 0x5c, '_', 'S', 'B', '_' };
+	struct aml_buf b, empty;
+
+	(void)state;
+	aml_buf_init(&b);
+	aml_buf_init(&empty);
+	aml_scope(&b, "\\_SB", &empty);
+	aml_bytes(&b, NULL, 0);
+	expect_bytes(&b, want, sizeof(want));
+	aml_buf_done(&b);
+}
+
+static void test_invalid_names(void **state)
+{
+	static const char *const bad[] = { "/_SA", "\\\\", "_S\\5", "1ABC", "A^BC", "_SB.^VR0",
+		"a_SB", "_SB..VR00", "_SB.", "\\^_SB", "ABC-", "_SB.VR0$" };
+	static const uint8_t parent[] = { 0x5e, 0x5e, 'V', 'R', '0', '1' };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct aml_buf b;
+
+		aml_buf_init(&b);
+		aml_name_string(&b, bad[i]);
+		assert_int_equal(aml_buf_error(&b), -EINVAL);
+		assert_int_equal(b.len, 0);
+		aml_buf_done(&b);
+	}
+	{
+		struct aml_buf b;
+
+		aml_buf_init(&b);
+		aml_name_string(&b, "^^VR01");
+		expect_bytes(&b, parent, sizeof(parent));
+		aml_buf_done(&b);
+	}
+}
+
 static void test_name_package(void **state)
 {
 	/* Name(\_S5, Package(){5, 5, 0, 0}) as iasl compiles it. */
@@ -168,6 +210,8 @@ int main(void)
 		cmocka_unit_test(test_pkg_length),
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_empty_child),
+		cmocka_unit_test(test_invalid_names),
 		cmocka_unit_test(test_name_package),
 		cmocka_unit_test(test_method_notify),
 		cmocka_unit_test(test_device_resources),

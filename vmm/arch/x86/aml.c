@@ -24,6 +24,7 @@
 #define AML_NOTIFY_OP 0x86
 #define AML_METHOD_ARGS_MAX 7
 #define AML_ROOT 0x5c
+#define AML_PARENT 0x5e
 #define AML_DUAL_NAME 0x2e
 #define AML_MULTI_NAME 0x2f
 #define AML_NAME_SEG 4
@@ -47,7 +48,9 @@ int aml_buf_error(const struct aml_buf *b)
 
 void aml_bytes(struct aml_buf *b, const void *data, size_t len)
 {
-	if (b->error)
+	/* Nothing to copy: an empty child has data == NULL, and memcpy(NULL, NULL, 0) is
+	 * undefined even though it copies nothing. */
+	if (b->error || len == 0)
 		return;
 	if (len > AML_MAX - b->len) {
 		b->error = -E2BIG;
@@ -102,6 +105,18 @@ void aml_pkg_length(struct aml_buf *b, size_t len)
 	b->error = -E2BIG;
 }
 
+/* ACPI NameSeg characters: a LeadNameChar (A-Z, _) then DigitChar or LeadNameChar. */
+static bool aml_seg_valid(const char *seg, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = seg[i];
+
+		if (!((c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
+}
+
 static int aml_segments(const char *path, char segs[AML_MAX_SEGS][AML_NAME_SEG])
 {
 	unsigned n = 0;
@@ -109,14 +124,14 @@ static int aml_segments(const char *path, char segs[AML_MAX_SEGS][AML_NAME_SEG])
 	while (*path) {
 		size_t l = strcspn(path, ".");
 
-		if (l < 1 || l > AML_NAME_SEG || n >= AML_MAX_SEGS)
+		if (l < 1 || l > AML_NAME_SEG || n >= AML_MAX_SEGS || !aml_seg_valid(path, l))
 			return -EINVAL;
 		memset(segs[n], '_', AML_NAME_SEG);
 		memcpy(segs[n], path, l);
 		n++;
 		path += l;
-		if (*path == '.')
-			path++;
+		if (*path == '.' && !*++path)
+			return -EINVAL; /* a trailing dot */
 	}
 	return n;
 }
@@ -124,17 +139,26 @@ static int aml_segments(const char *path, char segs[AML_MAX_SEGS][AML_NAME_SEG])
 void aml_name_string(struct aml_buf *b, const char *path)
 {
 	char segs[AML_MAX_SEGS][AML_NAME_SEG];
+	size_t prefix = 0;
 	int n;
 
-	if (*path == '\\') {
-		aml_byte(b, AML_ROOT);
-		path++;
+	/* Either one root prefix or parent prefixes, only in front; the checks come first so that
+	 * a refused name writes nothing. */
+	if (*path == '\\')
+		prefix = 1;
+	else
+		prefix = strspn(path, "^");
+	if (prefix > AML_MAX_SEGS) {
+		b->error = b->error ?: -EINVAL;
+		return;
 	}
-	n = aml_segments(path, segs);
+	n = aml_segments(path + prefix, segs);
 	if (n < 0) {
 		b->error = b->error ?: n;
 		return;
 	}
+	for (size_t i = 0; i < prefix; i++)
+		aml_byte(b, path[i] == '\\' ? AML_ROOT : AML_PARENT);
 	if (n == 0)
 		aml_byte(b, 0); /* NullName */
 	else if (n == 2)
