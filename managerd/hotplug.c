@@ -349,7 +349,9 @@ static int job_unplug_finish(struct domain *d, const char *alias, unsigned flags
 
 	if (store_device_get(manager_store(d->manager), d->uuid, alias, &row, NULL) < 0)
 		return 0;
-	if (row.state == STORE_DEVICE_DETACHING && d->qmp)
+	/* Detaching: the late event of our device_del. Attached: another QMP client removed it
+	 * behind the daemon's back; the VMM no longer has it either way. */
+	if (row.state != STORE_DEVICE_ATTACHING && d->qmp)
 		hotplug_unplug_finish(d, &row);
 	return 0;
 }

@@ -181,3 +181,22 @@ def test_detach_unanswered_stays_detaching_until_event(mvirtd, workdir):
     dom.AttachDevice(disk_xml(img, "vdb"), 1)
     assert sig.wait("DeviceAdded")[0] == "disk-vdb"
     mvirtd.destroy_all()
+
+
+def test_device_removed_behind_the_daemons_back(mvirtd, workdir):
+    from test_mvirtd_restore import qmp
+    dom, _, sig = boot(mvirtd, workdir, "behind")
+    img = make_image(os.path.join(workdir, "behind.img"), 2 << 20)
+    dom.AttachDevice(disk_xml(img, "vdb"), 1)
+    assert sig.wait("DeviceAdded")[0] == "disk-vdb"
+    # Another QMP client unplugs it: the daemon follows the VMM's DEVICE_DELETED.
+    replies = qmp(os.path.join(mvirtd.runtime_dir, "behind", "qmp.sock"),
+                  {"execute": "device_del", "arguments": {"id": "disk-vdb"}})
+    assert "return" in replies[0], replies
+    assert sig.wait("DeviceRemoved")[0] == "disk-vdb"
+    live = ET.fromstring(str(dom.GetXML(1)))
+    assert [t.get("dev") for t in live.findall("devices/disk/target")] == ["vda"]
+    # The slot and the alias are free again (blockdev-del ran too).
+    dom.AttachDevice(disk_xml(img, "vdb"), 1)
+    assert sig.wait("DeviceAdded")[0] == "disk-vdb"
+    mvirtd.destroy_all()
