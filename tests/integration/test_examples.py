@@ -180,8 +180,6 @@ def test_disk_and_bridge_examples_on_a_running_probe(workdir, dbus_bus, netns): 
 # netdev_add ifname=, and its seccomp allowlist (vmm/seccomp-rules.c) kills it with
 # SIGSYS (audit: syscall=41). strict: the test fails as soon as the VMM is fixed,
 # so that this mark is removed.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="mvirt-vmm is killed by seccomp (socket) on netdev_add ifname=")
 def test_ethernet_example_on_a_running_probe(workdir, dbus_bus, netns):  # noqa: F811
     with running_probe(workdir, dbus_bus, netns) as daemon:
         netns.run("ip", "tuntap", "add", "dev", "mvtap0", "mode", "tap")
