@@ -113,6 +113,29 @@ static bool parse_hostile(const char *p)
 	return true;
 }
 
+/* probe.hostile-rounds=N, 1 to PROBE_HOSTILE_ROUNDS_MAX. */
+static bool parse_rounds(const char *p)
+{
+	uint64_t n;
+
+	if (!parse_uint(&p, &n) || !at_word_end(p) || n < 1 || n > PROBE_HOSTILE_ROUNDS_MAX)
+		return false;
+	opts.hostile_rounds = (uint32_t)n;
+	return true;
+}
+
+/* probe.on-power-button=poweroff|ignore */
+static bool parse_power_button(const char *p)
+{
+	if (str_starts(p, "poweroff") && at_word_end(p + 8))
+		opts.power_button_ignore = false;
+	else if (str_starts(p, "ignore") && at_word_end(p + 6))
+		opts.power_button_ignore = true;
+	else
+		return false;
+	return true;
+}
+
 static void parse_word(const char *w)
 {
 	bool ok = true;
@@ -127,6 +150,10 @@ static void parse_word(const char *w)
 		opts.poweroff = w[15] == '1';
 	else if (str_starts(w, "probe.hostile="))
 		ok = parse_hostile(w + 14);
+	else if (str_starts(w, "probe.hostile-rounds="))
+		ok = parse_rounds(w + 21);
+	else if (str_starts(w, "probe.on-power-button="))
+		ok = parse_power_button(w + 22);
 	else if (str_starts(w, "virtio_mmio.device="))
 		ok = parse_mmio(w + 19);
 	if (!ok)
@@ -138,6 +165,7 @@ void cmdline_parse(const char *cmdline)
 	/* Defaults: NIC N answers at 10.0.0.(2+N). */
 	for (uint32_t i = 0; i < PROBE_MAX_NET_IPS; i++)
 		opts.ip[i] = 0x0a000002 + i;
+	opts.hostile_rounds = 1;
 	if (!cmdline)
 		return;
 	for (const char *p = cmdline; *p;) {

@@ -23,6 +23,7 @@
 #define PROBE_MAX_NET_IPS 4   /* probe.ipN= options */
 #define SECTOR_SIZE 512
 #define PROBE_HOSTILE_NAME_MAX 32 /* probe.hostile= mode names */
+#define PROBE_HOSTILE_ROUNDS_MAX 16 /* probe.hostile-rounds= */
 
 /* Interrupt vectors the probe uses. */
 #define VEC_VIRTIO 0x40
@@ -163,6 +164,8 @@ struct probe_options {
 	uint32_t n_mmio;
 	bool poweroff;
 	char hostile[PROBE_HOSTILE_NAME_MAX]; /* probe.hostile=MODE, "" for none */
+	uint32_t hostile_rounds; /* probe.hostile-rounds=N: break, reset, break again (1-16) */
+	bool power_button_ignore; /* probe.on-power-button=ignore; default: power off */
 };
 
 extern struct probe_options opts;

@@ -14,24 +14,27 @@ from vmm_helpers import Vmm
 NEEDS_RESET = 0x40
 BASE = ["0xd0000000", "0xd0001000"]  # slots of disk 0 and disk 1
 
-# mode -> (broken, used, req): whether the device must say DEVICE_NEEDS_RESET, whether a
-# used-ring entry came back, and the request status byte the guest finds (0xff: untouched).
+DESC = "malformed descriptor chain"
+# mode -> (broken, used, req, cause): whether the device must say DEVICE_NEEDS_RESET, whether
+# a used-ring entry came back, the request status byte the guest finds (0xff: untouched), and
+# the words of the one log line for this cause (None: nothing to log).
 MODES = {
-    "desc-loop": (True, "0", "0xff"),
-    "chain-too-long": (True, "0", "0xff"),
-    "addr-outside-ram": (True, "0", "0xff"),
-    "len-wrap": (True, "0", "0xff"),
-    "indirect": (True, "0", "0xff"),
-    "no-status": (True, "0", "0xff"),
-    "readable-after-writable": (True, "0", "0xff"),
-    "avail-idx-jump": (True, "0", "0xff"),
-    "bad-queue-size": (True, "0", "0xff"),
+    "desc-loop": (True, "0", "0xff", DESC),
+    "chain-too-long": (True, "0", "0xff", DESC),
+    "addr-outside-ram": (True, "0", "0xff", DESC),
+    "len-wrap": (True, "0", "0xff", DESC),
+    "indirect": (True, "0", "0xff", DESC),
+    "no-status": (True, "0", "0xff", "without a writable status byte"),
+    "readable-after-writable": (True, "0", "0xff", DESC),
+    "avail-idx-jump": (True, "0", "0xff", "available index ahead"),
+    "bad-queue-size": (True, "0", "0xff", "queue size that is zero, above 256 or not a power"),
     # A notification before DRIVER_OK is ignored: nothing to log, the request stays queued.
-    "notify-before-driver-ok": (False, "0", "0xff"),
+    "notify-before-driver-ok": (False, "0", "0xff", None),
     # Plain request errors: VIRTIO_BLK_S_IOERR (1), the device keeps running.
-    "write-readonly": (False, "1", "0x1"),
-    "read-past-end": (False, "1", "0x1"),
+    "write-readonly": (False, "1", "0x1", "wrote to a read-only disk"),
+    "read-past-end": (False, "1", "0x1", "past the end of the disk"),
 }
+MUTED = "further reports of it are muted for a minute"
 
 
 def make_disk(path, sectors):
@@ -65,7 +68,7 @@ def start(workdir, paths, cmdline):  # noqa: F811
 def test_hostile_blk(mode, workdir, disks):  # noqa: F811
     require_kvm()
     paths, data = disks
-    broken, used, req = MODES[mode]
+    broken, used, req, cause = MODES[mode]
     target, other = (1, 0) if mode == "write-readonly" else (0, 1)
     vm = start(workdir, paths, f"probe.hostile={mode}")
     try:
@@ -84,16 +87,42 @@ def test_hostile_blk(mode, workdir, disks):  # noqa: F811
         assert vm.proc.alive(), "the VMM died"
         # One line per cause, however often the guest repeated it (hostile.c does 5 times).
         lines = warnings(vm)
-        assert len(lines) == (1 if broken else 0), vm.stderr()
-        if broken:
+        assert len(lines) == (1 if cause else 0), vm.stderr()
+        if cause:
             assert f"virtio device at {BASE[target]}:" in lines[0]
-            assert "needs a reset" in lines[0]
+            assert cause in lines[0], lines
+            # Each cause its own sentence: no ring-placement words for a queue size.
+            assert "outside guest memory" not in lines[0] or cause == DESC, lines
     finally:
         rc = vm.stop()
     assert rc == 0, f"mvirt-vmm exited with {rc}; stderr:\n{vm.stderr()}"
     for path, original in zip(paths, data):
         with open(path, "rb") as f:
             assert f.read() == original, f"{path} changed"
+
+
+@pytest.mark.parametrize("mode", ["desc-loop", "bad-queue-size", "write-readonly"])
+def test_hostile_blk_reset_loop(mode, workdir, disks):  # noqa: F811
+    """A guest that resets the device and breaks it again, 6 rounds: the cause is logged once,
+    then one line says the rest are muted; the VMM and the other disk keep working."""
+    require_kvm()
+    paths, data = disks
+    cause = MODES[mode][3]
+    target, other = (1, 0) if mode == "write-readonly" else (0, 1)
+    vm = start(workdir, paths, f"probe.hostile={mode} probe.hostile-rounds=6")
+    try:
+        vm.wait_event("hostile", mode=mode, done=1)
+        reads = [r for r in vm.events("read") if r["sector"] == "0"]
+        assert [r["index"] for r in reads] == [str(target), str(other)], vm.console()
+        assert vm.proc.alive(), "the VMM died"
+        lines = warnings(vm)
+        assert len(lines) == 2, vm.stderr()
+        assert cause in lines[0] and MUTED not in lines[0], lines
+        assert MUTED in lines[1] and cause in lines[1], lines
+        assert all(f"virtio device at {BASE[target]}:" in line for line in lines), lines
+    finally:
+        rc = vm.stop()
+    assert rc == 0, f"mvirt-vmm exited with {rc}; stderr:\n{vm.stderr()}"
 
 
 def test_unknown_hostile_mode_is_reported(workdir, disks):  # noqa: F811

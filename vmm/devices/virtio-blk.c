@@ -63,6 +63,21 @@ static uint64_t blk_features(struct virtio_device *vdev)
 	return f;
 }
 
+/* Why a read or write cannot go to the image, or -1 when it can. */
+static int blk_rw_refusal(const struct virtio_blk *blk, const struct blk_req_hdr *h, size_t len,
+	bool is_read)
+{
+	if (!blk->backend)
+		return VIRTIO_FAULT_NO_MEDIUM;
+	if (len % BLK_SECTOR)
+		return VIRTIO_FAULT_BAD_LENGTH;
+	if (h->sector > blk->capacity || len / BLK_SECTOR > blk->capacity - h->sector)
+		return VIRTIO_FAULT_PAST_END;
+	if (!is_read && blk->backend->read_only)
+		return VIRTIO_FAULT_READ_ONLY;
+	return -1;
+}
+
 static uint8_t blk_rw(struct virtio_blk *blk, const struct blk_req_hdr *h, struct virtq_elem *e,
 	uint32_t *ret_written)
 {
@@ -71,21 +86,37 @@ static uint8_t blk_rw(struct virtio_blk *blk, const struct blk_req_hdr *h, struc
 	size_t len = is_read ? iov_size(e->in, e->n_in) - 1 : iov_size(e->out, e->n_out) - 16;
 	unsigned n = is_read ? iov_slice(e->in, e->n_in, 0, len, data) :
 			       iov_slice(e->out, e->n_out, 16, len, data);
+	int refusal = blk_rw_refusal(blk, h, len, is_read);
 	ssize_t done;
 
-	if (!blk->backend || len % BLK_SECTOR || h->sector > blk->capacity ||
-		len / BLK_SECTOR > blk->capacity - h->sector)
+	if (refusal >= 0) {
+		virtio_fault_locked(&blk->vdev, (enum virtio_fault)refusal, 0);
 		return BLK_S_IOERR;
-	if (!is_read && blk->backend->read_only)
-		return BLK_S_IOERR;
+	}
 	if (len == 0)
 		return BLK_S_OK;
 	done = is_read ? preadv(blk->backend->fd, data, n, h->sector * BLK_SECTOR) :
 			 pwritev(blk->backend->fd, data, n, h->sector * BLK_SECTOR);
-	if (done < 0 || (size_t)done != len)
+	if (done < 0 || (size_t)done != len) {
+		/* A short write is what a full file system gives before ENOSPC. */
+		virtio_fault_locked(&blk->vdev, VIRTIO_FAULT_IO, done < 0 ? errno : ENOSPC);
 		return BLK_S_IOERR;
+	}
 	if (is_read)
 		*ret_written = (uint32_t)len;
+	return BLK_S_OK;
+}
+
+static uint8_t blk_flush(struct virtio_blk *blk)
+{
+	if (!blk->backend) {
+		virtio_fault_locked(&blk->vdev, VIRTIO_FAULT_NO_MEDIUM, 0);
+		return BLK_S_IOERR;
+	}
+	if (fdatasync(blk->backend->fd) < 0) {
+		virtio_fault_locked(&blk->vdev, VIRTIO_FAULT_IO, errno);
+		return BLK_S_IOERR;
+	}
 	return BLK_S_OK;
 }
 
@@ -100,9 +131,7 @@ static uint8_t blk_handle(struct virtio_blk *blk, struct virtq_elem *e, uint32_t
 	case BLK_T_OUT:
 		return blk_rw(blk, &h, e, ret_written);
 	case BLK_T_FLUSH:
-		if (!blk->backend)
-			return BLK_S_IOERR;
-		return fdatasync(blk->backend->fd) < 0 ? BLK_S_IOERR : BLK_S_OK;
+		return blk_flush(blk);
 	case BLK_T_GET_ID:
 		*ret_written = (uint32_t)iov_from_buf(e->in, e->n_in, 0, blk->serial,
 			BLK_ID_BYTES < iov_size(e->in, e->n_in) - 1 ? BLK_ID_BYTES :
@@ -127,7 +156,7 @@ static void blk_queue_notify(struct virtio_device *vdev, unsigned qi)
 
 		/* The status byte is the last byte of the last writable buffer. */
 		if (e->n_in == 0 || e->in[e->n_in - 1].iov_len == 0) {
-			r = -EINVAL;
+			r = -ENOMSG;
 			break;
 		}
 		status = blk_handle(blk, e, &written);
@@ -136,7 +165,9 @@ static void blk_queue_notify(struct virtio_device *vdev, unsigned qi)
 		pushed = true;
 	}
 	if (r < 0)
-		virtio_set_broken_locked(vdev, "the guest gave virtio-blk a malformed request");
+		virtio_set_broken_locked(vdev, r == -ENOMSG ? VIRTIO_FAULT_NO_STATUS :
+					       r == -ERANGE ? VIRTIO_FAULT_AVAIL_IDX :
+							      VIRTIO_FAULT_DESCRIPTOR);
 	if (pushed && virtq_should_interrupt(vq))
 		virtio_interrupt_locked(vdev, VIRTIO_ISR_QUEUE);
 }

@@ -93,13 +93,12 @@ void virtio_config_changed_locked(struct virtio_device *vdev)
 		virtio_interrupt_locked(vdev, VIRTIO_ISR_CONFIG);
 }
 
-void virtio_set_broken_locked(struct virtio_device *vdev, const char *why)
+void virtio_set_broken_locked(struct virtio_device *vdev, enum virtio_fault why)
 {
-	/* One line per breakage: a guest that repeats the offence on a broken device (QueueReady
-	 * written again and again) must not flood the host's log. */
+	/* A guest that repeats the offence on a broken device (QueueReady written again and again)
+	 * adds no line; one that resets and breaks it again meets the rate limit. */
 	if (!(vdev->status & VIRTIO_STATUS_NEEDS_RESET))
-		log_warning("virtio device at 0x%llx: %s; it needs a reset by the guest.",
-			(unsigned long long)vdev->base, why);
+		virtio_fault_locked(vdev, why, 0);
 	vdev->status |= VIRTIO_STATUS_NEEDS_RESET;
 	for (unsigned i = 0; i < vdev->n_queues; i++)
 		vdev->vqs[i].ready = false;
@@ -176,12 +175,17 @@ static void mmio_set_status(struct virtio_device *vdev, uint32_t v)
 
 static void mmio_set_queue_ready(struct virtio_device *vdev, struct virtqueue *vq, uint32_t v)
 {
+	int r;
+
 	if (!v) {
 		vq->ready = false;
 		return;
 	}
-	if (virtq_enable(vq, vdev->vm->mem) < 0)
-		virtio_set_broken_locked(vdev, "a queue's rings lie outside guest memory");
+	r = virtq_enable(vq, vdev->vm->mem);
+	if (r < 0)
+		virtio_set_broken_locked(vdev, r == -ERANGE ? VIRTIO_FAULT_QUEUE_SIZE :
+					       r == -EFAULT ? VIRTIO_FAULT_QUEUE_RINGS :
+							      VIRTIO_FAULT_QUEUE_ALIGN);
 }
 
 static void mmio_set_addr(uint64_t *addr, bool high, uint32_t v)

@@ -23,12 +23,14 @@
 #define NET_TXQ 1
 /* Frames moved per wake-up before the loop serves others. */
 #define NET_BUDGET 64
+#define NET_MAX_FRAME 65535 /* the most a TAP takes in one write, without the header */
 
 struct virtio_net {
 	struct virtio_device vdev;
 	uint8_t mac[6];
 	int tap_fd; /* owned by struct hotplug; -1 while empty */
 	bool rx_watched;
+	bool tap_gone; /* the TAP's interface was deleted under us: link down until detached */
 	struct virtq_elem elem;
 };
 
@@ -36,7 +38,7 @@ static void net_config_read(struct virtio_device *vdev, uint32_t off, uint8_t *d
 {
 	struct virtio_net *net = (struct virtio_net *)vdev;
 	uint8_t cfg[NET_CONFIG_SIZE] = { 0 };
-	uint16_t status = net->tap_fd >= 0 ? NET_S_LINK_UP : 0, pairs = 1;
+	uint16_t status = net->tap_fd >= 0 && !net->tap_gone ? NET_S_LINK_UP : 0, pairs = 1;
 
 	memcpy(cfg, net->mac, 6);
 	memcpy(cfg + 6, &status, 2);
@@ -49,6 +51,24 @@ static uint64_t net_features(struct virtio_device *vdev _unused_)
 	return NET_F_MAC | NET_F_STATUS;
 }
 
+/* The TAP's interface is gone (EBADFD, EIO): its fd would report an error forever, so it
+ * leaves the loop, the link goes down and the slot waits for device_del. */
+static void net_tap_lost(struct virtio_net *net, int err)
+{
+	if (net->tap_gone)
+		return;
+	virtio_fault_locked(&net->vdev, VIRTIO_FAULT_TAP_GONE, err);
+	event_loop_remove(net->vdev.loop, net->tap_fd);
+	net->tap_gone = true;
+	net->rx_watched = false;
+	virtio_config_changed_locked(&net->vdev);
+}
+
+static bool net_tap_error_fatal(int err)
+{
+	return err == EBADFD || err == EIO || err == ENXIO || err == ENODEV;
+}
+
 static void net_tx(struct virtio_net *net)
 {
 	struct virtqueue *vq = &net->vdev.vqs[NET_TXQ];
@@ -58,20 +78,28 @@ static void net_tx(struct virtio_net *net)
 
 	while ((r = virtq_pop(vq, e)) > 0) {
 		/* A frame sent while the link is down is dropped, as on a cable-less port. */
-		if (net->tap_fd >= 0 && writev(net->tap_fd, e->out, e->n_out) < 0)
-			log_debug_errno(errno, "Dropped a frame the TAP refused: %m");
+		if (iov_size(e->out, e->n_out) > NET_HDR_LEN + NET_MAX_FRAME)
+			virtio_fault_locked(&net->vdev, VIRTIO_FAULT_FRAME, 0);
+		else if (net->tap_fd >= 0 && !net->tap_gone &&
+			 writev(net->tap_fd, e->out, e->n_out) < 0 && errno != EAGAIN) {
+			if (net_tap_error_fatal(errno))
+				net_tap_lost(net, errno);
+			else
+				virtio_fault_locked(&net->vdev, VIRTIO_FAULT_TAP, errno);
+		}
 		virtq_push(vq, e->head, 0);
 		pushed = true;
 	}
 	if (r < 0)
-		virtio_set_broken_locked(&net->vdev, "the guest gave virtio-net a malformed buffer");
+		virtio_set_broken_locked(&net->vdev, r == -ERANGE ? VIRTIO_FAULT_AVAIL_IDX :
+							    VIRTIO_FAULT_DESCRIPTOR);
 	if (pushed && virtq_should_interrupt(vq))
 		virtio_interrupt_locked(&net->vdev, VIRTIO_ISR_QUEUE);
 }
 
 static void net_rx_watch(struct virtio_net *net, bool on)
 {
-	if (net->tap_fd < 0 || net->rx_watched == on)
+	if (net->tap_fd < 0 || net->tap_gone || net->rx_watched == on)
 		return;
 	if (event_loop_modify(net->vdev.loop, net->tap_fd, on ? EPOLLIN : 0) >= 0)
 		net->rx_watched = on;
@@ -85,7 +113,7 @@ static void net_rx_locked(struct virtio_net *net)
 	bool pushed = false;
 	int r = 0;
 
-	for (unsigned i = 0; i < NET_BUDGET && net->tap_fd >= 0; i++) {
+	for (unsigned i = 0; i < NET_BUDGET && net->tap_fd >= 0 && !net->tap_gone; i++) {
 		uint16_t one = 1;
 		ssize_t n;
 
@@ -96,13 +124,17 @@ static void net_rx_locked(struct virtio_net *net)
 			break;
 		}
 		if (iov_size(e->in, e->n_in) < NET_HDR_LEN) {
-			r = -EINVAL;
+			r = -ENOMSG;
 			break;
 		}
 		n = readv(net->tap_fd, e->in, e->n_in);
 		if (n < 0) {
+			int err = errno;
+
 			/* Nothing to read after all: give the buffer back untouched. */
 			vq->last_avail--;
+			if (net_tap_error_fatal(err))
+				net_tap_lost(net, err);
 			break;
 		}
 		iov_from_buf(e->in, e->n_in, 10, &one, sizeof(one)); /* num_buffers */
@@ -110,7 +142,9 @@ static void net_rx_locked(struct virtio_net *net)
 		pushed = true;
 	}
 	if (r < 0)
-		virtio_set_broken_locked(&net->vdev, "the guest gave virtio-net a malformed buffer");
+		virtio_set_broken_locked(&net->vdev, r == -ENOMSG ? VIRTIO_FAULT_SHORT_RX :
+						     r == -ERANGE ? VIRTIO_FAULT_AVAIL_IDX :
+								    VIRTIO_FAULT_DESCRIPTOR);
 	if (pushed && virtq_should_interrupt(vq))
 		virtio_interrupt_locked(&net->vdev, VIRTIO_ISR_QUEUE);
 }
@@ -137,13 +171,18 @@ static const struct virtio_device_ops virtio_net_ops = {
 	.reset = net_reset,
 };
 
-static void net_tap_ready(struct event_loop *loop _unused_, int fd _unused_,
-	uint32_t events _unused_, void *opaque)
+static void net_tap_ready(struct event_loop *loop _unused_, int fd _unused_, uint32_t events,
+	void *opaque)
 {
 	struct virtio_net *net = opaque;
 
 	pthread_mutex_lock(&net->vdev.lock);
-	net_rx_locked(net);
+	/* A TAP whose interface was deleted polls EPOLLERR (reads give EBADFD) even while we
+	 * watch nothing: without leaving the loop it would spin. */
+	if (events & (EPOLLERR | EPOLLHUP))
+		net_tap_lost(net, EBADFD);
+	else
+		net_rx_locked(net);
 	pthread_mutex_unlock(&net->vdev.lock);
 }
 
@@ -206,9 +245,10 @@ int virtio_net_detach(void *dev)
 	struct virtio_net *net = dev;
 
 	pthread_mutex_lock(&net->vdev.lock);
-	if (net->tap_fd >= 0)
+	if (net->tap_fd >= 0 && !net->tap_gone)
 		event_loop_remove(net->vdev.loop, net->tap_fd);
 	net->tap_fd = -1;
+	net->tap_gone = false;
 	net->rx_watched = false;
 	virtio_config_changed_locked(&net->vdev);
 	pthread_mutex_unlock(&net->vdev.lock);

@@ -27,6 +27,35 @@
 #define VIRTIO_ISR_QUEUE 1
 #define VIRTIO_ISR_CONFIG 2
 
+/* Causes of a broken device or a failed request, each its own log sentence (virtio-fault.c). */
+enum virtio_fault {
+	VIRTIO_FAULT_DESCRIPTOR,
+	VIRTIO_FAULT_AVAIL_IDX,
+	VIRTIO_FAULT_NO_STATUS,
+	VIRTIO_FAULT_SHORT_RX,
+	VIRTIO_FAULT_QUEUE_SIZE,
+	VIRTIO_FAULT_QUEUE_ALIGN,
+	VIRTIO_FAULT_QUEUE_RINGS,
+	VIRTIO_FAULT_READ_ONLY,
+	VIRTIO_FAULT_PAST_END,
+	VIRTIO_FAULT_BAD_LENGTH,
+	VIRTIO_FAULT_NO_MEDIUM,
+	VIRTIO_FAULT_IO,
+	VIRTIO_FAULT_FRAME,
+	VIRTIO_FAULT_TAP,
+	VIRTIO_FAULT_TAP_GONE,
+	_VIRTIO_FAULT_MAX,
+};
+
+/* Lines per cause and device in a minute before the rest are muted. */
+#define VIRTIO_FAULT_BURST 1
+
+struct virtio_fault_count {
+	uint64_t window_start; /* CLOCK_MONOTONIC seconds */
+	unsigned printed;
+	unsigned suppressed;
+};
+
 struct virtio_device;
 struct vm;
 struct event_loop;
@@ -67,6 +96,8 @@ struct virtio_device {
 	uint32_t driver_features_sel;
 	uint64_t driver_features;
 	uint32_t queue_sel;
+	/* Kept across device resets: the limit is per device, not per driver instance. */
+	struct virtio_fault_count faults[_VIRTIO_FAULT_MAX];
 };
 
 void virtio_device_init(struct virtio_device *vdev, const struct virtio_device_ops *ops,
@@ -81,6 +112,11 @@ int virtio_mmio_register(struct virtio_device *vdev, struct vm *vm, struct event
 void virtio_interrupt_locked(struct virtio_device *vdev, uint32_t isr_bits);
 /* Bumps ConfigGeneration and raises a config-change interrupt. */
 void virtio_config_changed_locked(struct virtio_device *vdev);
-/* The guest broke the rules: DEVICE_NEEDS_RESET, queues stop, a config interrupt. */
-void virtio_set_broken_locked(struct virtio_device *vdev, const char *why);
+/* The guest broke the rules: DEVICE_NEEDS_RESET, queues stop, a config interrupt, and the
+ * cause logged (rate-limited). */
+void virtio_set_broken_locked(struct virtio_device *vdev, enum virtio_fault why);
+/* Logs a cause, at most VIRTIO_FAULT_BURST lines per minute per cause and device, then one line
+ * saying the rest are muted; err (0 or an errno) is appended as %m. */
+void virtio_fault_locked(struct virtio_device *vdev, enum virtio_fault f, int err);
+const char *virtio_fault_text(enum virtio_fault f);
 bool virtio_running_locked(const struct virtio_device *vdev);

@@ -16,14 +16,14 @@ int virtq_enable(struct virtqueue *vq, const struct guest_mem *mem)
 	uint64_t n = vq->size;
 
 	if (n == 0 || n > VIRTQ_MAX_SIZE || (n & (n - 1)) != 0)
-		return -EINVAL;
+		return -ERANGE;
 	if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) || (vq->used_gpa & 3))
 		return -EINVAL;
 	vq->desc = guest_mem_ptr(mem, vq->desc_gpa, 16 * n);
 	vq->avail = guest_mem_ptr(mem, vq->avail_gpa, 6 + 2 * n);
 	vq->used = guest_mem_ptr(mem, vq->used_gpa, 6 + 8 * n);
 	if (!vq->desc || !vq->avail || !vq->used)
-		return -EINVAL;
+		return -EFAULT;
 	vq->mem = mem;
 	vq->last_avail = 0;
 	vq->used_idx = 0;
@@ -54,7 +54,7 @@ int virtq_pop(struct virtqueue *vq, struct virtq_elem *elem)
 	if (avail_idx == vq->last_avail)
 		return 0;
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size)
-		return -EINVAL;
+		return -ERANGE;
 	i = __atomic_load_n(&vq->avail[2 + vq->last_avail % vq->size], __ATOMIC_RELAXED);
 	elem->head = i;
 	elem->n_out = elem->n_in = 0;

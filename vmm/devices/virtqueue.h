@@ -53,9 +53,11 @@ struct virtq_elem {
 };
 
 void virtq_reset(struct virtqueue *vq);
-/* Checks the rings lie in guest RAM, aligned, with a power-of-two size: 0 or -EINVAL. */
+/* Checks the rings: 0, -ERANGE for a size that is 0, above VIRTQ_MAX_SIZE or not a power of
+ * two, -EINVAL for misaligned rings, -EFAULT for rings outside guest RAM. */
 int virtq_enable(struct virtqueue *vq, const struct guest_mem *mem);
-/* 1 with a chain in elem, 0 when the queue is empty, -EINVAL when the guest broke the rules. */
+/* 1 with a chain in elem, 0 when the queue is empty, -ERANGE when the available index ran
+ * ahead by more than the queue size, -EINVAL for any other malformed chain. */
 int virtq_pop(struct virtqueue *vq, struct virtq_elem *elem);
 void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 bool virtq_should_interrupt(const struct virtqueue *vq);
