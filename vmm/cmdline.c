@@ -30,6 +30,12 @@ _printf_(1, 2) static int fail(const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* A message without values: fail() with "%s" keeps the format a literal for -Wformat. */
+static int fail_msg(const char *msg)
+{
+	return fail("%s", msg);
+}
+
 static char *keep(struct vmm_config *cfg, const char *s)
 {
 	char *c;
@@ -87,7 +93,7 @@ static int parse_drive(struct vmm_config *cfg, char *arg)
 	int n = kv_split(arg, kv), r = 0;
 
 	if (cfg->n_drives >= HOTPLUG_BLK_SLOTS)
-		return fail(_("At most %s -drive options are allowed (one per disk slot)%s."), "6", "");
+		return fail(_("At most %d -drive options are allowed (one per disk slot)."), HOTPLUG_BLK_SLOTS);
 	for (int i = 0; i < n && r >= 0; i++) {
 		if (streq(kv[i].key, "file") && kv[i].value)
 			d.file = kv[i].value;
@@ -100,13 +106,13 @@ static int parse_drive(struct vmm_config *cfg, char *arg)
 		else if (streq(kv[i].key, "fd") && kv[i].value)
 			r = parse_fd("-drive", kv[i].value, &d.fd);
 		else if (!streq(kv[i].key, "if") && !streq(kv[i].key, "format"))
-			return fail(_("Unknown key '%s' in -drive%s; use file=, id=, readonly=, "
-				"direct= or fd=."), kv[i].key, "");
+			return fail(_("Unknown key '%s' in -drive; use file=, id=, readonly=, direct= "
+				"or fd=."), kv[i].key);
 	}
 	if (r < 0)
 		return r;
 	if (n < 0 || !d.id || (!d.file && d.fd < 0))
-		return fail(_("-drive needs id= and file= (or fd=)%s%s."), "", "");
+		return fail_msg(_("-drive needs id= and file= (or fd=)."));
 	cfg->drives[cfg->n_drives++] = d;
 	return 0;
 }
@@ -118,11 +124,10 @@ static int parse_netdev(struct vmm_config *cfg, char *arg)
 	int n = kv_split(arg, kv), r = 0;
 
 	if (n < 1 || !streq(kv[0].key, "tap") || kv[0].value)
-		return fail(_("-netdev supports only 'tap' (as in -netdev tap,id=net0,ifname=tap0)"
-			"%s%s."), "", "");
+		return fail_msg(_("-netdev supports only 'tap' (as in -netdev tap,id=net0,ifname=tap0)."));
 	if (cfg->n_netdevs >= HOTPLUG_NET_SLOTS)
-		return fail(_("At most %s -netdev options are allowed (one per NIC slot)%s."), "2",
-			"");
+		return fail(_("At most %d -netdev options are allowed (one per NIC slot)."),
+			HOTPLUG_NET_SLOTS);
 	for (int i = 1; i < n && r >= 0; i++) {
 		if (streq(kv[i].key, "id") && kv[i].value)
 			d.id = kv[i].value;
@@ -131,13 +136,13 @@ static int parse_netdev(struct vmm_config *cfg, char *arg)
 		else if (streq(kv[i].key, "fd") && kv[i].value)
 			r = parse_fd("-netdev", kv[i].value, &d.fd);
 		else
-			return fail(_("Unknown key '%s' in -netdev%s; use id=, ifname= or fd=."),
-				kv[i].key, "");
+			return fail(_("Unknown key '%s' in -netdev; use id=, ifname= or fd=."),
+				kv[i].key);
 	}
 	if (r < 0)
 		return r;
 	if (!d.id || (!d.ifname && d.fd < 0))
-		return fail(_("-netdev tap needs id= and ifname= (or fd=)%s%s."), "", "");
+		return fail_msg(_("-netdev tap needs id= and ifname= (or fd=)."));
 	cfg->netdevs[cfg->n_netdevs++] = d;
 	return 0;
 }
@@ -150,21 +155,21 @@ static int parse_device(struct vmm_config *cfg, char *arg)
 	uint8_t mac[6];
 
 	if (n < 1 || kv[0].value)
-		return fail(_("-device needs a device type first%s%s."), "", "");
+		return fail_msg(_("-device needs a device type first."));
 	if (streq(kv[0].key, "virtio-blk-device") || streq(kv[0].key, "virtio-blk-mmio"))
 		d.kind = SLOT_BLK;
 	else if (streq(kv[0].key, "virtio-net-device") || streq(kv[0].key, "virtio-net-mmio"))
 		d.kind = SLOT_NET;
 	else
 		return fail(_("Unknown device type '%s'; use virtio-blk-device or "
-			"virtio-net-device%s."), kv[0].key, "");
+			"virtio-net-device."), kv[0].key);
 	if (cfg->n_devices >= CMDLINE_MAX_DEVICES)
-		return fail(_("Too many -device options: at most %s%s."), "8", "");
+		return fail(_("Too many -device options: at most %d are allowed."), CMDLINE_MAX_DEVICES);
 	for (int i = 1; i < n; i++) {
 		const char *v = kv[i].value;
 
 		if (!v)
-			return fail(_("The key '%s' in -device needs a value%s."), kv[i].key, "");
+			return fail(_("The key '%s' in -device needs a value."), kv[i].key);
 		if (streq(kv[i].key, "id"))
 			d.id = v;
 		else if (streq(kv[i].key, d.kind == SLOT_BLK ? "drive" : "netdev"))
@@ -177,8 +182,7 @@ static int parse_device(struct vmm_config *cfg, char *arg)
 			return fail(_("Unknown key '%s' in -device %s."), kv[i].key, kv[0].key);
 	}
 	if (d.mac && mac_parse(d.mac, mac) < 0)
-		return fail(_("The MAC address '%s' is not of the form 52:54:00:12:34:56%s."), d.mac,
-			"");
+		return fail(_("The MAC address '%s' is not of the form 52:54:00:12:34:56."), d.mac);
 	if (!d.backend && !(d.kind == SLOT_NET && d.mac))
 		return fail(_("-device %s needs %s=."), kv[0].key,
 			d.kind == SLOT_BLK ? "drive" : "netdev");
@@ -193,7 +197,7 @@ static int parse_serial(struct vmm_config *cfg, char *arg)
 	const char *what = n > 0 ? kv[0].key : "";
 
 	if (n < 1 || kv[0].value)
-		return fail(_("-serial needs stdio, file:PATH, unix:PATH or none%s%s."), "", "");
+		return fail_msg(_("-serial needs stdio, file:PATH, unix:PATH or none."));
 	if (streq(what, "stdio"))
 		cfg->console.kind = CONSOLE_STDIO;
 	else if (streq(what, "none"))
@@ -204,13 +208,12 @@ static int parse_serial(struct vmm_config *cfg, char *arg)
 		cfg->console = (struct console_config){ CONSOLE_UNIX, what + 5, NULL };
 	else
 		return fail(_("Unknown -serial backend '%s'; use stdio, file:PATH, unix:PATH or "
-			"none%s."), what, "");
+			"none."), what);
 	for (int i = 1; i < n; i++) {
 		if (streq(kv[i].key, "logfile") && kv[i].value)
 			cfg->console.logfile = kv[i].value;
 		else if (!streq(kv[i].key, "server") && !streq(kv[i].key, "nowait"))
-			return fail(_("Unknown key '%s' in -serial%s; use logfile=PATH."), kv[i].key,
-				"");
+			return fail(_("Unknown key '%s' in -serial; use logfile=PATH."), kv[i].key);
 	}
 	return 0;
 }
@@ -221,11 +224,11 @@ static int parse_qmp(struct vmm_config *cfg, char *arg)
 	int n = kv_split(arg, kv);
 
 	if (n < 1 || kv[0].value || !startswith(kv[0].key, "unix:") || !kv[0].key[5])
-		return fail(_("-qmp needs unix:PATH,server,nowait, not '%s'%s."), arg, "");
+		return fail(_("-qmp needs unix:PATH,server,nowait, not '%s'."), arg);
 	for (int i = 1; i < n; i++)
 		if (!streq(kv[i].key, "server") && !streq(kv[i].key, "nowait"))
-			return fail(_("Unknown key '%s' in -qmp%s; use unix:PATH,server,nowait."),
-				kv[i].key, "");
+			return fail(_("Unknown key '%s' in -qmp; use unix:PATH,server,nowait."),
+				kv[i].key);
 	cfg->qmp_path = kv[0].key + 5;
 	return 0;
 }
@@ -237,7 +240,7 @@ static int parse_machine(char *arg)
 
 	if (n < 1 || (kv[0].value ? !streq(kv[0].key, "type") || !streq(kv[0].value, "microvm") :
 				    !streq(kv[0].key, "microvm")))
-		return fail(_("The machine type must be microvm (-machine microvm)%s%s."), "", "");
+		return fail_msg(_("The machine type must be microvm (-machine microvm)."));
 	return 0;
 }
 
@@ -250,7 +253,8 @@ static int parse_smp(struct vmm_config *cfg, char *arg)
 						kv[0].key) : "";
 
 	if (n < 1 || parse_u64(s, &v) < 0 || v < 1 || v > VCPU_MAX)
-		return fail(_("The vCPU count '%s' (-smp) must be a number from 1 to %s."), s, "32");
+		return fail(_("The vCPU count '%s' (-smp) must be a number from 1 to %d."), s,
+			VCPU_MAX);
 	cfg->n_vcpus = (unsigned)v;
 	return 0;
 }
@@ -261,12 +265,12 @@ static int parse_mem(struct vmm_config *cfg, const char *arg)
 	uint64_t v;
 
 	if (parse_size(s, &v) < 0)
-		return fail(_("The memory size '%s' (-m) is not a size such as 256M or 1G%s."), s, "");
+		return fail(_("The memory size '%s' (-m) is not a size such as 256M or 1G."), s);
 	/* A bare number means MiB, as in QEMU. */
 	if (strspn(s, "0123456789") == strlen(s))
 		v <<= 20;
 	if (v < GUEST_MEM_MIN || v > GUEST_MEM_MAX)
-		return fail(_("The memory size '%s' (-m) must be between 16M and 64G%s."), s, "");
+		return fail(_("The memory size '%s' (-m) must be between 16M and 64G."), s);
 	cfg->mem_size = v;
 	return 0;
 }
@@ -343,7 +347,7 @@ static int parse_one(struct vmm_config *cfg, int argc, char **argv, int *i)
 		opt++;
 	if (takes_value(opt)) {
 		if (*i + 1 >= argc)
-			return fail(_("The option %s needs a value%s."), opt, "");
+			return fail(_("The option %s needs a value."), opt);
 		return parse_valued(cfg, opt, argv[++*i]);
 	}
 	if (streq(opt, "--help") || streq(opt, "-h") || streq(opt, "-help"))
@@ -357,7 +361,7 @@ static int parse_one(struct vmm_config *cfg, int argc, char **argv, int *i)
 	else if (streq(opt, "-nographic") || streq(opt, "-nodefaults") || streq(opt, "-no-reboot"))
 		; /* implied: a microVM has no display, no default devices, and never reboots */
 	else
-		return fail(_("Unknown option '%s'; see mvirt-vmm --help%s."), opt, "");
+		return fail(_("Unknown option '%s'; see mvirt-vmm --help."), opt);
 	return 0;
 }
 
@@ -378,10 +382,10 @@ int cmdline_parse(int argc, char **argv, struct vmm_config *ret)
 	if (ret->help || ret->version || ret->dump_acpi)
 		return 0;
 	if (!ret->kernel)
-		return fail(_("No kernel given: use -kernel PATH%s%s."), "", "");
+		return fail_msg(_("No kernel given: use -kernel PATH."));
 	if (ret->daemonize && ret->console.kind == CONSOLE_STDIO)
-		return fail(_("-daemonize cannot keep the console on stdio; use -serial unix:PATH or "
-			"file:PATH%s%s."), "", "");
+		return fail_msg(_("-daemonize cannot keep the console on stdio; use -serial unix:PATH "
+			"or file:PATH."));
 	return 0;
 }
 
