@@ -1,0 +1,192 @@
+"""Faults under a running mvirt-vmm with real parts: a disk image on a full tmpfs (mounted in
+a private mount namespace that dies with the VMM), a TAP deleted in the VM's network namespace,
+and QMP clients that hang up in the middle of a command. Each time the guest gets an error
+status or a link change, the VMM goes on, other devices keep working, and the host's log has
+one line for the cause."""
+import os
+import shutil
+import socket
+import subprocess
+import zlib
+
+import pytest
+
+from mvirt_test import require_kvm, require_root, wait_for, workdir  # noqa: F401 (fixture)
+from qmp_client import GuideNet, QmpClient, probe_events, wait_probe
+from vmm_helpers import Vmm
+
+NO_SPACE = "failed a read, write or flush"
+TAP_GONE = "the TAP's interface went away"
+
+
+def warnings(vm):
+    return [line for line in vm.stderr().splitlines()
+            if ": warning: " in line or ": error: " in line]
+
+
+def make_image(path, sectors):
+    data = os.urandom(512 * sectors)
+    with open(path, "wb") as f:
+        f.write(data)
+    return data
+
+
+def full_tmpfs_prefix(mnt, image):
+    """unshare -m: a 256 KiB tmpfs on mnt, a sparse 1 MiB image on it, and a filler file
+    taking every free page, so that a write into a hole of the image gets ENOSPC. Then exec
+    the VMM, whose mount namespace (and so the tmpfs) goes away with it."""
+    script = (f"mount --make-rprivate / && mount -t tmpfs -o size=256k mvirt-full {mnt} && "
+              f"truncate -s 1M {image} && "
+              f"(dd if=/dev/zero of={mnt}/filler bs=4k 2>/dev/null || true) && "
+              'exec "$@"')
+    return ["unshare", "-m", "sh", "-c", script, "sh"]
+
+
+def test_disk_full_gives_the_guest_an_io_error(workdir):  # noqa: F811
+    require_kvm()
+    require_root()
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    mnt = os.path.join(workdir, "full")
+    os.mkdir(mnt)
+    image = os.path.join(mnt, "full.img")
+    other = os.path.join(workdir, "other.img")
+    data = make_image(other, 64)
+    sock = os.path.join(workdir, "qmp.sock")
+    vm = Vmm(workdir, ["-qmp", f"unix:{sock},server,nowait",
+                       "-drive", f"file={image},id=d0", "-device", "virtio-blk-device,drive=d0,id=d0",
+                       "-drive", f"file={other},id=d1", "-device", "virtio-blk-device,drive=d1,id=d1"],
+             cmdline="probe.write=0:100:FULL probe.write=0:300:FULL probe.write=1:5:STILLOK",
+             prefix=full_tmpfs_prefix(mnt, image))
+    q = None
+    try:
+        vm.wait_event("ready", timeout=60)
+        err = vm.wait_event("error", what="write-failed", dev="blk", index=0, sector=100)
+        assert err["status"] == "1", err  # VIRTIO_BLK_S_IOERR
+        vm.wait_event("error", what="write-failed", dev="blk", index=0, sector=300)
+        # The other disk, on a file system with room, takes its write and reads it back.
+        wrote = vm.wait_event("write", index=1, sector=5)
+        back = [r for r in vm.events("read") if r["index"] == "1" and r["sector"] == "5"]
+        assert back and back[0]["sum"] == wrote["sum"], vm.console()
+        # The VMM still answers its QMP socket.
+        q = QmpClient(sock)
+        assert "return" in q.execute("query-status")
+        assert vm.proc.alive()
+        lines = [line for line in warnings(vm) if NO_SPACE in line and "muted" not in line]
+        assert len(lines) == 1, vm.stderr()
+        assert "virtio device at 0xd0000000:" in lines[0], lines
+        assert "No space left on device" in lines[0], lines
+        muted = [line for line in warnings(vm) if "muted" in line]
+        assert len(muted) <= 1 and len(warnings(vm)) == 1 + len(muted), vm.stderr()
+    finally:
+        if q:
+            q.close()
+        rc = vm.stop()
+    assert rc == 0, vm.stderr()
+    # The tmpfs lived only in the VMM's mount namespace: nothing is mounted here.
+    assert not os.path.ismount(mnt) and os.listdir(mnt) == []
+    with open(other, "rb") as f:
+        assert f.read(512) == data[:512]
+
+
+def test_tap_deleted_under_a_running_vm(workdir):  # noqa: F811
+    require_kvm()
+    require_root()
+    net = GuideNet()
+    sock = os.path.join(workdir, "qmp.sock")
+    disk = os.path.join(workdir, "d.img")
+    data = make_image(disk, 64)
+    vm = None
+    q = None
+    try:
+        vm = Vmm(workdir, ["-qmp", f"unix:{sock},server,nowait",
+                           "-drive", f"file={disk},id=d0", "-device", "virtio-blk-device,drive=d0,id=d0"],
+                 prefix=net.prefix())
+        vm.wait_event("ready", timeout=60)
+        q = QmpClient(sock)
+        q.ok("netdev_add", {"id": "net-0", "ifname": "tap0"})
+        q.ok("device_add", {"id": "net-0", "driver": "virtio-net-mmio"})
+        wait_probe(vm, "net", index=0, link="up")
+        assert net.ping("10.0.0.2"), vm.console()
+        n_net = len(probe_events(vm, "net"))
+        # The host deletes the TAP the VM is using.
+        net.ip("link", "del", "tap0")
+        wait_probe(vm, "net", after=n_net, index=0, link="down")
+        wait_for(lambda: any(TAP_GONE in line for line in warnings(vm)), 10,
+                 what="the log line for the deleted TAP")
+        assert vm.proc.alive()
+        assert "return" in q.execute("query-status")
+        # The slot empties with device_del, and a new TAP plugs into it.
+        q.send("device_del", {"id": "net-0"})
+        event = q.read()
+        assert event.get("event") == "DEVICE_DELETED", event
+        assert event["data"]["device"] == "net-0"
+        assert q.read() == {"return": {}}
+        net.ip("tuntap", "add", "tap9", "mode", "tap")
+        net.ip("link", "set", "tap9", "master", "qbr0")
+        net.ip("link", "set", "tap9", "up")
+        q.ok("netdev_add", {"id": "net-9", "ifname": "tap9"})
+        n_net = len(probe_events(vm, "net"))
+        q.ok("device_add", {"id": "net-9", "driver": "virtio-net-mmio"})
+        wait_probe(vm, "net", after=n_net, index=0, link="up")
+        assert net.ping("10.0.0.2"), vm.console()
+        # The disk was never disturbed.
+        vm_reads = [b for b in probe_events(vm, "blk") if b["index"] == "0"]
+        assert vm_reads[0]["sum0"] == f"{zlib.crc32(data[:512]):08x}"
+        lines = [line for line in warnings(vm) if TAP_GONE in line]
+        assert len(lines) == 1 and len(warnings(vm)) == 1, vm.stderr()
+    finally:
+        if q:
+            q.close()
+        if vm:
+            rc = vm.stop()
+        net.close()
+    assert rc == 0, vm.stderr()
+
+
+def test_qmp_client_hangs_up_mid_command(workdir):  # noqa: F811
+    require_kvm()
+    sock = os.path.join(workdir, "qmp.sock")
+    vm = Vmm(workdir, ["-qmp", f"unix:{sock},server,nowait"])
+    try:
+        vm.wait_event("ready", timeout=60)
+        for _ in range(3):
+            # Half a command, then the client is gone.
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sock)
+            s.recv(4096)  # the greeting
+            s.sendall(b'{"execute": "qmp_capabilities"}\r\n{"execute": "query-sl')
+            s.close()
+            # A whole command whose reply nobody reads, closed at once (RST on the reply).
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sock)
+            s.sendall(b'{"execute": "qmp_capabilities"}\r\n{"execute": "query-slots"}\r\n'
+                      * 20)
+            s.close()
+            # The next client is served in full.
+            q = QmpClient(sock)
+            slots = q.execute("query-slots")
+            assert "return" in slots, slots
+            q.close()
+        assert vm.proc.alive()
+        assert [line for line in warnings(vm) if ": error: " in line] == [], vm.stderr()
+    finally:
+        rc = vm.stop()
+    assert rc == 0, vm.stderr()
+
+
+def test_mount_namespace_helper_needs_no_host_mount(workdir):  # noqa: F811
+    """The disk-full test's namespace trick itself: the tmpfs is seen inside, never here."""
+    require_root()
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    mnt = os.path.join(workdir, "full")
+    os.mkdir(mnt)
+    image = os.path.join(mnt, "full.img")
+    out = subprocess.run([*full_tmpfs_prefix(mnt, image), "sh", "-c",
+                          f"df -k {mnt} | tail -1; dd if=/dev/zero of={image} bs=512 count=1 "
+                          "seek=7 conv=notrunc 2>&1 || echo ENOSPC-SEEN"],
+                         capture_output=True, text=True, timeout=30)
+    assert "mvirt-full" in out.stdout, out
+    assert "ENOSPC-SEEN" in out.stdout or "No space left" in out.stdout, out
+    assert not os.path.ismount(mnt)
