@@ -323,6 +323,10 @@ static int parse_valued(struct vmm_config *cfg, const char *opt, const char *val
 		cfg->log_file = v;
 	else if (streq(opt, "-dump-acpi"))
 		cfg->dump_acpi = v;
+	else if (streq(opt, "-runas"))
+		cfg->runas = v;
+	else if (streq(opt, "-sandbox") || streq(opt, "-chroot"))
+		cfg->sandbox = v;
 	return 0;
 }
 
@@ -330,7 +334,7 @@ static bool takes_value(const char *opt)
 {
 	static const char *const opts[] = { "-kernel", "-initrd", "-append", "-m", "-smp",
 		"-machine", "-M", "-drive", "-netdev", "-device", "-serial", "-qmp", "-pidfile",
-		"-D", "-dump-acpi" };
+		"-D", "-dump-acpi", "-runas", "-sandbox", "-chroot" };
 
 	for (size_t i = 0; i < ELEMENTSOF(opts); i++)
 		if (streq(opt, opts[i]))
@@ -413,5 +417,10 @@ void cmdline_usage(const char *prog)
 		 "  -qmp unix:PATH,server,nowait  QMP socket\n"
 		 "  -serial stdio|file:PATH|unix:PATH|none[,logfile=PATH]\n"
 		 "  -pidfile PATH  -daemonize  -D LOGFILE  -disable-seccomp\n"
+		 "  -runas USER[:GROUP]         after opening what the options name, become USER\n"
+		 "                              with no capabilities and no_new_privs\n"
+		 "  -sandbox DIR                after opening, see only DIR (the runtime directory)\n"
+		 "                              in a private mount namespace; hot-plug then takes\n"
+		 "                              file descriptors passed with getfd (alias -chroot)\n"
 		 "  --version  --help\n"), prog);
 }

@@ -53,6 +53,8 @@ struct vmm_config {
 	const char *pidfile;
 	const char *log_file; /* -D */
 	const char *dump_acpi;
+	const char *runas;   /* -runas USER[:GROUP] */
+	const char *sandbox; /* -sandbox DIR: the runtime directory left visible */
 	bool daemonize;
 	bool disable_seccomp;
 	bool help;

@@ -208,6 +208,21 @@ static int check_image_shared(struct hotplug *hp, const struct blockdev_spec *sp
 	return 0;
 }
 
+static const char *sandbox_dir; /* -sandbox: the one directory still visible */
+
+void hotplug_set_sandbox(const char *dir)
+{
+	sandbox_dir = dir;
+}
+
+static bool sandbox_hides(const char *path)
+{
+	size_t n = sandbox_dir ? strlen(sandbox_dir) : 0;
+
+	return sandbox_dir && !(strncmp(path, sandbox_dir, n) == 0 && path[n] == '/' &&
+				!strstr(path + n, "/../"));
+}
+
 static int image_open(const struct blockdev_spec *spec, char **ret_error)
 {
 	int flags = (spec->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | (spec->direct ? O_DIRECT : 0);
@@ -235,6 +250,11 @@ static int image_open(const struct blockdev_spec *spec, char **ret_error)
 		return fail(ret_error, -EINVAL, _("Node \"%s\" names no image; give "
 						  "\"file\": {\"filename\": PATH} or a file descriptor."),
 			spec->node_name);
+	if (sandbox_hides(spec->path))
+		return fail(ret_error, -EACCES, _("mvirt-vmm runs in a sandbox (-sandbox) that shows "
+						  "only %s, so it cannot open the image %s; pass it "
+						  "with getfd and give \"file\": {\"fd\": NAME}."),
+			sandbox_dir, spec->path);
 	fd = open(spec->path, flags);
 	if (fd >= 0)
 		return fd;
@@ -357,6 +377,11 @@ static int tap_open(const char *ifname, char **ret_error)
 		return fail(ret_error, -ENAMETOOLONG, _("The interface name \"%s\" is longer than %d "
 							"characters; give the name of a TAP device."),
 			ifname, IFNAMSIZ - 1);
+	if (sandbox_dir)
+		return fail(ret_error, -EACCES, _("mvirt-vmm runs in a sandbox (-sandbox) without "
+						  "/dev/net/tun, so it cannot open the TAP \"%s\" by "
+						  "name; pass it with getfd and give \"fd\": NAME."),
+			ifname);
 	if (if_nametoindex(ifname) == 0)
 		return fail(ret_error, -ENODEV, _("The TAP device \"%s\" does not exist; create it "
 						  "(ip tuntap add %s mode tap) and bring it up first."),

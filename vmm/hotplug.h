@@ -74,6 +74,11 @@ struct slot_ops {
 struct hotplug;
 
 /* blk_devs[HOTPLUG_BLK_SLOTS] and net_devs[HOTPLUG_NET_SLOTS]: the devices of each slot. */
+/* Under -sandbox only dir is visible: hot-plug by a path outside it, or of a TAP by name
+ * (/dev/net/tun is hidden), is refused with a sentence saying to pass a descriptor with
+ * getfd. Process-wide, like the sandbox itself. */
+void hotplug_set_sandbox(const char *dir);
+
 struct hotplug *hotplug_new(const struct slot_ops *ops, void *const *blk_devs,
 	void *const *net_devs);
 struct hotplug *hotplug_free(struct hotplug *hp);

@@ -13,6 +13,7 @@
 #include "eventloop.h"
 #include "i18n.h"
 #include "log.h"
+#include "privilege.h"
 #include "util.h"
 
 /*
@@ -79,13 +80,32 @@ static int log_open(const char *path)
 	return 0;
 }
 
+/* After everything the command line names is open, before the first guest instruction. */
+static int privileges_drop(const struct vmm_config *cfg, const struct runas *who)
+{
+	int r = 0;
+
+	if (cfg->sandbox) {
+		r = sandbox_enter(cfg->sandbox);
+		if (r >= 0)
+			hotplug_set_sandbox(cfg->sandbox);
+	}
+	if (r >= 0 && cfg->runas)
+		r = runas_apply(who);
+	return r;
+}
+
 static int run(const struct vmm_config *cfg)
 {
 	_cleanup_(event_loop_freep) struct event_loop *loop = NULL;
 	_cleanup_(vmm_freep) struct vmm *vmm = NULL;
+	struct runas who = { 0 };
 	int daemon_fd = -1, r;
 
 	if (cfg->log_file && log_open(cfg->log_file) < 0)
+		return 1;
+	/* Names are looked up while /etc is still visible. */
+	if (cfg->runas && runas_resolve(cfg->runas, &who) < 0)
 		return 1;
 	if (cfg->daemonize) {
 		daemon_fd = daemonize_start();
@@ -96,6 +116,8 @@ static int run(const struct vmm_config *cfg)
 	r = loop ? vmm_build(cfg, loop, &vmm) : -ENOMEM;
 	if (r >= 0 && cfg->pidfile)
 		r = pidfile_write(cfg->pidfile);
+	if (r >= 0)
+		r = privileges_drop(cfg, &who);
 	if (daemon_fd >= 0)
 		daemonize_finish(daemon_fd, r < 0);
 	if (r < 0)
