@@ -181,6 +181,22 @@ int domain_watch(struct domain *d)
 	return r;
 }
 
+int domain_qmp_reconnect(struct domain *d)
+{
+	struct loop *l = manager_loop(d->manager);
+	char path[512];
+	int r;
+
+	loop_remove(l, &d->qmp);
+	d->qmp = qmp_client_free(d->qmp);
+	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	r = qmp_client_connect(path, QMP_CLIENT_TIMEOUT_MS, &d->qmp);
+	if (r < 0)
+		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m", path,
+					 d->name);
+	return loop_add_io(l, &d->qmp, qmp_client_fd(d->qmp), POLLIN, on_qmp, d);
+}
+
 static int live_def_init(struct domain *d)
 {
 	int root = domain_def_root_disk(d->def);

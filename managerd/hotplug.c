@@ -6,8 +6,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "i18n.h"
 #include "job.h"
@@ -27,6 +30,54 @@ struct plug {
 	bool backend; /* blockdev-add / netdev_add done */
 };
 
+/* How long the debug pause below waits for the test to remove its file. */
+#define DEBUG_PAUSE_MAX_MS 120000
+
+/* Whether the comma-separated list holds word. */
+static bool list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, word, n) == 0 && (p[n] == ',' || p[n] == 0))
+			return true;
+	return false;
+}
+
+/*
+ * Fault-injection hook for the tests of issue 9: with MVIRT_DEBUG_PAUSE_AT=cmd[,cmd...] in the
+ * environment, a hot-plug step stops just before it sends cmd, creates
+ * <rundir>/debug-pause-<cmd> and waits (without the big lock) until that file is removed,
+ * the daemon exits (SIGTERM: -ECANCELED, and the attach rolls back) or the limit passes.
+ * Meanwhile a test may act behind the daemon's back (another QMP client, SIGTERM).
+ */
+static int debug_pause(struct domain *d, const char *cmd)
+{
+	const char *at = getenv("MVIRT_DEBUG_PAUSE_AT");
+	char path[512];
+	int fd;
+
+	if (!at || !list_has(at, cmd))
+		return 0;
+	snprintf(path, sizeof(path), "%s/debug-pause-%s", d->rundir, cmd);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	log_info("Debug pause before %s on domain %s until %s is removed.", cmd, d->name, path);
+	for (int waited = 0; waited < DEBUG_PAUSE_MAX_MS && access(path, F_OK) == 0; waited += 20) {
+		if (jobs_draining()) {
+			unlink(path);
+			return -ECANCELED;
+		}
+		job_blocking_begin();
+		usleep(20 * 1000);
+		job_blocking_end();
+	}
+	unlink(path);
+	return 0;
+}
+
 static int qmp_run(struct domain *d, const char *cmd, struct json_object *args, int fd,
 		   const char *step_of, char **ret_error)
 {
@@ -37,9 +88,14 @@ static int qmp_run(struct domain *d, const char *cmd, struct json_object *args, 
 		return set_error(ret_error, -ENOTCONN,
 				 _("Domain %s has no QMP connection to its VMM; %s failed."), d->name,
 				 step_of);
+	if (debug_pause(d, cmd) < 0)
+		return set_error(ret_error, -ECANCELED,
+				 _("%s was cancelled before %s: mvirtd is exiting."), step_of, cmd);
 	r = qmp_client_execute(d->qmp, cmd, args, fd, QMP_CLIENT_TIMEOUT_MS, NULL, &qerr);
 	if (r == -EREMOTEIO)
-		return set_error(ret_error, -EIO, _("%s failed at %s: the VMM said %s."), step_of, cmd,
+		return set_error(ret_error, startswith(qerr ? qerr : "", "DeviceNotFound") ? -ENODEV
+											     : -EIO,
+				 _("%s failed at %s: the VMM said %s."), step_of, cmd,
 				 qerr ? qerr : "?");
 	if (r < 0)
 		return set_error(ret_error, r, _("%s failed at %s: %s."), step_of, cmd, strerror(-r));
@@ -204,7 +260,11 @@ static int nic_backend_add(struct domain *d, struct plug *p, const char *step, c
 	}
 	snprintf(fdname, sizeof(fdname), "fd-%s", net->alias);
 	json_object_object_add(gf, "fdname", json_object_new_string(fdname));
+	/* A VMM that refuses getfd keeps the fd queued on this connection, where the next
+	 * getfd would take it instead of its own: a new connection drops it. */
 	r = qmp_run(d, "getfd", gf, p->tap_fd, step, ret_error);
+	if (r == -EIO && domain_qmp_reconnect(d) < 0)
+		log_warning("Domain %s's VMM may keep the TAP fd it refused to name.", d->name);
 	if (r < 0)
 		return r;
 	json_object_object_add(nd, "fd", json_object_new_string(fdname));
@@ -255,8 +315,15 @@ static void plug_rollback(struct domain *d, struct plug *p)
 	if (p->backend)
 		(void)qmp_simple(d, p->dev.kind == DEVICE_KIND_DISK ? "blockdev-del" : "netdev_del",
 				 p->dev.kind == DEVICE_KIND_DISK ? "node-name" : "id", alias);
-	/* Our fd was the TAP's last one if the VMM never took it: closing removes the TAP. */
+	/* Our fd was the TAP's last one if the VMM never took it: closing removes the TAP. A
+	 * VMM that refused getfd may still hold the fd it received; the TAP goes anyway. */
 	p->tap_fd = safe_close(p->tap_fd);
+	if ((p->created & STORE_DEVICE_TAP_CREATED) && netdev_exists(p->tap) > 0) {
+		int r = netdev_link_delete(p->tap);
+
+		if (r < 0)
+			log_warning_errno(r, "Cannot delete TAP %s that mvirtd created: %m.", p->tap);
+	}
 	if (p->dev.kind == DEVICE_KIND_INTERFACE)
 		bridge_release(p->dev.net.bridge, p->created);
 	if (p->row)
@@ -397,6 +464,18 @@ int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 		/* The VMM may yet do it: its DEVICE_DELETED finishes the detach, as on time out. */
 		log_warning("%s: the VMM did not answer device_del within %d ms; it stays detaching.",
 			    step, QMP_CLIENT_TIMEOUT_MS);
+		return 0;
+	}
+	if (r == -ENODEV) {
+		/* DeviceNotFound: it is gone already (another QMP client, a lost event); as
+		 * libvirt does, the detach is done. */
+		log_info("%s: the VMM no longer has it; finishing the detach.", step);
+		if (ret_error) {
+			free(*ret_error);
+			*ret_error = NULL;
+		}
+		row.state = STORE_DEVICE_DETACHING;
+		hotplug_unplug_finish(d, &row);
 		return 0;
 	}
 	if (r < 0) {

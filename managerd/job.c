@@ -60,6 +60,11 @@ void jobs_drain(void)
 		pthread_cond_wait(&workers_idle, &big_lock);
 }
 
+bool jobs_draining(void)
+{
+	return draining;
+}
+
 static void job_free(struct job *j)
 {
 	free(j->arg);

@@ -40,6 +40,8 @@ struct job;
 int jobs_init(struct loop *l);
 /* Called by the main thread at exit: no new jobs; waits for the running ones to end. */
 void jobs_drain(void);
+/* The daemon is exiting (read with the lock held): a job that waits on purpose gives up. */
+bool jobs_draining(void);
 
 /*
  * Queues run(d, arg, flags) on d's worker; done (may be NULL) gets the result. -EBUSY past

@@ -131,6 +131,8 @@ int domain_get_xml(struct domain *d, unsigned flags, char **ret_xml, char **ret_
 bool domain_is_active(const struct domain *d);
 /* Watches the VMM (pidfd, QMP) from the loop: internal to domain.c and restore.c. */
 int domain_watch(struct domain *d);
+/* A new QMP connection to the running VMM (drops what the VMM kept for the old one). */
+int domain_qmp_reconnect(struct domain *d);
 /* The VMM is gone (or was destroyed): clean up and record the new state. */
 void domain_stopped(struct domain *d, enum domain_state state);
 

@@ -340,6 +340,44 @@ static int link_dump_masters(int master, int *ret_count, int *ret_master_of, int
 	}
 }
 
+int netdev_link_delete(const char *name)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_DELLINK,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK, .nlmsg_seq = 1 },
+		.ifi = { .ifi_family = AF_UNSPEC },
+	};
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr err;
+	} ack;
+	_cleanup_close_ int fd = -1;
+	int idx;
+	ssize_t n;
+
+	if (netdev_name_validate(name) < 0)
+		return -EINVAL;
+	idx = ifindex_of(name);
+	if (idx < 0)
+		return idx;
+	req.ifi.ifi_index = idx;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	n = recv(fd, &ack, sizeof(ack), 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(ack) || ack.nh.nlmsg_type != NLMSG_ERROR)
+		return -EIO;
+	return ack.err.error;
+}
+
 int netdev_bridge_port_count(const char *bridge)
 {
 	int idx = ifindex_of(bridge), count = 0, unused = 0, r;

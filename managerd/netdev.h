@@ -44,6 +44,8 @@ int netdev_bridge_ensure(const char *bridge, bool create, bool *ret_created);
 /* Number of interfaces enslaved to bridge, or -errno. */
 int netdev_bridge_port_count(const char *bridge);
 int netdev_bridge_delete(const char *bridge);
+/* Deletes the link name (RTM_DELLINK): a TAP goes even while another process holds its fd. */
+int netdev_link_delete(const char *name);
 
 /*
  * Creates a TAP (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) called name (which may be a

@@ -95,7 +95,8 @@ def make_image(path, size=1 << 20):
 class Mvirtd:
     """One mvirtd process on the test's bus, with its own state and runtime folders."""
 
-    def __init__(self, workdir, bus_address, netns=None, extra_args=()):
+    def __init__(self, workdir, bus_address, netns=None, extra_args=(), env=None):
+        self.env = env
         self.workdir = workdir
         self.bus_address = bus_address
         self.state_dir = os.path.join(workdir, "state")
@@ -111,7 +112,8 @@ class Mvirtd:
                 "--vmm", env_path("MVIRT_VMM"), *self.extra_args]
         if self.netns:
             argv = self.netns.argv(*argv)
-        self.proc = Process(argv, log_path=os.path.join(self.workdir, "mvirtd.log"))
+        kw = {"env": {**os.environ, **self.env}} if self.env else {}
+        self.proc = Process(argv, log_path=os.path.join(self.workdir, "mvirtd.log"), **kw)
         wait_for(lambda: self.bus.name_has_owner(BUS_NAME) or not self.proc.alive(), 20,
                  what="mvirtd to own its bus name")
         if not self.proc.alive():
@@ -183,6 +185,52 @@ def _vmm_pids(runtime_dir):
         except (OSError, ValueError):
             pass
     return pids
+
+
+class QmpSession:
+    """Another QMP client of a VMM, beside the daemon's: commands (with fds) and replies."""
+
+    def __init__(self, path):
+        import json
+        import socket
+        self._json = json
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.buf = b""
+        self._line()  # greeting
+        assert "return" in self.execute("qmp_capabilities")
+
+    def _line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the VMM closed QMP")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return self._json.loads(line)
+
+    def execute(self, cmd, fds=(), **args):
+        """Returns the reply ({"return": ...} or {"error": ...}); events are skipped."""
+        import socket
+        msg = {"execute": cmd}
+        if args:
+            msg["arguments"] = {k.replace("_", "-"): v for k, v in args.items()}
+        data = (self._json.dumps(msg) + "\n").encode()
+        if fds:
+            socket.send_fds(self.sock, [data], list(fds))
+        else:
+            self.sock.sendall(data)
+        while True:
+            reply = self._line()
+            if "event" not in reply:
+                return reply
+
+    def slots(self):
+        return self.execute("query-slots")["return"]
+
+    def close(self):
+        self.sock.close()
 
 
 def run_capture(*argv):
