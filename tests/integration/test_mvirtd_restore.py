@@ -9,7 +9,8 @@ import signal
 import socket
 import xml.etree.ElementTree as ET
 
-from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
+from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  # noqa: F401
+                        wait_for, workdir)
 from mvirtd_helpers import Mvirtd, Signals, disk_xml, domain_xml, make_image
 
 
@@ -159,5 +160,65 @@ def test_vmm_died_while_daemon_down(workdir, dbus_bus):
         assert second != first
         assert live_targets(dom) == ["vda", "vdb"]
         wait_for(lambda: "4096" in blk(d, "lazarus", 1), 60, what="the new guest to see vdb")
+    finally:
+        cleanup(d, pids)
+
+
+def test_bridged_nic_survives_daemon_kill9_and_vmm_death(workdir, dbus_bus, netns):  # noqa: F811
+    """A persistent hot-plugged bridged NIC: after kill -9 of mvirtd it is still on the
+    bridge and answers ping; after kill -9 of the VMM (on_crash=restart) its TAP is made
+    again, on the bridge, and the new guest has the same MAC in the same slot, link up."""
+    require_root()
+    # The host's bridge with its address, as an administrator sets it up (a bridge mvirtd
+    # made goes when its last TAP goes, and its address with it).
+    netns.run("ip", "link", "add", "mvbr0", "type", "bridge")
+    netns.run("ip", "addr", "add", "10.0.0.1/24", "dev", "mvbr0")
+    netns.run("ip", "link", "set", "mvbr0", "up")
+    d = Mvirtd(workdir, dbus_bus.address, netns=netns).start()
+    pids = []
+
+    def ping():
+        return netns.run("ping", "-c", "1", "-W", "1", "10.0.0.2", check=False).returncode == 0
+
+    def on_bridge():
+        out = netns.run("ip", "-o", "link", "show", "mvrs0", check=False).stdout
+        return "master mvbr0" in out and "UP" in out
+
+    try:
+        dom, props, sig, path = start_vm(d, workdir, "nicr", on_crash="restart",
+                                         cmdline="probe.ip=10.0.0.2")
+        first = vmm_pid(d, "nicr")
+        pids.append(first)
+        dom.AttachDevice("<interface type='bridge'><source bridge='mvbr0'/>"
+                         "<target dev='mvrs0'/><model type='virtio'/></interface>", 3)
+        alias = sig.wait("DeviceAdded")[0]
+        mac = ET.fromstring(str(dom.GetXML(1))).find("devices/interface/mac").get("address")
+        probe = rf"PROBE net index=0 mac={mac} link=up"
+        wait_for(lambda: re.search(probe, console(d, "nicr")), 30, what="the probe: link up")
+        wait_for(ping, 30, what="the guest to answer ping")
+        d.kill9()
+        d.start()
+        dom, props = d.domain(path)
+        assert d.state(props) == "running" and vmm_pid(d, "nicr") == first
+        assert on_bridge()
+        live = ET.fromstring(str(dom.GetXML(1))).findall("devices/interface")
+        assert [i.find("mac").get("address") for i in live] == [mac]
+        assert [i.find("alias").get("name") for i in live] == [alias]
+        wait_for(ping, 30, what="ping after the daemon's restart")
+        # The VMM dies: its TAP goes with its last fd, and comes back with the restart.
+        sig = Signals(d.bus, path)
+        mark = len(console(d, "nicr"))
+        os.kill(first, signal.SIGKILL)
+        sig.wait("StateChanged", "crashed", timeout=10)
+        sig.wait("StateChanged", "running", timeout=60)
+        second = vmm_pid(d, "nicr")
+        pids.append(second)
+        assert second != first
+        wait_for(on_bridge, 30, what="the TAP back on the bridge")
+        wait_for(lambda: re.search(probe, console(d, "nicr")[mark:]), 60,
+                 what="the new guest: same MAC, slot 0, link up")
+        live = ET.fromstring(str(dom.GetXML(1))).findall("devices/interface")
+        assert [i.find("mac").get("address") for i in live] == [mac]
+        wait_for(ping, 30, what="ping after the VMM's restart")
     finally:
         cleanup(d, pids)
