@@ -204,6 +204,7 @@ int acpi_init(uint64_t rsdp_hint)
 		return -1;
 	}
 	acpi.s5_type = aml_find_s5(acpi.dsdt, acpi.dsdt_len);
+	acpi.has_ged = aml_find_ged(acpi.dsdt, acpi.dsdt_len, &acpi.ged) == 0;
 	acpi.n_devs = aml_find_virtio(acpi.dsdt, acpi.dsdt_len, acpi.devs, PROBE_MAX_DEVS);
 	return 0;
 }

@@ -107,15 +107,15 @@ static void crs_parse(const uint8_t *p, const uint8_t *end, struct acpi_dev *d)
 	}
 }
 
-static bool device_parse(const uint8_t *body, const uint8_t *end, struct acpi_dev *d)
+/* A Device() whose _HID is the 8-character string hid, with its _UID and _CRS. */
+static bool device_parse(const uint8_t *body, const uint8_t *end, const char *hid,
+		struct acpi_dev *d)
 {
-	static const char hid[] = "LNRO0005";
 	const uint8_t *v = find_name(body, end, "_HID");
 	uint32_t n, nb, size_len;
 	uint64_t uid = 0, size;
 
-
-	if (!v || v + 10 > end || v[0] != AML_STRING_PREFIX || memcmp(v + 1, hid, sizeof(hid)))
+	if (!v || v + 10 > end || v[0] != AML_STRING_PREFIX || memcmp(v + 1, hid, 9))
 		return false;
 	v = find_name(body, end, "_UID");
 	if (v && aml_integer(v, end, &uid))
@@ -129,10 +129,11 @@ static bool device_parse(const uint8_t *body, const uint8_t *end, struct acpi_de
 	if (v + 1 + n > end || !size_len)
 		return false;
 	crs_parse(v + 1 + nb + size_len, v + 1 + n, d);
-	return d->base != 0;
+	return true;
 }
 
-uint32_t aml_find_virtio(const uint8_t *aml, uint32_t len, struct acpi_dev *out, uint32_t max)
+static uint32_t find_devices(const uint8_t *aml, uint32_t len, const char *hid,
+		struct acpi_dev *out, uint32_t max)
 {
 	const uint8_t *end = aml + len;
 	uint32_t found = 0;
@@ -148,10 +149,26 @@ uint32_t aml_find_virtio(const uint8_t *aml, uint32_t len, struct acpi_dev *out,
 		/* The body starts after the PkgLength; the device's NameString comes first and
 		 * find_name() skips over it like any other bytes. */
 		memset(&out[found], 0, sizeof(out[found]));
-		if (device_parse(p + 2 + nb, p + 2 + n, &out[found]))
+		if (device_parse(p + 2 + nb, p + 2 + n, hid, &out[found]))
 			found++;
 	}
 	return found;
+}
+
+uint32_t aml_find_virtio(const uint8_t *aml, uint32_t len, struct acpi_dev *out, uint32_t max)
+{
+	uint32_t n = find_devices(aml, len, "LNRO0005", out, max), kept = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (out[i].base != 0) /* a transport without registers is of no use */
+			out[kept++] = out[i];
+	return kept;
+}
+
+/* The Generic Event Device (ACPI0013) whose interrupt is the power button: 0 or -1. */
+int aml_find_ged(const uint8_t *aml, uint32_t len, struct acpi_dev *ret)
+{
+	return find_devices(aml, len, "ACPI0013", ret, 1) == 1 && ret->has_irq ? 0 : -1;
 }
 
 /* Name(\_S5, Package() { SLP_TYPa, ... }): the value to write for soft-off. */

@@ -128,9 +128,9 @@ static bool parse_rounds(const char *p)
 static bool parse_power_button(const char *p)
 {
 	if (str_starts(p, "poweroff") && at_word_end(p + 8))
-		opts.power_button_ignore = false;
+		opts.power_button_poweroff = true;
 	else if (str_starts(p, "ignore") && at_word_end(p + 6))
-		opts.power_button_ignore = true;
+		opts.power_button_poweroff = false;
 	else
 		return false;
 	return true;

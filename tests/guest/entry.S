@@ -167,6 +167,7 @@ exc_common:
 
 	IRQ_STUB irq_virtio_stub, irq_virtio
 	IRQ_STUB irq_timer_stub, irq_timer
+	IRQ_STUB irq_power_stub, irq_power
 
 	/* The LAPIC's spurious vector needs no EOI. */
 	.globl irq_spurious_stub

@@ -38,6 +38,7 @@ struct exc_frame {
 extern const uint64_t exc_stubs[32];
 void irq_virtio_stub(void);
 void irq_timer_stub(void);
+void irq_power_stub(void);
 void irq_spurious_stub(void);
 void irq_virtio(void);
 void irq_timer(void);
@@ -70,6 +71,7 @@ void irq_init(void)
 		idt_set(v, exc_stubs[v]);
 	idt_set(VEC_VIRTIO, (uint64_t)irq_virtio_stub);
 	idt_set(VEC_TIMER, (uint64_t)irq_timer_stub);
+	idt_set(VEC_POWER, (uint64_t)irq_power_stub);
 	idt_set(VEC_SPURIOUS, (uint64_t)irq_spurious_stub);
 	__asm__ volatile("lidt %0" : : "m"(desc));
 	outb(0x21, 0xff); /* mask both 8259s */
@@ -147,6 +149,14 @@ void irq_virtio(void)
 {
 	irq_count++;
 	virtio_irq_handle();
+	lapic_write(LAPIC_EOI, 0);
+}
+
+volatile uint32_t power_button_presses;
+
+void irq_power(void)
+{
+	power_button_presses++;
 	lapic_write(LAPIC_EOI, 0);
 }
 

@@ -114,6 +114,7 @@ static __attribute__((noreturn)) void idle_loop(void)
 			if (d->device_id == VT_NET)
 				net_poll(d);
 		}
+		power_button_poll();
 		wait_for_interrupt();
 	}
 }
@@ -127,6 +128,7 @@ void probe_main(uint64_t info, uint32_t entry)
 	irq_init();
 	acpi_init(boot.rsdp);
 	lapic_init();
+	power_button_init();
 	collect_devices();
 	start_devices();
 	blk_run_commands();

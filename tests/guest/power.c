@@ -65,3 +65,34 @@ void power_off(void)
 	settle();
 	out_error("poweroff-failed");
 }
+
+static uint32_t button_seen;
+
+/* The GED's interrupt as its _CRS gives it (the VMM's: GSI 23, edge, active high). */
+void power_button_init(void)
+{
+	if (!acpi.has_ged)
+		return;
+	if (ioapic_route(acpi.ged.gsi, acpi.ged.level, acpi.ged.active_low, VEC_POWER) < 0) {
+		out_begin("error");
+		out_str("what", "no-irq-route");
+		out_dec("gsi", acpi.ged.gsi);
+		out_end();
+	}
+}
+
+/* From the idle loop: one line per press, then, when asked, what systemd-logind does by
+ * default. Reporting only is the default here: tests of a manager's shutdown timeout need a
+ * guest that does not react. */
+void power_button_poll(void)
+{
+	while (button_seen != power_button_presses) {
+		button_seen++;
+		out_begin("power-button");
+		out_dec("gsi", acpi.ged.gsi);
+		out_dec("count", button_seen);
+		out_end();
+		if (opts.power_button_poweroff)
+			power_off();
+	}
+}

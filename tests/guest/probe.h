@@ -28,6 +28,7 @@
 /* Interrupt vectors the probe uses. */
 #define VEC_VIRTIO 0x40
 #define VEC_TIMER 0x41
+#define VEC_POWER 0x42 /* the GED's GSI: the power button */
 #define VEC_SPURIOUS 0xff
 #define TICK_MS 10
 
@@ -165,7 +166,7 @@ struct probe_options {
 	bool poweroff;
 	char hostile[PROBE_HOSTILE_NAME_MAX]; /* probe.hostile=MODE, "" for none */
 	uint32_t hostile_rounds; /* probe.hostile-rounds=N: break, reset, break again (1-16) */
-	bool power_button_ignore; /* probe.on-power-button=ignore; default: power off */
+	bool power_button_poweroff; /* probe.on-power-button=poweroff; default: report only */
 };
 
 extern struct probe_options opts;
@@ -206,6 +207,8 @@ struct acpi_info {
 	struct gas pm1a_cnt;    /* PM1a control block, space 0xff if absent */
 	bool hw_reduced;
 	int s5_type;            /* SLP_TYPa of \_S5, -1 if the DSDT has none */
+	struct acpi_dev ged;    /* the power button's Generic Event Device */
+	bool has_ged;
 	struct acpi_dev devs[PROBE_MAX_DEVS];
 	uint32_t n_devs;
 };
@@ -214,6 +217,7 @@ extern struct acpi_info acpi;
 int acpi_init(uint64_t rsdp_hint);
 uint32_t aml_find_virtio(const uint8_t *aml, uint32_t len, struct acpi_dev *out, uint32_t max);
 int aml_find_s5(const uint8_t *aml, uint32_t len);
+int aml_find_ged(const uint8_t *aml, uint32_t len, struct acpi_dev *ret);
 
 /* ---- irq.c ---- */
 extern volatile uint64_t ticks;
@@ -360,6 +364,12 @@ void hostile_run(void);
 
 /* ---- power.c ---- */
 void power_off(void);
+/* Routes the GED's interrupt; power_button_poll() reports presses ("PROBE power-button") and
+ * powers off with probe.on-power-button=poweroff. */
+void power_button_init(void);
+void power_button_poll(void);
+void irq_power(void);
+extern volatile uint32_t power_button_presses;
 __attribute__((noreturn)) void halt_forever(void);
 
 #endif

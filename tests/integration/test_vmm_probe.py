@@ -147,10 +147,9 @@ def test_sigterm_cleans_up(vms, workdir):  # noqa: F811
 
 
 def test_system_powerdown_presses_the_button(vms, workdir):  # noqa: F811
-    """system_powerdown raises the GED's GSI (the DSDT's _EVT notifies PNP0C0C,
-    checked by test_vmm_errors' iasl test). The probe does not route GSI 23, so
-    it cannot report the press; the VMM's log line says KVM_IRQ_LINE took it,
-    with seccomp on, and the guest keeps running."""
+    """system_powerdown raises the GED's GSI (the DSDT's _EVT notifies PNP0C0C, checked by
+    test_vmm_errors' iasl test). The probe finds the GED (ACPI0013) in the DSDT, routes its
+    GSI and, by default (probe.on-power-button=ignore), reports each press and keeps running."""
     qmp_path = os.path.join(workdir, "qmp.sock")
     vm = vms(["-qmp", f"unix:{qmp_path},server,nowait"])
     vm.wait_event("ready")
@@ -159,13 +158,33 @@ def test_system_powerdown_presses_the_button(vms, workdir):  # noqa: F811
         for n in (1, 2):
             assert qmp.command("system_powerdown") == {"return": {}}
             assert "timestamp" in qmp.event("POWERDOWN")
-            deadline = time.monotonic() + 10
-            line = f"Power button pressed ({n} since boot; GSI 23)."
-            while line not in vm.stderr() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert line in vm.stderr(), vm.stderr()
+            press = vm.wait_event("power-button", count=n)
+            assert press["gsi"] == "23"
+            assert f"Power button pressed ({n} since boot; GSI 23)." in vm.stderr()
         assert qmp.command("query-status")["return"]["status"] == "running"
+        assert vm.events("poweroff") == []
         qmp.command("quit")
     finally:
         qmp.close()
     assert vm.wait_exit(10) == 0
+
+
+def test_system_powerdown_powers_the_probe_off(vms, workdir):  # noqa: F811
+    """With probe.on-power-button=poweroff the probe does what systemd-logind does with the
+    power button: power off. The VMM sees the ACPI sleep register written, says SHUTDOWN and
+    exits 0."""
+    qmp_path = os.path.join(workdir, "qmp.sock")
+    vm = vms(["-qmp", f"unix:{qmp_path},server,nowait"],
+             cmdline="probe.on-power-button=poweroff")
+    vm.wait_event("ready")
+    qmp = Qmp(qmp_path)
+    try:
+        assert qmp.command("system_powerdown") == {"return": {}}
+        vm.wait_event("power-button", count=1, gsi=23)
+        shutdown = qmp.event("SHUTDOWN")
+        assert shutdown["data"]["guest"] is True, shutdown
+        assert vm.wait_exit(10) == 0
+    finally:
+        qmp.close()
+    assert vm.events("poweroff")[0]["method"] == "acpi-sleep"
+    assert "The guest powered off." in vm.stderr()
