@@ -98,8 +98,10 @@ static uint8_t blk_rw(struct virtio_blk *blk, const struct blk_req_hdr *h, struc
 	done = is_read ? preadv(blk->backend->fd, data, n, h->sector * BLK_SECTOR) :
 			 pwritev(blk->backend->fd, data, n, h->sector * BLK_SECTOR);
 	if (done < 0 || (size_t)done != len) {
-		/* A short write is what a full file system gives before ENOSPC. */
-		virtio_fault_locked(&blk->vdev, VIRTIO_FAULT_IO, done < 0 ? errno : ENOSPC);
+		/* A short write is what a full file system gives before ENOSPC; a short read, an
+		 * image that shrank under us. */
+		virtio_fault_locked(&blk->vdev, VIRTIO_FAULT_IO, done < 0 ? errno :
+								is_read ? EIO : ENOSPC);
 		return BLK_S_IOERR;
 	}
 	if (is_read)
