@@ -44,7 +44,10 @@ class Vmm:
             return f.read().decode(errors="replace")
 
     def events(self, event):
-        return [probe_fields(line)[1] for line in self.console().splitlines()
+        # Only complete lines: the serial port writes a line a byte at a time, and a
+        # line still without its newline may lack its last fields.
+        lines = [line.rstrip("\r") for line in self.console().split("\n")[:-1]]
+        return [probe_fields(line)[1] for line in lines
                 if line.startswith(f"PROBE {event} ") or line == f"PROBE {event}"]
 
     def wait_event(self, event, timeout=30, after=0, **want):
