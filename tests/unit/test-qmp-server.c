@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -641,6 +642,160 @@ static void test_getfd(void **state)
 	assert_int_equal(f->blk[0].blk->size, 8192);
 }
 
+/* Sends text with fd attached (SCM_RIGHTS) in one sendmsg. */
+static void send_with_fd(struct fixture *f, int c, const char *text, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)text, .iov_len = strlen(text) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	assert_int_equal(sendmsg(f->fd[c], &mh, 0), (ssize_t)strlen(text));
+}
+
+/* A file of size bytes in the fixture's folder, open read-write. */
+static int sized_file(struct fixture *f, const char *name, off_t size)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, size), 0);
+	return fd;
+}
+
+/* Open descriptors of this process (the server runs in it, on the loop thread), counted after
+ * a round trip on client 0: the server closes what a command left once its reply is queued,
+ * so the reply alone does not say the close happened. */
+static int count_fds(struct fixture *f)
+{
+	_cleanup_json_ struct json_object *m = command(f, 0, "{\"execute\": \"query-status\"}");
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(json_object_object_get(m, "return"));
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static struct json_object *getfd_with(struct fixture *f, const char *name, int fd)
+{
+	char text[160];
+
+	snprintf(text, sizeof(text), "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"%s\"}}",
+		name);
+	send_with_fd(f, 0, text, fd);
+	return recv_msg(f, 0);
+}
+
+/* The disk a blockdev-add + device_add of named fd "img" gives slot 0: its size. */
+static uint64_t plugged_size(struct fixture *f)
+{
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL;
+
+	a = command(f, 0, "{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": "
+			  "\"fd\", \"file\": {\"fd\": \"img\"}, \"cache\": {\"direct\": false}}}");
+	assert_return_empty(a);
+	b = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"fd\", "
+			  "\"driver\": \"virtio-blk-mmio\"}}");
+	assert_return_empty(b);
+	return f->blk[0].blk->size;
+}
+
+/* Every fd that comes with a command that fails or does not take it is closed at once: the
+ * next getfd names its own fd, never a stale one. */
+static void test_getfd_failures_close(void **state)
+{
+	struct fixture *f = *state;
+	int before, small = sized_file(f, "small.img", 4096), big = sized_file(f, "big.img", 8192);
+	char name[32];
+
+	skip_greeting(f, 0);
+	before = count_fds(f);
+	{ /* a bad name */
+		_cleanup_json_ struct json_object *e = getfd_with(f, "", small);
+
+		assert_error(e, "GenericError", "fdname");
+	}
+	assert_int_equal(count_fds(f), before);
+	{ /* a command that takes no fd */
+		_cleanup_json_ struct json_object *e = NULL, *m = NULL;
+
+		send_with_fd(f, 0, "{\"execute\": \"query-status\"}", small);
+		m = recv_msg(f, 0);
+		assert_string_equal(str_at(m, "return", "status"), "running");
+		assert_int_equal(count_fds(f), before);
+		e = command(f, 0, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}");
+		assert_error(e, "GenericError", "SCM_RIGHTS");
+	}
+	{ /* an unknown command and a message that is not JSON */
+		_cleanup_json_ struct json_object *e = NULL, *g = NULL;
+
+		send_with_fd(f, 0, "{\"execute\": \"no-such-command\"}", small);
+		e = recv_msg(f, 0);
+		assert_error(e, "CommandNotFound", "no-such-command");
+		send_with_fd(f, 0, "{nonsense\n", small);
+		g = recv_msg(f, 0);
+		assert_error(g, "GenericError", "JSON");
+		assert_int_equal(count_fds(f), before);
+	}
+	for (int i = 0; i < 16; i++) { /* every named slot taken */
+		_cleanup_json_ struct json_object *ok = NULL;
+
+		snprintf(name, sizeof(name), "n%d", i);
+		ok = getfd_with(f, name, small);
+		assert_return_empty(ok);
+	}
+	{
+		_cleanup_json_ struct json_object *e = getfd_with(f, "img", small);
+
+		assert_error(e, "GenericError", "closefd");
+	}
+	assert_int_equal(count_fds(f), before + 16);
+	{
+		_cleanup_json_ struct json_object *c = command(f, 0, "{\"execute\": \"closefd\", "
+								  "\"arguments\": {\"fdname\": \"n0\"}}");
+		_cleanup_json_ struct json_object *ok = NULL;
+
+		assert_return_empty(c);
+		ok = getfd_with(f, "img", big);
+		assert_return_empty(ok);
+	}
+	/* "img" is the 8 KiB file sent last, not the 4 KiB one of the failed getfd. */
+	assert_int_equal(plugged_size(f), 8192);
+	close(small);
+	close(big);
+}
+
+/* An fd sent with two messages belongs to the one its bytes end in: a getfd ahead of it in
+ * the same send does not take it. */
+static void test_getfd_owner(void **state)
+{
+	struct fixture *f = *state;
+	int big = sized_file(f, "big.img", 8192);
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL;
+
+	skip_greeting(f, 0);
+	send_with_fd(f, 0, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"early\"}}\r\n"
+			   "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"img\"}}\r\n", big);
+	close(big);
+	a = recv_msg(f, 0);
+	assert_error(a, "GenericError", "SCM_RIGHTS");
+	b = recv_msg(f, 0);
+	assert_return_empty(b);
+	assert_int_equal(plugged_size(f), 8192);
+}
+
 static void test_quit(void **state)
 {
 	struct fixture *f = *state;
@@ -696,6 +851,8 @@ int main(void)
 		T(test_guide_disk_sequence),
 		T(test_device_add_arguments),
 		T(test_getfd),
+		T(test_getfd_failures_close),
+		T(test_getfd_owner),
 		T(test_quit),
 		T(test_flood),
 	};

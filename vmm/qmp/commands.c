@@ -163,7 +163,7 @@ static int cmd_getfd(struct qmp_request *r, struct json_object *args, struct jso
 		return qmp_fail(r, "GenericError", -EINVAL, _("The fdname \"%s\" must be 1 to %d "
 							       "characters long."), name,
 			HOTPLUG_ID_MAX - 1);
-	if (c->n_pending_fds == 0)
+	if (!c->fds_offered || c->n_pending_fds == 0)
 		return qmp_fail(r, "GenericError", -EBADF,
 			_("No file descriptor came with getfd \"%s\"; send one with SCM_RIGHTS "
 			  "along with the command."), name);

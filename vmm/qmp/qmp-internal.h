@@ -26,8 +26,14 @@ struct qmp_client {
 	struct json_stream *in;
 	char *out;
 	size_t out_len;
+	/* SCM_RIGHTS fds belong to the message holding the last byte that came with them: the
+	 * one whose end reaches fds_owner_end. Only that command may take them (fds_offered);
+	 * whatever it leaves, failed or not, is closed after it. */
 	int pending_fds[QMP_CLIENT_FDS_MAX];
 	unsigned n_pending_fds;
+	uint64_t fds_owner_end; /* stream offset just past the owner's last non-blank byte */
+	bool fds_offered;
+	uint64_t fed; /* bytes fed into in since the client came */
 	uint64_t window_start_ms;
 	unsigned window_count;
 	bool throttled;

@@ -72,6 +72,14 @@ static void client_kill(struct qmp_client *c)
 	event_loop_remove(c->server->loop, c->fd);
 }
 
+static void client_close_fds(struct qmp_client *c)
+{
+	for (unsigned i = 0; i < c->n_pending_fds; i++)
+		safe_close(c->pending_fds[i]);
+	c->n_pending_fds = 0;
+	c->fds_offered = false;
+}
+
 static struct qmp_client *client_free(struct qmp_client *c)
 {
 	if (!c)
@@ -79,8 +87,7 @@ static struct qmp_client *client_free(struct qmp_client *c)
 	if (!c->dead)
 		event_loop_remove(c->server->loop, c->fd);
 	safe_close(c->fd);
-	for (unsigned i = 0; i < c->n_pending_fds; i++)
-		safe_close(c->pending_fds[i]);
+	client_close_fds(c);
 	json_stream_free(c->in);
 	free(c->out);
 	free(c);
@@ -321,6 +328,10 @@ static void client_dispatch(struct qmp_client *c)
 		r = json_stream_next(c->in, &msg);
 		if (r == 0)
 			break;
+		/* Messages before the fds' owner must not see them: a getfd sent ahead of the
+		 * one that carries the fd would name the wrong file. */
+		c->fds_offered = c->n_pending_fds > 0 &&
+			c->fed - json_stream_pending(c->in) >= c->fds_owner_end;
 		if (now - c->window_start_ms >= 1000) {
 			c->window_start_ms = now;
 			c->window_count = 0;
@@ -335,6 +346,8 @@ static void client_dispatch(struct qmp_client *c)
 				  "line; send one JSON object per line."));
 		else
 			handle_message(c, msg);
+		if (c->fds_offered)
+			client_close_fds(c); /* not taken: a failed getfd or another command */
 		if (++c->window_count >= QMP_RATE_MAX && !c->throttled) {
 			c->throttled = true;
 			log_debug("Throttling a QMP client that sent %u messages within a second.",
@@ -342,6 +355,36 @@ static void client_dispatch(struct qmp_client *c)
 			client_update_events(c);
 			timer_arm(c->server, true);
 		}
+	}
+}
+
+/* Keeps the fds that came with the n bytes in buf for the message those bytes end in. */
+static void client_take_fds(struct qmp_client *c, struct msghdr *mh, const char *buf, size_t n)
+{
+	size_t end = n;
+
+	while (end > 0 && strchr(" \t\r\n", buf[end - 1]))
+		end--;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(cm);
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (c->n_pending_fds > 0) {
+			/* Their owner never came whole; the new ones name another message. */
+			log_debug("Closing %u file descriptors a QMP client sent without a command.",
+				c->n_pending_fds);
+			client_close_fds(c);
+		}
+		for (size_t i = 0; i < nfds; i++) {
+			/* Blank bytes belong to no command: nothing could ever take these. */
+			if (end > 0 && c->n_pending_fds < QMP_CLIENT_FDS_MAX)
+				c->pending_fds[c->n_pending_fds++] = fds[i];
+			else
+				safe_close(fds[i]);
+		}
+		c->fds_owner_end = c->fed + end;
 	}
 }
 
@@ -361,21 +404,10 @@ static void client_receive(struct qmp_client *c)
 		client_kill(c);
 		return;
 	}
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int *fds = (int *)CMSG_DATA(cm);
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < nfds; i++) {
-			if (c->n_pending_fds < QMP_CLIENT_FDS_MAX)
-				c->pending_fds[c->n_pending_fds++] = fds[i];
-			else
-				safe_close(fds[i]);
-		}
-	}
+	client_take_fds(c, &mh, buf, (size_t)n);
 	/* -EMSGSIZE is reported by json_stream_next() as an error reply. */
 	json_stream_feed(c->in, buf, n);
+	c->fed += (uint64_t)n;
 	client_dispatch(c);
 }
 
