@@ -165,7 +165,40 @@ exc_common:
 	iretq
 	.endm
 
-	IRQ_STUB irq_virtio_stub, irq_virtio
+	/* One stub per virtio interrupt line: the line number goes to irq_virtio in %edi. */
+	.macro VIRTIO_STUB n
+virtio_stub_\n:
+	push	%rdi
+	mov	$\n, %edi
+	jmp	virtio_stub_common
+	.endm
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	VIRTIO_STUB \n
+	.endr
+
+/* %rdi is pushed already: 8 more pushes leave RSP aligned for the call, as in IRQ_STUB. */
+virtio_stub_common:
+	push	%rax
+	push	%rcx
+	push	%rdx
+	push	%rsi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	cld
+	call	irq_virtio
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	pop	%rdi
+	iretq
+
 	IRQ_STUB irq_timer_stub, irq_timer
 	IRQ_STUB irq_power_stub, irq_power
 
@@ -180,6 +213,13 @@ irq_spurious_stub:
 exc_stubs:
 	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad exc_\n
+	.endr
+
+	.p2align 3
+	.globl virtio_stubs
+virtio_stubs:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	.quad virtio_stub_\n
 	.endr
 
 	.p2align 3

@@ -36,11 +36,11 @@ struct exc_frame {
 };
 
 extern const uint64_t exc_stubs[32];
-void irq_virtio_stub(void);
+extern const uint64_t virtio_stubs[PROBE_MAX_DEVS];
 void irq_timer_stub(void);
 void irq_power_stub(void);
 void irq_spurious_stub(void);
-void irq_virtio(void);
+void irq_virtio(uint32_t line);
 void irq_timer(void);
 void exception_report(const struct exc_frame *f);
 
@@ -69,7 +69,8 @@ void irq_init(void)
 
 	for (uint8_t v = 0; v < 32; v++)
 		idt_set(v, exc_stubs[v]);
-	idt_set(VEC_VIRTIO, (uint64_t)irq_virtio_stub);
+	for (uint8_t i = 0; i < PROBE_MAX_DEVS; i++)
+		idt_set(VEC_VIRTIO + i, virtio_stubs[i]);
 	idt_set(VEC_TIMER, (uint64_t)irq_timer_stub);
 	idt_set(VEC_POWER, (uint64_t)irq_power_stub);
 	idt_set(VEC_SPURIOUS, (uint64_t)irq_spurious_stub);
@@ -145,10 +146,10 @@ int ioapic_route(uint32_t gsi, bool level, bool active_low, uint8_t vector)
 	return -1;
 }
 
-void irq_virtio(void)
+void irq_virtio(uint32_t line)
 {
 	irq_count++;
-	virtio_irq_handle();
+	virtio_irq_handle(line);
 	lapic_write(LAPIC_EOI, 0);
 }
 

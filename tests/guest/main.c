@@ -82,7 +82,8 @@ static void start_devices(void)
 		if (d->device_id != VT_BLK && d->device_id != VT_NET)
 			continue;
 		if (!d->res->has_irq ||
-				ioapic_route(d->res->gsi, d->res->level, d->res->active_low, VEC_VIRTIO)) {
+				ioapic_route(d->res->gsi, d->res->level, d->res->active_low,
+					virtio_irq_vector(d))) {
 			out_begin("error");
 			out_str("what", "no-irq-route");
 			out_dec("gsi", d->res->gsi);

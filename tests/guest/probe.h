@@ -26,7 +26,9 @@
 #define PROBE_HOSTILE_ROUNDS_MAX 16 /* probe.hostile-rounds= */
 
 /* Interrupt vectors the probe uses. */
-#define VEC_VIRTIO 0x40
+/* One vector per interrupt line of the virtio transports, as Linux has one handler per IRQ:
+ * VEC_VIRTIO + the index of the first transport on that GSI (vdevs[]). */
+#define VEC_VIRTIO 0x50
 #define VEC_TIMER 0x41
 #define VEC_POWER 0x42 /* the GED's GSI: the power button */
 #define VEC_SPURIOUS 0xff
@@ -331,7 +333,9 @@ void virtio_notify(struct virtio_dev *d, uint16_t qi);
 uint32_t virtio_config_gen(const struct virtio_dev *d);
 uint32_t virtio_config_read32(const struct virtio_dev *d, uint32_t off);
 uint8_t virtio_config_read8(const struct virtio_dev *d, uint32_t off);
-void virtio_irq_handle(void);
+/* The vector that serves d's GSI; transports sharing a GSI share it. */
+uint8_t virtio_irq_vector(const struct virtio_dev *d);
+void virtio_irq_handle(uint32_t line);
 uint32_t virtio_take_isr(struct virtio_dev *d);
 /* Publishes a chain of n buffers; `writable` has bit i set when buffer i is device-writable. */
 void virtq_add_chain(struct virtq *q, uint16_t head, const uint64_t *addr, const uint32_t *len,

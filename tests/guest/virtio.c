@@ -210,12 +210,34 @@ uint8_t virtio_config_read8(const struct virtio_dev *d, uint32_t off)
 	return mmio_read8(d->base + MMIO_CONFIG + off);
 }
 
-/* Interrupt context: acknowledge every live device's interrupt (a level-triggered line stays
- * asserted until then) and leave the bits for the main loop. */
-void virtio_irq_handle(void)
+/* The transports on each interrupt line (line = index of the first transport on its GSI),
+ * filled when the lines are routed: the handler of a line reads the InterruptStatus of its
+ * own transports only, as Linux's virtio_mmio does, instead of every device's. Each read is an
+ * exit to the VMM, the dearest thing a request costs. */
+static uint8_t line_devs[PROBE_MAX_DEVS][PROBE_MAX_DEVS];
+static uint8_t n_line_devs[PROBE_MAX_DEVS];
+
+uint8_t virtio_irq_vector(const struct virtio_dev *d)
 {
-	for (uint32_t i = 0; i < n_vdevs; i++) {
-		struct virtio_dev *d = &vdevs[i];
+	uint32_t me = (uint32_t)(d - vdevs), line = me;
+
+	for (uint32_t i = 0; i < me; i++)
+		if (vdevs[i].res && vdevs[i].res->has_irq && vdevs[i].res->gsi == d->res->gsi) {
+			line = i;
+			break;
+		}
+	line_devs[line][n_line_devs[line]++] = (uint8_t)me;
+	return (uint8_t)(VEC_VIRTIO + line);
+}
+
+/* Interrupt context: acknowledge the interrupt of the live transports on this line (a
+ * level-triggered line stays asserted until then) and leave the bits for the main loop. */
+void virtio_irq_handle(uint32_t line)
+{
+	if (line >= PROBE_MAX_DEVS)
+		return;
+	for (uint32_t k = 0; k < n_line_devs[line]; k++) {
+		struct virtio_dev *d = &vdevs[line_devs[line][k]];
 		uint32_t isr;
 
 		if (!d->live)
