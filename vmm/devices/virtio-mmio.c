@@ -200,6 +200,12 @@ static void mmio_notify(struct virtio_device *vdev, uint32_t qi)
 {
 	uint64_t one = 1;
 
+	if (vdev->serve_on_exit) {
+		/* The request completes, and its interrupt is raised, before the guest runs on. */
+		if (qi < vdev->n_queues && virtio_running_locked(vdev) && vdev->vqs[qi].ready)
+			vdev->ops->queue_notify(vdev, qi);
+		return;
+	}
 	/* Without ioeventfd: hand the work to the loop thread through the same eventfd. */
 	if (qi < vdev->n_queues && vdev->notify_fd[qi] >= 0)
 		(void)!write(vdev->notify_fd[qi], &one, sizeof(one));
@@ -328,6 +334,8 @@ static int mmio_setup_queue(struct virtio_device *vdev, unsigned qi)
 {
 	int r;
 
+	if (vdev->serve_on_exit)
+		return 0; /* QueueNotify is an MMIO exit served in mmio_notify */
 	vdev->notify_fd[qi] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vdev->notify_fd[qi] < 0)
 		return -errno;

@@ -67,7 +67,8 @@ struct virtio_device_ops {
 		uint32_t len);
 	/* The features offered now (they may depend on the attached backend). */
 	uint64_t (*features)(struct virtio_device *vdev);
-	/* On the loop thread: the driver made buffers available on queue qi. */
+	/* The driver made buffers available on queue qi: on the loop thread, or on the vCPU thread
+	 * of the QueueNotify exit for a device with serve_on_exit. */
 	void (*queue_notify)(struct virtio_device *vdev, unsigned qi);
 	/* The driver reset the device. */
 	void (*reset)(struct virtio_device *vdev);
@@ -89,6 +90,10 @@ struct virtio_device {
 	int irqfd;
 	int notify_fd[VIRTIO_MAX_QUEUES];
 	bool ioeventfd;
+	/* Serve QueueNotify on the vCPU's exit instead of an ioeventfd and the loop thread: under
+	 * nested KVM waking the loop thread and then the halted vCPU costs more than the exit
+	 * (bench/RESULTS.md). Set before virtio_mmio_register. */
+	bool serve_on_exit;
 	uint32_t status;
 	uint32_t isr;
 	uint32_t config_generation;
