@@ -191,25 +191,72 @@ static int row_write(struct domain *d, struct plug *p, bool persistent,
 	return store_device_update(manager_store(d->manager), &row, ret_error);
 }
 
+/* Names fd in the VMM with getfd (SCM_RIGHTS); the backend command then takes it by name. */
+static int fd_pass(struct domain *d, const char *fdname, int fd, const char *step,
+		   char **ret_error)
+{
+	_cleanup_json_ struct json_object *gf = json_object_new_object();
+	int r;
+
+	json_object_object_add(gf, "fdname", json_object_new_string(fdname));
+	/* A VMM that refuses getfd keeps the fd queued on this connection, where the next
+	 * getfd would take it instead of its own: a new connection drops it. */
+	r = qmp_run(d, "getfd", gf, fd, step, ret_error);
+	if (r == -EIO && domain_qmp_reconnect(d) < 0)
+		log_warning("Domain %s's VMM may keep the fd it refused to name.", d->name);
+	return r;
+}
+
+/* A backend command that failed leaves the named fd in the VMM (a success takes it). */
+static void fd_forget(struct domain *d, const char *fdname)
+{
+	(void)qmp_simple(d, "closefd", "fdname", fdname);
+}
+
+static int disk_open(struct domain *d, const struct disk_def *disk, const char *step,
+		     char **ret_error)
+{
+	_cleanup_free_ char *err = NULL;
+	int fd = image_open(&manager_config(d->manager)->images, disk->source, disk->readonly,
+			    disk_def_is_direct(disk), &err);
+
+	if (fd >= 0)
+		return fd;
+	/* Outside the image folders, or a device: the caller's argument is at fault. */
+	return set_error(ret_error, fd == -EINVAL ? -EINVAL : -EIO,
+			 _("%s failed before blockdev-add: %s"), step, err ? err : "");
+}
+
 static int disk_plug(struct domain *d, struct plug *p, const char *step, char **ret_error)
 {
 	const struct disk_def *disk = &p->dev.disk;
 	_cleanup_json_ struct json_object *bd = json_object_new_object();
 	_cleanup_json_ struct json_object *dev = json_object_new_object();
 	struct json_object *file = json_object_new_object(), *cache = json_object_new_object();
-	char addr[16];
+	_cleanup_close_ int fd = -1;
+	char addr[16], fdname[CONF_ALIAS_MAX + 4];
 	int r;
 
+	fd = disk_open(d, disk, step, ret_error);
+	if (fd < 0)
+		return fd;
+	snprintf(fdname, sizeof(fdname), "fd-%s", disk->alias);
+	r = fd_pass(d, fdname, fd, step, ret_error);
+	if (r < 0)
+		return r;
+	fd = safe_close(fd);
 	json_object_object_add(file, "driver", json_object_new_string("file"));
-	json_object_object_add(file, "filename", json_object_new_string(disk->source));
+	json_object_object_add(file, "fd", json_object_new_string(fdname));
 	json_object_object_add(cache, "direct", json_object_new_boolean(disk_def_is_direct(disk)));
 	json_object_object_add(bd, "node-name", json_object_new_string(disk->alias));
 	json_object_object_add(bd, "file", file);
 	json_object_object_add(bd, "cache", cache);
 	json_object_object_add(bd, "read-only", json_object_new_boolean(disk->readonly));
 	r = qmp_run(d, "blockdev-add", bd, -1, step, ret_error);
-	if (r < 0)
+	if (r < 0) {
+		fd_forget(d, fdname);
 		return r;
+	}
 	p->backend = true;
 	snprintf(addr, sizeof(addr), "0x%x", p->slot);
 	json_object_object_add(dev, "id", json_object_new_string(disk->alias));
@@ -248,30 +295,35 @@ static int nic_backend_add(struct domain *d, struct plug *p, const char *step, c
 {
 	const struct net_def *net = &p->dev.net;
 	_cleanup_json_ struct json_object *nd = json_object_new_object();
-	_cleanup_json_ struct json_object *gf = json_object_new_object();
 	char fdname[CONF_ALIAS_MAX + 4];
 	int r;
 
-	json_object_object_add(nd, "id", json_object_new_string(net->alias));
-	if (p->tap_fd < 0) {
-		/* type='ethernet': the VMM opens the TAP the user made. */
-		json_object_object_add(nd, "ifname", json_object_new_string(net->ifname));
-		return qmp_run(d, "netdev_add", nd, -1, step, ret_error);
-	}
 	snprintf(fdname, sizeof(fdname), "fd-%s", net->alias);
-	json_object_object_add(gf, "fdname", json_object_new_string(fdname));
-	/* A VMM that refuses getfd keeps the fd queued on this connection, where the next
-	 * getfd would take it instead of its own: a new connection drops it. */
-	r = qmp_run(d, "getfd", gf, p->tap_fd, step, ret_error);
-	if (r == -EIO && domain_qmp_reconnect(d) < 0)
-		log_warning("Domain %s's VMM may keep the TAP fd it refused to name.", d->name);
+	r = fd_pass(d, fdname, p->tap_fd, step, ret_error);
 	if (r < 0)
 		return r;
+	json_object_object_add(nd, "id", json_object_new_string(net->alias));
 	json_object_object_add(nd, "fd", json_object_new_string(fdname));
 	r = qmp_run(d, "netdev_add", nd, -1, step, ret_error);
-	/* netdev_add keeps its own copy of the fd: the named one is no longer needed. */
-	(void)qmp_run(d, "closefd", gf, -1, "closefd", NULL);
+	if (r < 0)
+		fd_forget(d, fdname);
 	return r;
+}
+
+/* type='ethernet': the user's TAP, opened here so that the VMM needs no /dev/net/tun. */
+static int tap_open_user(struct domain *d, struct plug *p, const char *step, char **ret_error)
+{
+	const char *tap = p->dev.net.ifname;
+	int r;
+
+	(void)d;
+	r = netdev_tap_attach(tap, &p->tap_fd);
+	if (r < 0)
+		return set_error(ret_error, r == -ENODEV || r == -EINVAL ? -EINVAL : -EIO,
+				 _("%s failed opening the TAP %s: %s; create the TAP first or use "
+				   "<interface type='bridge'>."), step,
+				 isempty(tap) ? "?" : tap, strerror(-r));
+	return 0;
 }
 
 static int nic_plug(struct domain *d, struct plug *p, const char *step, char **ret_error)
@@ -281,11 +333,10 @@ static int nic_plug(struct domain *d, struct plug *p, const char *step, char **r
 	char addr[16], mac[18];
 	int r;
 
-	if (net->type == NET_TYPE_BRIDGE) {
-		r = tap_prepare(d, p, step, ret_error);
-		if (r < 0)
-			return r;
-	}
+	r = net->type == NET_TYPE_BRIDGE ? tap_prepare(d, p, step, ret_error)
+					 : tap_open_user(d, p, step, ret_error);
+	if (r < 0)
+		return r;
 	r = nic_backend_add(d, p, step, ret_error);
 	if (r < 0)
 		return r;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,20 +27,30 @@ enum bus_kind { BUS_SYSTEM, BUS_SESSION, BUS_ADDRESS };
 struct options {
 	enum bus_kind bus;
 	const char *address;
+	bool image_dir_given;  /* the first --image-dir replaces the default */
 	struct manager_config cfg;
 };
+
+/* The VMM's user when --vmm-user is not given and it exists (managerd/data/mvirt.sysusers). */
+#define VMM_DEFAULT_USER "mvirt-vmm"
+#define IMAGE_DIR_DEFAULT "/var/lib/mvirt/images"
 
 static void usage(void)
 {
 	printf(_("Usage: mvirtd [--system|--session|--bus-address ADDR] [--state-dir DIR]\n"
 		 "              [--runtime-dir DIR] [--vmm PATH] [--no-create-bridges]\n"
-		 "              [--shutdown-timeout SECONDS] [--debug] [--version] [--help]\n"
+		 "              [--shutdown-timeout SECONDS] [--image-dir DIR]... [--allow-devices]\n"
+		 "              [--vmm-user USER] [--no-sandbox] [--debug] [--version] [--help]\n"
 		 "Serves org.mvirt.Manager1 on D-Bus and runs one mvirt-vmm per running domain.\n"
 		 "Defaults: the system bus, /var/lib/mvirt and /run/mvirt; the VMM from --vmm,\n"
 		 "else $MVIRT_VMM, else %s/mvirt-vmm. --no-create-bridges refuses NICs whose\n"
 		 "bridge does not exist; Shutdown destroys a guest that has not powered off after\n"
-		 "--shutdown-timeout seconds (default %d).\n"), BINDIR,
-	       DOMAIN_SHUTDOWN_TIMEOUT_MS / 1000);
+		 "--shutdown-timeout seconds (default %d).\n"
+		 "Disk images must lie in an --image-dir (repeatable, default %s); devices\n"
+		 "only with --allow-devices. mvirtd opens images and TAPs itself and runs the VMM\n"
+		 "as --vmm-user (default %s if that user exists) in a sandbox that sees only its\n"
+		 "runtime folder; --no-sandbox leaves the VMM the whole file system (debugging).\n"),
+	       BINDIR, DOMAIN_SHUTDOWN_TIMEOUT_MS / 1000, IMAGE_DIR_DEFAULT, VMM_DEFAULT_USER);
 }
 
 static int shutdown_timeout_parse(const char *s, int *ret_ms)
@@ -59,6 +70,64 @@ static int shutdown_timeout_parse(const char *s, int *ret_ms)
 	return 0;
 }
 
+static int image_dir_add(struct options *o, const char *dir)
+{
+	struct image_policy *p = &o->cfg.images;
+
+	if (!o->image_dir_given)
+		p->n_dirs = 0;
+	o->image_dir_given = true;
+	if (dir[0] != '/') {
+		fprintf(stderr, _("--image-dir takes an absolute folder, not %s.\n"), dir);
+		return -EINVAL;
+	}
+	if (p->n_dirs >= IMAGE_DIRS_MAX) {
+		fprintf(stderr, _("--image-dir may be given at most %d times; %s is one too many.\n"),
+			IMAGE_DIRS_MAX, dir);
+		return -EINVAL;
+	}
+	p->dirs[p->n_dirs++] = dir;
+	return 0;
+}
+
+/*
+ * Who the VMM runs as: --vmm-user, else mvirt-vmm if it exists, else mvirtd's own user with
+ * a warning. Dropping to a user and the sandbox need root; without it the VMM simply runs as
+ * mvirtd's user, as it must.
+ */
+static int vmm_user_resolve(struct manager_config *cfg)
+{
+	const char *name = cfg->vmm_user ? cfg->vmm_user : VMM_DEFAULT_USER;
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		if (cfg->vmm_user) {
+			log_error(_("--vmm-user %s needs mvirtd to run as root."), cfg->vmm_user);
+			return -EPERM;
+		}
+		log_info("mvirtd does not run as root: the VMMs run as its user, without sandbox.");
+		cfg->sandbox = false;
+		return 0;
+	}
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw && cfg->vmm_user) {
+		log_error(_("--vmm-user names %s, but there is no such user."), name);
+		return -ENOENT;
+	}
+	if (!pw || pw->pw_uid == 0) {
+		if (!cfg->vmm_user)
+			log_warning(_("There is no user %s: the VMMs run as root (create it, or "
+				      "give --vmm-user)."), name);
+		cfg->vmm_user = NULL;
+		return 0;
+	}
+	cfg->vmm_user = name;
+	cfg->vmm_uid = pw->pw_uid;
+	cfg->vmm_gid = pw->pw_gid;
+	return 0;
+}
+
 /* 1 to run, 0 to exit with success (--help, --version), -EINVAL on bad options. */
 static int options_parse(int argc, char **argv, struct options *o)
 {
@@ -70,6 +139,10 @@ static int options_parse(int argc, char **argv, struct options *o)
 		{ "vmm", required_argument, NULL, 'v' },	{ "debug", no_argument, NULL, 'D' },
 		{ "no-create-bridges", no_argument, NULL, 'B' },
 		{ "shutdown-timeout", required_argument, NULL, 'T' },
+		{ "image-dir", required_argument, NULL, 'I' },
+		{ "allow-devices", no_argument, NULL, 'A' },
+		{ "vmm-user", required_argument, NULL, 'U' },
+		{ "no-sandbox", no_argument, NULL, 'N' },
 		{ "version", no_argument, NULL, 'V' },	{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -89,6 +162,13 @@ static int options_parse(int argc, char **argv, struct options *o)
 			if (shutdown_timeout_parse(optarg, &o->cfg.shutdown_timeout_ms) < 0)
 				return -EINVAL;
 			break;
+		case 'I':
+			if (image_dir_add(o, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'A': o->cfg.images.allow_devices = true; break;
+		case 'U': o->cfg.vmm_user = optarg; break;
+		case 'N': o->cfg.sandbox = false; break;
 		case 'V': printf("mvirtd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(); return 0;
 		default:
@@ -215,7 +295,9 @@ int main(int argc, char **argv)
 	struct options o = { .bus = BUS_SYSTEM,
 			     .cfg = { .state_dir = "/var/lib/mvirt", .runtime_dir = "/run/mvirt",
 				      .allow_bridge_create = true,
-				      .shutdown_timeout_ms = DOMAIN_SHUTDOWN_TIMEOUT_MS } };
+				      .shutdown_timeout_ms = DOMAIN_SHUTDOWN_TIMEOUT_MS,
+				      .images = { .dirs = { IMAGE_DIR_DEFAULT }, .n_dirs = 1 },
+				      .sandbox = true } };
 	int r;
 
 	i18n_init();
@@ -230,6 +312,8 @@ int main(int argc, char **argv)
 		o.cfg.vmm_path = getenv("MVIRT_VMM");
 	if (isempty(o.cfg.vmm_path))
 		o.cfg.vmm_path = BINDIR "/mvirt-vmm";
+	if (vmm_user_resolve(&o.cfg) < 0)
+		return 1;
 	r = run(&o);
 	return r < 0 ? 1 : 0;
 }

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "domain-conf.h"
+#include "image.h"
 #include "loop.h"
 #include "qmp-client.h"
 #include "store.h"
@@ -93,6 +94,11 @@ struct manager_config {
 	const char *vmm_path;
 	bool allow_bridge_create;
 	int shutdown_timeout_ms;  /* Shutdown waits this long for the guest before Destroy */
+	struct image_policy images; /* where disk images may come from */
+	const char *vmm_user;     /* the VMM's -runas user; NULL: mvirtd's own user */
+	uid_t vmm_uid;            /* ... resolved at start: its runtime folders belong to it */
+	gid_t vmm_gid;
+	bool sandbox;             /* the VMM's -sandbox (only its runtime folder visible) */
 };
 
 int manager_new(const struct manager_config *cfg, struct loop *loop, struct manager **ret);

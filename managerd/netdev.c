@@ -479,3 +479,25 @@ int netdev_tap_create(const char *name, const uint8_t guest_mac[NETDEV_MAC_LEN],
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
+
+int netdev_tap_attach(const char *name, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	int r;
+
+	if (netdev_name_validate(name) < 0)
+		return -EINVAL;
+	/* TUNSETIFF would create a missing TAP: the user's TAP has to be there already. */
+	r = netdev_exists(name);
+	if (r <= 0)
+		return r < 0 ? r : -ENODEV;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	str_copy(ifr.ifr_name, sizeof(ifr.ifr_name), name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}

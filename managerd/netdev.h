@@ -56,3 +56,11 @@ int netdev_link_delete(const char *name);
  */
 int netdev_tap_create(const char *name, const uint8_t guest_mac[NETDEV_MAC_LEN],
 		      const char *bridge, char ret_name[IFNAMSIZ], int *ret_fd);
+
+/*
+ * Opens the TAP name that already exists (type='ethernet': the user made it and owns its
+ * host side) with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, so the VMM gets a descriptor instead of
+ * opening /dev/net/tun itself. -ENODEV if there is no interface called name; the
+ * TUNSETIFF -errno if it is not a TAP or was made without IFF_VNET_HDR.
+ */
+int netdev_tap_attach(const char *name, int *ret_fd);

@@ -62,18 +62,25 @@ static int check_no_comma(const char *what, const char *path, char **ret_error)
 	return 0;
 }
 
-static int build_root_disk(struct domain *d, struct argv_buf *a, char **ret_error)
+/*
+ * The root disk goes on the command line as a descriptor mvirtd opened (fd=N, inherited by
+ * the VMM): the VMM's user may not read the image, and its sandbox does not show it.
+ */
+static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, char **ret_error)
 {
 	int root = domain_def_root_disk(d->def), r = 0;
 	const struct disk_def *disk;
+	_cleanup_free_ char *err = NULL;
 
 	if (root < 0)
 		return 0;
 	disk = &d->def->disks[root];
-	r = check_no_comma(_("disk"), disk->source, ret_error);
-	if (r < 0)
-		return r;
-	r = arg_add(a, "-drive") ?: arg_add(a, "file=%s,id=%s,readonly=%s,direct=%s", disk->source,
+	*root_fd = image_open(&manager_config(d->manager)->images, disk->source, disk->readonly,
+			      disk_def_is_direct(disk), &err);
+	if (*root_fd < 0)
+		return set_error(ret_error, *root_fd, _("Cannot start domain %s with its root disk: "
+							"%s"), d->name, err);
+	r = arg_add(a, "-drive") ?: arg_add(a, "fd=%d,id=%s,readonly=%s,direct=%s", *root_fd,
 					    disk->alias, disk->readonly ? "on" : "off",
 					    disk_def_is_direct(disk) ? "on" : "off");
 	r = r ?: arg_add(a, "-device") ?: arg_add(a, "virtio-blk-device,drive=%s,id=%s",
@@ -81,7 +88,20 @@ static int build_root_disk(struct domain *d, struct argv_buf *a, char **ret_erro
 	return r;
 }
 
-static int build_argv(struct domain *d, struct argv_buf *a, char **ret_error)
+/* -runas and -sandbox: what the VMM may still do once the command line is open. */
+static int build_privilege(struct domain *d, struct argv_buf *a)
+{
+	const struct manager_config *cfg = manager_config(d->manager);
+	int r = 0;
+
+	if (cfg->sandbox)
+		r = arg_add(a, "-sandbox") ?: arg_add(a, "%s", d->rundir);
+	if (!r && cfg->vmm_user)
+		r = arg_add(a, "-runas") ?: arg_add(a, "%s", cfg->vmm_user);
+	return r;
+}
+
+static int build_argv(struct domain *d, struct argv_buf *a, int *root_fd, char **ret_error)
 {
 	const struct domain_def *def = d->def;
 	const char *rd = d->rundir;
@@ -97,7 +117,7 @@ static int build_argv(struct domain *d, struct argv_buf *a, char **ret_error)
 		r = arg_add(a, "-append") ?: arg_add(a, "%s", def->cmdline);
 	r = r ?: arg_add(a, "-m") ?: arg_add(a, "%lluM", (unsigned long long)(def->memory_kib / 1024));
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
-	r = r ?: build_root_disk(d, a, ret_error);
+	r = r ?: build_root_disk(d, a, root_fd, ret_error);
 	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
 		char mac[18];
 
@@ -109,10 +129,10 @@ static int build_argv(struct domain *d, struct argv_buf *a, char **ret_error)
 						      rd, rd);
 	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/vmm.pid", rd);
 	r = r ?: arg_add(a, "-D") ?: arg_add(a, "%s/vmm.log", rd);
-	return r;
+	return r ?: build_privilege(d, a);
 }
 
-static void child_exec(struct argv_buf *a, int log_fd)
+static void child_exec(struct argv_buf *a, int log_fd, int root_fd)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	sigset_t all;
@@ -126,6 +146,9 @@ static void child_exec(struct argv_buf *a, int log_fd)
 		dup2(null, STDIN_FILENO);
 	dup2(log_fd, STDOUT_FILENO);
 	dup2(log_fd, STDERR_FILENO);
+	/* The root disk's descriptor is the one fd the VMM inherits (its fd=N). */
+	if (root_fd >= 0)
+		fcntl(root_fd, F_SETFD, 0);
 	execv(a->argv[0], a->argv);
 	dprintf(log_fd, "mvirtd: cannot run %s: %s\n", a->argv[0], strerror(errno));
 	_exit(127);
@@ -142,19 +165,36 @@ static void clean_rundir(const char *rd)
 	}
 }
 
-int vmm_spawn(struct domain *d, char **ret_error)
+/* The VMM's runtime folder: its user must be able to remove its sockets at exit. */
+static int rundir_prepare(struct domain *d, char **ret_error)
 {
-	_cleanup_(argv_buf_free) struct argv_buf a = { 0 };
-	_cleanup_close_ int log_fd = -1;
-	char path[512];
-	pid_t pid;
-	int r;
+	const struct manager_config *cfg = manager_config(d->manager);
 
 	if (mkdir(d->rundir, 0700) < 0 && errno != EEXIST)
 		return set_error(ret_error, -errno, _("Cannot create the runtime folder %s: %s."),
 				 d->rundir, strerror(errno));
+	/* mvirtd (root) still reaches the sockets in it; nobody else but the VMM's user. */
+	if (cfg->vmm_user && (chown(d->rundir, cfg->vmm_uid, cfg->vmm_gid) < 0 ||
+			      chmod(d->rundir, 0700) < 0))
+		return set_error(ret_error, -errno,
+				 _("Cannot give the runtime folder %s to the VMM's user %s: %s."),
+				 d->rundir, cfg->vmm_user, strerror(errno));
 	clean_rundir(d->rundir);
-	r = build_argv(d, &a, ret_error);
+	return 0;
+}
+
+int vmm_spawn(struct domain *d, char **ret_error)
+{
+	_cleanup_(argv_buf_free) struct argv_buf a = { 0 };
+	_cleanup_close_ int log_fd = -1, root_fd = -1;
+	char path[512];
+	pid_t pid;
+	int r;
+
+	r = rundir_prepare(d, ret_error);
+	if (r < 0)
+		return r;
+	r = build_argv(d, &a, &root_fd, ret_error);
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/vmm.log", d->rundir);
@@ -165,7 +205,7 @@ int vmm_spawn(struct domain *d, char **ret_error)
 	if (pid < 0)
 		return set_error(ret_error, -errno, _("Cannot start mvirt-vmm: %s."), strerror(errno));
 	if (pid == 0)
-		child_exec(&a, log_fd);
+		child_exec(&a, log_fd, root_fd);
 	d->pid = pid;
 	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (d->pidfd < 0 || proc_pid_start_time(pid, &d->start_time) < 0)

@@ -107,9 +107,11 @@ class Mvirtd:
         self.bus = dbus.bus.BusConnection(bus_address)
 
     def start(self):
+        # Images come from the test's workdir, and the examples' from the default folder.
         argv = [env_path("MVIRTD"), "--bus-address", self.bus_address,
                 "--state-dir", self.state_dir, "--runtime-dir", self.runtime_dir,
-                "--vmm", env_path("MVIRT_VMM"), *self.extra_args]
+                "--vmm", env_path("MVIRT_VMM"), "--image-dir", self.workdir,
+                "--image-dir", "/var/lib/mvirt/images", *self.extra_args]
         if self.netns:
             argv = self.netns.argv(*argv)
         kw = {"env": {**os.environ, **self.env}} if self.env else {}

@@ -83,9 +83,10 @@ class Daemon:
         self.d = None
         self.vmm_pids = set()
 
-    def start(self, pause_at=""):
+    def start(self, pause_at="", extra_args=()):
         env = {"MVIRT_DEBUG_PAUSE_AT": pause_at} if pause_at else None
-        self.d = Mvirtd(self.workdir, self.bus.address, netns=self.netns, env=env).start()
+        self.d = Mvirtd(self.workdir, self.bus.address, netns=self.netns, env=env,
+                        extra_args=extra_args).start()
         return self.d
 
     def pause_file(self, name, cmd):
@@ -176,7 +177,8 @@ def refused(call, step):
 
 
 def test_disk_attach_refused_by_the_vmm_rolls_back(daemon, workdir):
-    d = daemon.start("blockdev-add,device_add")
+    # The other QMP client plugs by path and TAP name: the VMM runs without the sandbox.
+    d = daemon.start("blockdev-add,device_add", ["--no-sandbox"])
     dom, sig, _ = daemon.boot("rbd")
     img = make_image(os.path.join(workdir, "rbd.img"), 2 << 20)
     other = make_image(os.path.join(workdir, "other.img"), 3 << 20)
@@ -217,7 +219,7 @@ def test_disk_attach_refused_by_the_vmm_rolls_back(daemon, workdir):
 
 
 def test_nic_attach_refused_by_the_vmm_rolls_back(daemon_ns, workdir, netns):
-    d = daemon_ns.start("getfd,netdev_add,device_add")
+    d = daemon_ns.start("getfd,netdev_add,device_add", ["--no-sandbox"])
     dom, sig, _ = daemon_ns.boot("rbn")
     netns.run("ip", "tuntap", "add", "dev", "theirs0", "mode", "tap")
     q = QmpSession(os.path.join(d.runtime_dir, "rbn", "qmp.sock"))

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
 #include <cmocka.h>
 
 #include "cleanup.h"
@@ -110,6 +112,26 @@ static void test_named_tap_no_bridge(void **state)
 	assert_int_equal(netdev_exists("vnet-y"), 0);
 }
 
+/* type='ethernet': the user's persistent TAP, opened by the daemon for the VMM. */
+static void test_tap_attach(void **state)
+{
+	char tap[IFNAMSIZ];
+	int fd = -1, fd2 = -1;
+
+	assert_int_equal(netdev_tap_create("vnet-u", guest_mac, NULL, tap, &fd), 0);
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
+	close(fd);
+	assert_int_equal(netdev_tap_attach("vnet-u", &fd2), 0);
+	assert_true(fd2 >= 0);
+	close(fd2);
+	/* Closing leaves the user's TAP: it is persistent. */
+	assert_int_equal(netdev_exists("vnet-u"), 1);
+	assert_int_equal(netdev_tap_attach("vnet-none", &fd2), -ENODEV);
+	assert_int_equal(netdev_exists("vnet-none"), 0);
+	assert_int_equal(netdev_tap_attach("bad name", &fd2), -EINVAL);
+	assert_int_equal(netdev_link_delete("vnet-u"), 0);
+}
+
 static int setup_netns(void **state)
 {
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0 || access("/dev/net/tun", R_OK | W_OK) < 0)
@@ -127,6 +149,7 @@ static int setup_netns(void **state)
 	}
 NEEDS_NETNS(test_bridge_and_tap)
 NEEDS_NETNS(test_named_tap_no_bridge)
+NEEDS_NETNS(test_tap_attach)
 
 int main(void)
 {
@@ -135,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_bridge_and_tap_ns),
 		cmocka_unit_test(test_named_tap_no_bridge_ns),
+		cmocka_unit_test(test_tap_attach_ns),
 	};
 
 	return cmocka_run_group_tests(tests, setup_netns, NULL);
