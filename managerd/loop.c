@@ -202,7 +202,7 @@ static int poll_once(struct loop *l)
 {
 	struct pollfd pfd[LOOP_SOURCES_MAX];
 	unsigned idx[LOOP_SOURCES_MAX], m = 0;
-	int r;
+	int r, timeout_ms;
 
 	for (unsigned i = 0; i < l->n; i++) {
 		struct source *s = &l->sources[i];
@@ -212,9 +212,11 @@ static int poll_once(struct loop *l)
 		pfd[m] = (struct pollfd){ .fd = s->fd, .events = s->events };
 		idx[m++] = i;
 	}
+	/* The timers are read with the lock held: a worker may add or remove one meanwhile. */
+	timeout_ms = next_timeout(l);
 	if (l->lock)
 		pthread_mutex_unlock(l->lock);
-	r = poll(pfd, m, next_timeout(l));
+	r = poll(pfd, m, timeout_ms);
 	if (r < 0)
 		r = -errno;
 	if (l->lock)
