@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "job.h"
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
@@ -250,20 +251,43 @@ static int domains_load(struct manager *m)
 	return 0;
 }
 
-static void start_wanted(struct manager *m)
+/* Whether the store wants d running (desired state or autostart). */
+static bool start_wanted(struct domain *d)
 {
-	for (struct domain *d = manager_first(m); d; d = d->next) {
-		struct store_domain row = { 0 };
-		_cleanup_free_ char *err = NULL;
-		bool want;
+	struct store_domain row = { 0 };
+	bool want;
 
-		if (domain_is_active(d) || store_domain_get(manager_store(m), d->uuid, &row, NULL) < 0)
-			continue;
-		want = row.desired_state == STORE_DESIRED_RUNNING || row.autostart;
-		store_domain_clear(&row);
-		if (want && domain_start(d, &err) < 0)
-			log_error("Cannot start domain %s: %s", d->name, err ? err : "");
+	if (store_domain_get(manager_store(d->manager), d->uuid, &row, NULL) < 0)
+		return false;
+	want = row.desired_state == STORE_DESIRED_RUNNING || row.autostart;
+	store_domain_clear(&row);
+	return want;
+}
+
+/*
+ * One domain's restore, on its own worker: a VMM that does not answer (stopped, overloaded)
+ * delays only its domain, never the bus name or the other domains. Calls on the domain made
+ * meanwhile queue behind this job, so they see the domain reconnected.
+ */
+static int job_restore(struct domain *d, const char *arg, unsigned flags, char **ret_error)
+{
+	struct store_runtime rt = { 0 };
+	int r;
+
+	(void)arg;
+	(void)flags;
+	if (store_runtime_get(manager_store(d->manager), d->uuid, &rt, NULL) >= 0) {
+		/* The provisional state set at submit time: restore_domain decides. */
+		d->state = DOMAIN_SHUTOFF;
+		(void)restore_domain(d, &rt);
 	}
+	if (domain_is_active(d) || !start_wanted(d))
+		return 0;
+	r = domain_start(d, ret_error);
+	if (r < 0)
+		log_error("Cannot start domain %s: %s", d->name,
+			  ret_error && *ret_error ? *ret_error : strerror(-r));
+	return 0;
 }
 
 int manager_restore(struct manager *m)
@@ -278,13 +302,19 @@ int manager_restore(struct manager *m)
 	r = store_runtime_list(manager_store(m), &rts, &n, NULL);
 	if (r < 0)
 		return r;
+	/* A VMM alive by pid and start time shows as running while its job reconnects. */
 	for (size_t i = 0; i < n; i++) {
 		struct domain *d = manager_lookup_uuid(m, rts[i].domain_uuid);
 
-		if (d)
-			(void)restore_domain(d, &rts[i]);
+		if (d && vmm_check_alive(rts[i].vmm_pid, rts[i].vmm_start_time) >= 0)
+			d->state = DOMAIN_RUNNING;
 	}
 	free(rts);
-	start_wanted(m);
+	for (struct domain *d = manager_first(m); d; d = d->next) {
+		_cleanup_free_ char *err = NULL;
+
+		if (job_submit(d, job_restore, NULL, 0, NULL, NULL, &err) < 0)
+			log_error("Cannot restore domain %s: %s", d->name, err ? err : "");
+	}
 	return 0;
 }

@@ -222,3 +222,44 @@ def test_bridged_nic_survives_daemon_kill9_and_vmm_death(workdir, dbus_bus, netn
         wait_for(ping, 30, what="ping after the VMM's restart")
     finally:
         cleanup(d, pids)
+
+
+def test_a_stopped_vmm_delays_only_its_own_domain(workdir, dbus_bus):
+    """Each domain reconnects in a job of its own: with one VMM stopped (SIGSTOP), the
+    restarted daemon takes its bus name and serves another domain's QMP calls while the
+    stopped one's reconnect has not ended (order asserted through the daemon's log)."""
+    d = daemon(workdir, dbus_bus)
+    pids = []
+    try:
+        start_vm(d, workdir, "frozen")
+        start_vm(d, workdir, "lively")
+        path_a = d.manager().LookupByName("frozen")
+        path_b = d.manager().LookupByName("lively")
+        frozen = vmm_pid(d, "frozen")
+        pids += [frozen, vmm_pid(d, "lively")]
+        d.stop()
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            d.start()
+            dom_b, props_b = d.domain(path_b)
+            # Suspend and Resume talk QMP: they queue behind lively's own reconnect only.
+            dom_b.Suspend()
+            assert d.state(props_b) == "paused"
+            dom_b.Resume()
+            assert d.state(props_b) == "running"
+            log = d.log()
+            assert "Reconnected to domain lively" in log, log
+            # frozen's reconnect has neither succeeded nor given up yet.
+            assert "Reconnected to domain frozen" not in log, log
+            assert "of domain frozen" not in log, log
+        finally:
+            os.kill(frozen, signal.SIGCONT)
+        dom_a, props_a = d.domain(path_a)
+        # Running again, frozen is reconnected (or restarted, had its QMP timed out first).
+        wait_for(lambda: "Reconnected to domain frozen" in d.log()
+                 or "Killing unreachable VMM" in d.log(), 60, what="frozen's restore")
+        wait_for(lambda: d.state(props_a) == "running", 60, what="frozen running")
+        pids.append(vmm_pid(d, "frozen"))
+        assert live_targets(dom_a) == ["vda"]
+    finally:
+        cleanup(d, pids)
