@@ -213,6 +213,19 @@ static void fd_forget(struct domain *d, const char *fdname)
 	(void)qmp_simple(d, "closefd", "fdname", fdname);
 }
 
+/*
+ * A backend command that timed out (a stopped or overloaded VMM) may still be done later.
+ * The rollback then deletes the backend anyway: QMP runs one connection's commands in
+ * order, so the delete, late too, follows the late add and no orphan node is left to block
+ * the alias. (A late add that fails makes the delete fail harmlessly.)
+ */
+static void backend_late(struct domain *d, struct plug *p, const char *cmd)
+{
+	log_warning("Domain %s did not answer %s for %s in time; the rollback deletes the backend "
+		    "after it.", d->name, cmd, device_def_alias(&p->dev));
+	p->backend = true;
+}
+
 static int disk_open(struct domain *d, const struct disk_def *disk, const char *step,
 		     char **ret_error)
 {
@@ -253,6 +266,8 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 	json_object_object_add(bd, "cache", cache);
 	json_object_object_add(bd, "read-only", json_object_new_boolean(disk->readonly));
 	r = qmp_run(d, "blockdev-add", bd, -1, step, ret_error);
+	if (r == -ETIMEDOUT)
+		backend_late(d, p, "blockdev-add");
 	if (r < 0) {
 		fd_forget(d, fdname);
 		return r;
@@ -338,6 +353,8 @@ static int nic_plug(struct domain *d, struct plug *p, const char *step, char **r
 	if (r < 0)
 		return r;
 	r = nic_backend_add(d, p, step, ret_error);
+	if (r == -ETIMEDOUT)
+		backend_late(d, p, "netdev_add");
 	if (r < 0)
 		return r;
 	p->backend = true;

@@ -79,6 +79,18 @@ static int slots_query(struct domain *d, struct vmm_slots *vs)
 	return 0;
 }
 
+/* Whether any slot's device has this id (its backend is in use). */
+static bool slot_id_used(const struct vmm_slots *vs, const char *alias)
+{
+	for (int i = 0; i < CONF_DISK_SLOTS; i++)
+		if (vs->blk[i].id[0] && streq(vs->blk[i].id, alias))
+			return true;
+	for (int i = 0; i < CONF_NIC_SLOTS; i++)
+		if (vs->net[i].id[0] && streq(vs->net[i].id, alias))
+			return true;
+	return false;
+}
+
 static struct vmm_slot *slot_find(struct vmm_slots *vs, const char *alias)
 {
 	for (int i = 0; i < CONF_DISK_SLOTS; i++)
@@ -150,6 +162,53 @@ static void strays_remove(struct domain *d, struct vmm_slot *slots, int n, const
 	}
 }
 
+/* Whether the store has a device row with this alias. */
+static bool rows_have(const struct store_device *rows, size_t n, const char *alias)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(rows[i].alias, alias))
+			return true;
+	return false;
+}
+
+static void backend_del_quiet(struct domain *d, const char *cmd, const char *key,
+			      const char *alias)
+{
+	_cleanup_json_ struct json_object *args = json_object_new_object();
+
+	json_object_object_add(args, key, json_object_new_string(alias));
+	if (qmp_client_execute(d->qmp, cmd, args, -1, QMP_CLIENT_TIMEOUT_MS, NULL, NULL) >= 0)
+		log_info("Removed backend %s of domain %s, which no device uses and the store does "
+			 "not know (a late answer to an attach that timed out).", alias, d->name);
+}
+
+/*
+ * Backends without a device: query-slots lists only plugged devices and the VMM has no list
+ * of bare backends, so every name of the daemon's scheme that the store does not know is
+ * deleted (disk-vdX for each disk slot, net-MAC for each NIC slot's MAC). A backend under an
+ * alias given in the XML cannot be guessed and stays until its slot is reused.
+ */
+static void bare_backends_remove(struct domain *d, const struct store_device *rows, size_t n,
+				 const struct vmm_slots *vs)
+{
+	char alias[CONF_ALIAS_MAX + 1];
+
+	for (int i = 0; i < CONF_DISK_SLOTS; i++) {
+		snprintf(alias, sizeof(alias), "disk-vd%c", 'a' + i);
+		if (!vs->blk[i].boot && !vs->blk[i].used && !slot_id_used(vs, alias) &&
+		    !rows_have(rows, n, alias))
+			backend_del_quiet(d, "blockdev-del", "node-name", alias);
+	}
+	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
+		const uint8_t *m = d->nic_macs[i];
+
+		snprintf(alias, sizeof(alias), "net-%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2],
+			 m[3], m[4], m[5]);
+		if (!slot_id_used(vs, alias) && !rows_have(rows, n, alias))
+			backend_del_quiet(d, "netdev_del", "id", alias);
+	}
+}
+
 static int reconcile(struct domain *d)
 {
 	struct store_device *rows = NULL;
@@ -167,6 +226,8 @@ static int reconcile(struct domain *d)
 	r = store_device_list(manager_store(d->manager), d->uuid, &rows, &n, NULL);
 	if (r < 0)
 		return r;
+	/* Before the rows are reconciled: a re-applied device must not lose its backend. */
+	bare_backends_remove(d, rows, n, &vs);
 	for (size_t i = 0; i < n; i++)
 		row_reconcile(d, &rows[i], &vs);
 	store_device_array_free(rows, n);

@@ -311,3 +311,48 @@ def test_sigterm_at_every_step_of_an_attach(daemon_ns, workdir, netns):
     # And the same attach works afterwards.
     dom.AttachDevice(disk_xml(img, "vdb"), 3)
     wait_for(lambda: "PROBE blk index=1 capacity=4096" in console(d, name), 30, what="vdb")
+
+
+def test_attach_timed_out_at_blockdev_add_leaves_no_orphan(daemon, workdir):
+    """A VMM stopped (SIGSTOP) before blockdev-add: the attach times out and rolls back; the
+    late blockdev-add, once the VMM runs again, is followed by the rollback's blockdev-del,
+    so the alias and the node-name are free for the next attach."""
+    d = daemon.start("blockdev-add")
+    dom, sig, _ = daemon.boot("late")
+    pid = _vmm_pids(d.runtime_dir)[0]
+    img = make_image(os.path.join(workdir, "late.img"), 2 << 20)
+    call = Call(dom.AttachDevice, disk_xml(img, "vdb"), 1)
+    pause = daemon.wait_pause("late", "blockdev-add", call)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        os.unlink(pause)
+        err = call.wait()
+        assert err is not None and "blockdev-add" in str(err), err
+        assert db_rows(d) == []
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    call = Call(dom.AttachDevice, disk_xml(img, "vdb"), 1)
+    os.unlink(daemon.wait_pause("late", "blockdev-add", call))
+    assert call.wait() is None, call.error
+    wait_for(lambda: "PROBE blk index=1 capacity=4096" in console(d, "late"), 30, what="vdb")
+    assert [row[0] for row in db_rows(d)] == ["disk-vdb"]
+
+
+def test_restart_removes_a_bare_backend_of_the_daemons_naming(daemon, workdir):
+    """A backend without a device under a name of the daemon's scheme (left by a late
+    answer while the daemon was down) is deleted by the reconcile at restart."""
+    d = daemon.start(extra_args=["--no-sandbox"])
+    dom, sig, path = daemon.boot("bare")
+    img = make_image(os.path.join(workdir, "bare.img"), 2 << 20)
+    d.stop()
+    q = QmpSession(os.path.join(d.runtime_dir, "bare", "qmp.sock"))
+    assert "return" in q.execute("blockdev-add", node_name="disk-vdc", driver="raw",
+                                 cache={"direct": False},
+                                 file={"driver": "file", "filename": img})
+    q.close()
+    d = daemon.start(extra_args=["--no-sandbox"])
+    dom, _ = d.domain(path)
+    wait_for(lambda: "Removed backend disk-vdc of domain bare" in d.log(), 30,
+             what="the bare backend's removal")
+    dom.AttachDevice(disk_xml(img, "vdc"), 1)
+    wait_for(lambda: "PROBE blk index=2 capacity=4096" in console(d, "bare"), 30, what="vdc")
