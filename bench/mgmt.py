@@ -78,7 +78,7 @@ class Mvirtd:
     def start(self):
         argv = [self.b.mvirtd, "--bus-address", self.addr, "--state-dir",
                 os.path.join(self.work, "state"), "--runtime-dir", os.path.join(self.work, "run"),
-                "--vmm", self.b.vmm]
+                "--vmm", self.b.vmm, "--image-dir", os.path.dirname(self.work)]
         with open(os.path.join(self.work, "mvirtd.log"), "ab") as log:
             self.proc = CLEANUP.proc(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                                       stdout=log, stderr=log))
