@@ -31,6 +31,21 @@ int ctl_connect(const struct ctl_args *a, const char *dom, DBusConnection **ret_
 	return CTL_EXIT_OK;
 }
 
+int ctl_fetch_domain_info(const struct ctl_args *a, struct ctl_domain_info *ret)
+{
+	_cleanup_connection_ DBusConnection *c = NULL;
+	_cleanup_free_ char *path = NULL;
+	struct ctl_bus_error err = {};
+	int r;
+
+	r = ctl_connect(a, a->argv[0], &c, &path);
+	if (r != CTL_EXIT_OK)
+		return r;
+	if (ctl_bus_domain_info(c, path, ret, &err) < 0)
+		return ctl_bus_error_print(a->argv[0], &err);
+	return CTL_EXIT_OK;
+}
+
 /* Loads FILE, checked against schema unless --no-validate; prints the fault with FILE:LINE. */
 int ctl_load_xml(const struct ctl_args *a, const char *file, const char *schema, char **ret)
 {

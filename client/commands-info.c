@@ -77,17 +77,12 @@ int cmd_list(const struct ctl_args *a)
 
 int cmd_dominfo(const struct ctl_args *a)
 {
-	_cleanup_connection_ DBusConnection *c = NULL;
-	_cleanup_free_ char *path = NULL;
 	struct ctl_domain_info info = {};
-	struct ctl_bus_error err = {};
 	int r;
 
-	r = ctl_connect(a, a->argv[0], &c, &path);
+	r = ctl_fetch_domain_info(a, &info);
 	if (r != CTL_EXIT_OK)
 		return r;
-	if (ctl_bus_domain_info(c, path, &info, &err) < 0)
-		return ctl_bus_error_print(a->argv[0], &err);
 	if (output_dominfo(stdout, &info, a->options & CTL_OPT_JSON) < 0)
 		return ctl_fail("dominfo", _("Cannot write to standard output."));
 	return CTL_EXIT_OK;

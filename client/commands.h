@@ -20,6 +20,11 @@ int cmd_detach_device_alias(const struct ctl_args *a);
 int cmd_console(const struct ctl_args *a);
 int cmd_events(const struct ctl_args *a);
 
+/* The name, UUID and state of the domain named by argv[0]: CTL_EXIT_OK, or the exit code
+ * after printing why not. */
+struct ctl_domain_info;
+int ctl_fetch_domain_info(const struct ctl_args *a, struct ctl_domain_info *ret);
+
 /* Connects and, when dom is given, finds its object path; prints the failure itself. */
 int ctl_connect(const struct ctl_args *a, const char *dom, DBusConnection **ret_conn,
 		char **ret_path);

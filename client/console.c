@@ -134,17 +134,12 @@ static int console_loop(struct console *con)
 
 static int domain_name(const struct ctl_args *a, char *ret)
 {
-	_cleanup_connection_ DBusConnection *c = NULL;
-	_cleanup_free_ char *path = NULL;
 	struct ctl_domain_info info = {};
-	struct ctl_bus_error err = {};
 	int r;
 
-	r = ctl_connect(a, a->argv[0], &c, &path);
+	r = ctl_fetch_domain_info(a, &info);
 	if (r != CTL_EXIT_OK)
 		return r;
-	if (ctl_bus_domain_info(c, path, &info, &err) < 0)
-		return ctl_bus_error_print(a->argv[0], &err);
 	if (!streq(info.state, "running") && !streq(info.state, "paused"))
 		return ctl_fail(a->argv[0], _("The domain is not running, so it has no console; "
 					      "start it first."));
