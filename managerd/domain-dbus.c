@@ -148,12 +148,15 @@ static bool property_append(DBusMessageIter *it, struct domain *d, const char *n
 	if (streq(name, "State"))
 		return s = domain_state_to_string(d->state),
 		       append_variant(it, "s", DBUS_TYPE_STRING, &s);
+	if (streq(name, "StateReason"))
+		return s = d->state_reason, append_variant(it, "s", DBUS_TYPE_STRING, &s);
 	if (streq(name, "Autostart"))
 		return b = d->autostart, append_variant(it, "b", DBUS_TYPE_BOOLEAN, &b);
 	return false;
 }
 
-static const char *const property_names[] = { "Name", "UUID", "State", "Autostart" };
+static const char *const property_names[] = { "Name", "UUID", "State", "StateReason",
+					       "Autostart" };
 
 static bool properties_append(DBusMessageIter *it, struct domain *d, const char *const *names,
 			      size_t n)
@@ -269,11 +272,11 @@ DBusHandlerResult domain_dbus_message(DBusConnection *conn, DBusMessage *msg, st
 	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
 
-static void emit_properties_changed(DBusConnection *conn, struct domain *d, const char *name)
+static void emit_properties_changed(DBusConnection *conn, struct domain *d,
+				    const char *const *names, size_t n)
 {
 	_cleanup_dbus_message_ DBusMessage *sig = NULL;
 	const char *iface = MVIRT_DOMAIN_IFACE;
-	const char *names[] = { name };
 	DBusMessageIter it, inval;
 	char path[256];
 
@@ -283,7 +286,7 @@ static void emit_properties_changed(DBusConnection *conn, struct domain *d, cons
 		return;
 	dbus_message_iter_init_append(sig, &it);
 	if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &iface) ||
-	    !properties_append(&it, d, names, 1) ||
+	    !properties_append(&it, d, names, n) ||
 	    !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &inval) ||
 	    !dbus_message_iter_close_container(&it, &inval))
 		return;
@@ -304,13 +307,17 @@ static void emit_string_signal(DBusConnection *conn, struct domain *d, const cha
 
 void domain_dbus_emit_state(DBusConnection *conn, struct domain *d)
 {
+	static const char *const names[] = { "State", "StateReason" };
+
 	emit_string_signal(conn, d, "StateChanged", domain_state_to_string(d->state));
-	emit_properties_changed(conn, d, "State");
+	emit_properties_changed(conn, d, names, ELEMENTSOF(names));
 }
 
 void domain_dbus_emit_autostart(DBusConnection *conn, struct domain *d)
 {
-	emit_properties_changed(conn, d, "Autostart");
+	static const char *const names[] = { "Autostart" };
+
+	emit_properties_changed(conn, d, names, ELEMENTSOF(names));
 }
 
 void domain_dbus_emit_device(DBusConnection *conn, struct domain *d, enum device_event ev,

@@ -38,8 +38,11 @@ bool domain_is_active(const struct domain *d)
 
 static void state_set(struct domain *d, enum domain_state s)
 {
-	if (d->state == s)
+	/* Another crash is news even from crashed: StateReason may have changed. */
+	if (d->state == s && s != DOMAIN_CRASHED)
 		return;
+	if (s != DOMAIN_CRASHED)
+		d->state_reason[0] = 0;
 	d->state = s;
 	manager_notify_state(d);
 }
@@ -50,7 +53,7 @@ static void exit_status_read(struct domain *d)
 
 	/* Only a VMM this daemon started is its child; a reconnected one has no status here. */
 	if (waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
-		d->exit_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+		vmm_exit_record(d, &si);
 }
 
 void domain_stopped(struct domain *d, enum domain_state state)
@@ -79,8 +82,15 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	d->live = domain_def_free(d->live);
 	d->pid = 0;
 	d->stopping = false;
+	/* A crash says why (a caller may have said already); any other state needs no reason. */
+	if (state != DOMAIN_CRASHED)
+		d->state_reason[0] = 0;
+	else if (!d->state_reason[0])
+		vmm_exit_reason(d);
 	log_info("Domain %s is now %s (VMM exit status %d).", d->name,
 		 domain_state_to_string(state), d->exit_status);
+	if (d->state_reason[0])
+		log_warning("Domain %s crashed: %s", d->name, d->state_reason);
 	state_set(d, state);
 }
 
@@ -105,9 +115,6 @@ static void on_vmm_exit(int fd, short revents, void *userdata)
 
 	exit_status_read(d);
 	crashed = !d->stopping && d->exit_status != 0;
-	if (crashed)
-		log_warning("mvirt-vmm of domain %s died unexpectedly (status %d).", d->name,
-			    d->exit_status);
 	domain_stopped(d, crashed ? DOMAIN_CRASHED : DOMAIN_SHUTOFF);
 	if (crashed && d->def->on_crash == LIFECYCLE_RESTART) {
 		_cleanup_free_ char *err = NULL;
@@ -290,6 +297,7 @@ int domain_start(struct domain *d, char **ret_error)
 		return set_error(ret_error, r, _("Cannot prepare domain %s to start."), d->name);
 	d->stopping = false;
 	d->exit_status = -1;
+	d->exit_signal = 0;
 	r = vmm_spawn(d, ret_error);
 	if (r >= 0)
 		r = vmm_wait_qmp(d, DOMAIN_START_TIMEOUT_MS, ret_error);
@@ -300,9 +308,12 @@ int domain_start(struct domain *d, char **ret_error)
 	if (r >= 0)
 		r = devices_apply(d, ret_error);
 	if (r < 0) {
+		/* A VMM that ended by itself before it was ready crashed: State says why. */
+		bool died = d->exit_status != -1;
+
 		d->stopping = true;
 		(void)kill_and_reap(d);
-		domain_stopped(d, DOMAIN_SHUTOFF);
+		domain_stopped(d, died ? DOMAIN_CRASHED : DOMAIN_SHUTOFF);
 		return set_error(ret_error, r, _("Domain %s failed to start."), d->name);
 	}
 	state_set(d, DOMAIN_RUNNING);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -28,6 +29,8 @@
 #define DOMAIN_START_TIMEOUT_MS 10000
 /* How long a detach waits for DEVICE_DELETED before returning with the device detaching. */
 #define DOMAIN_DETACH_TIMEOUT_MS 5000
+/* Bytes of a domain's StateReason sentence (it names the runtime folder). */
+#define DOMAIN_REASON_MAX 640
 
 enum domain_state {
 	DOMAIN_SHUTOFF,
@@ -72,7 +75,9 @@ struct domain {
 	bool autostart;
 	enum domain_state state;
 	bool stopping;            /* Shutdown/Destroy asked: the exit is not a crash */
-	int exit_status;          /* of the last VMM, -1 if unknown */
+	int exit_status;          /* of the last VMM (128 + signal if killed), -1 if unknown */
+	int exit_signal;          /* the signal that ended the last VMM, 0 if none or unknown */
+	char state_reason[DOMAIN_REASON_MAX]; /* why it crashed, translated; "" otherwise */
 
 	pid_t pid;
 	uint64_t start_time;
@@ -161,6 +166,10 @@ void hotplug_cleanup_all(struct domain *d);
 /* vmm-process.c */
 int vmm_spawn(struct domain *d, char **ret_error);
 int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error);
+/* Keeps the exit status and signal of the VMM the waitid() result si describes. */
+void vmm_exit_record(struct domain *d, const siginfo_t *si);
+/* Sets d->state_reason to a sentence saying why the last VMM ended (its status or signal). */
+void vmm_exit_reason(struct domain *d);
 /* -ESRCH unless pid is alive and started at start_time. */
 int vmm_check_alive(pid_t pid, uint64_t start_time);
 

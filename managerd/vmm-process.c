@@ -214,8 +214,41 @@ int vmm_spawn(struct domain *d, char **ret_error)
 	return 0;
 }
 
-/* 1 and the exit status in *ret if the process behind pidfd has exited (and reaps it). */
-static int vmm_exited(struct domain *d, int *ret_status)
+void vmm_exit_record(struct domain *d, const siginfo_t *si)
+{
+	bool exited = si->si_code == CLD_EXITED;
+
+	d->exit_signal = exited ? 0 : si->si_status;
+	d->exit_status = exited ? si->si_status : 128 + si->si_status;
+}
+
+void vmm_exit_reason(struct domain *d)
+{
+	char *buf = d->state_reason;
+	size_t size = sizeof(d->state_reason);
+
+	if (d->exit_signal == SIGSYS)
+		snprintf(buf, size, _("mvirt-vmm was killed for a forbidden system call (seccomp); "
+				      "see the kernel's audit log and %s/vmm.log."), d->rundir);
+	else if (d->exit_signal == SIGKILL)
+		/* mvirtd's own SIGKILLs (Destroy, a failed start) are not crashes. */
+		snprintf(buf, size, _("mvirt-vmm was killed with SIGKILL by something other than "
+				      "mvirtd, such as the kernel's out-of-memory killer or an "
+				      "administrator; see the kernel log."));
+	else if (d->exit_signal > 0)
+		snprintf(buf, size, _("mvirt-vmm was killed by signal %d (%s); see %s/vmm.log."),
+			 d->exit_signal, strsignal(d->exit_signal), d->rundir);
+	else if (d->exit_status > 0)
+		snprintf(buf, size, _("mvirt-vmm exited with status %d; see %s/vmm.log."),
+			 d->exit_status, d->rundir);
+	else
+		/* A VMM started by an earlier mvirtd is not this one's child: no status. */
+		snprintf(buf, size, _("mvirt-vmm ended and its exit status is unknown, since an "
+				      "earlier mvirtd started it; see %s/vmm.log."), d->rundir);
+}
+
+/* 1 if the process behind pidfd has exited (and reaps it, recording its status). */
+static int vmm_exited(struct domain *d)
 {
 	siginfo_t si = { 0 };
 	struct pollfd p = { .fd = d->pidfd, .events = POLLIN };
@@ -223,24 +256,21 @@ static int vmm_exited(struct domain *d, int *ret_status)
 	if (d->pidfd < 0 || poll(&p, 1, 0) <= 0)
 		return 0;
 	if (waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)
-		*ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-	else
-		*ret_status = -1;
+		vmm_exit_record(d, &si);
 	return 1;
 }
 
 int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 {
 	char path[512];
-	int status = -1;
 
 	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
-		if (vmm_exited(d, &status)) {
-			d->exit_status = status;
+		if (vmm_exited(d)) {
+			vmm_exit_reason(d);
 			return set_error(ret_error, -ECHILD,
-					 _("mvirt-vmm for domain %s exited with status %d before it "
-					   "served QMP; see %s/vmm.log."), d->name, status, d->rundir);
+					 _("mvirt-vmm for domain %s ended before it served QMP: %s"),
+					 d->name, d->state_reason);
 		}
 		if (access(path, F_OK) == 0 && qmp_client_connect(path, 2000, &d->qmp) == 0)
 			return 0;

@@ -157,6 +157,18 @@ class Mvirtd:
                 dom.Destroy()
 
 
+def console(d, name):
+    """The complete lines of domain name's serial console log (<runtime-dir>/<name>/console.log),
+    "" if there is none yet. The serial port writes a line a byte at a time: text after the
+    last newline is left out, so a pattern never matches a line still being written."""
+    try:
+        with open(os.path.join(d.runtime_dir, name, "console.log"), errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return ""
+    return text[:text.rfind("\n") + 1]
+
+
 def dbus_error_name(excinfo):
     return excinfo.value.get_dbus_name()
 
