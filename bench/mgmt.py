@@ -1,6 +1,7 @@
 """Management-plane benchmarks: mvirtd against libvirtd + libvirt-dbus (libvirt.py), each on
 its own private dbus-daemon, driven from one long-lived python3-dbus client."""
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -51,11 +52,12 @@ def rate(fn, seconds=2.0, cap=100000):
     return n / (time.monotonic() - t0)
 
 
-def mvirt_domain_xml(name, kernel, memory_mib=64, root=None):
+def mvirt_domain_xml(name, kernel, memory_mib=64, root=None, cmdline=""):
     disk = mvirt_disk_xml(root, "vda") if root else ""
+    cmd = f"<cmdline>{cmdline}</cmdline>" if cmdline else ""
     return (f"<domain type='kvm'><name>{name}</name><memory unit='MiB'>{memory_mib}</memory>"
             f"<vcpu>1</vcpu><os><type arch='x86_64' machine='microvm'>hvm</type>"
-            f"<kernel>{kernel}</kernel></os><devices>{disk}</devices></domain>")
+            f"<kernel>{kernel}</kernel>{cmd}</os><devices>{disk}</devices></domain>")
 
 
 def mvirt_disk_xml(image, target):
@@ -67,8 +69,9 @@ class Mvirtd:
     """mvirtd on a private bus with its own state and runtime folders."""
     label = "mvirtd"
 
-    def __init__(self, b, work):
+    def __init__(self, b, work, netns=None):
         self.b = b
+        self.netns = netns  # TAPs and bridges it makes go into this network namespace
         self.work = tempfile.mkdtemp(dir=work, prefix="mvirtd-")
         self.addr = start_bus(self.work, "mvirtd")
         self.bus = dbus.bus.BusConnection(self.addr)
@@ -79,6 +82,8 @@ class Mvirtd:
         argv = [self.b.mvirtd, "--bus-address", self.addr, "--state-dir",
                 os.path.join(self.work, "state"), "--runtime-dir", os.path.join(self.work, "run"),
                 "--vmm", self.b.vmm, "--image-dir", os.path.dirname(self.work)]
+        if self.netns:  # ip netns exec execs mvirtd: the pid stays its own
+            argv = ["ip", "netns", "exec", self.netns] + argv
         with open(os.path.join(self.work, "mvirtd.log"), "ab") as log:
             self.proc = CLEANUP.proc(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                                       stdout=log, stderr=log))
@@ -111,8 +116,9 @@ class Mvirtd:
     def dom(self, path):
         return dbus.Interface(self.bus.get_object(MVIRT_BUS, path), "org.mvirt.Domain1")
 
-    def define(self, name, memory_mib=64, root=None):
-        return self.mgr.DefineXML(mvirt_domain_xml(name, self.b.probe, memory_mib, root))
+    def define(self, name, memory_mib=64, root=None, cmdline=""):
+        return self.mgr.DefineXML(mvirt_domain_xml(name, self.b.probe, memory_mib, root,
+                                                   cmdline))
 
     def undefine(self, path):
         self.dom(path).Undefine()
@@ -130,12 +136,12 @@ class Mvirtd:
         except OSError:
             return ""
 
-    def boot(self, name, memory_mib=64):
+    def boot(self, name, memory_mib=64, cmdline=""):
         """A running domain with a 1 MiB root disk in vda, as mvirtd's domains have."""
         root = os.path.join(self.work, f"{name}-root.img")
         with open(root, "wb") as f:
             f.truncate(1 << 20)
-        path = self.define(name, memory_mib, root)
+        path = self.define(name, memory_mib, root, cmdline)
         self.dom(path).Start()
         wait_for(lambda: "PROBE ready" in self.console(name), 60, f"{name} to be ready")
         return path
@@ -269,6 +275,79 @@ def bench_restart(b, work, rounds, planes):
         f"{alive}/20 domains running afterwards")
 
 
+def nic_round(p, path, ns, xml):
+    """One NIC attach: (D-Bus call ms, ms from the call to the first echo reply) with a ping
+    every millisecond (for at most 10 s) already running toward the guest's address."""
+    ping = CLEANUP.proc(subprocess.Popen(
+        ["ip", "netns", "exec", ns, "stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.001", "-w",
+         "10", "10.0.0.2"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True))
+    attached = False
+    try:
+        ping.stdout.readline()  # "PING 10.0.0.2 ...": it is sending
+        t0 = time.time()
+        p.attach(path, xml)
+        attached = True
+        call = (time.time() - t0) * 1000
+        for line in ping.stdout:  # "[1764107533.123456] 1514 bytes from ..."
+            if "bytes from" in line:
+                return call, (float(line[1:line.index("]")]) - t0) * 1000
+        return call, None
+    finally:
+        stop_proc(ping)
+        if attached:
+            p.detach(path, xml)
+
+
+def bench_attach_nic(b, work, rounds, planes):
+    """D-Bus AttachDevice of a bridged NIC (mvirtd makes the TAP, puts it on an existing
+    bridge that has the host's address, hands it to the VMM) to the host's first echo reply
+    from the probe through the bridge. The guest's MAC is a static neighbour entry, so the
+    kernel's ARP retry timer (1 s) does not pace the first reply."""
+    p = planes[0]
+    ns = p.netns
+    for cmd in (["ip", "link", "add", "mvbbr0", "type", "bridge"],
+                ["ip", "addr", "add", "10.0.0.1/24", "dev", "mvbbr0"],
+                ["ip", "link", "set", "mvbbr0", "up"]):
+        subprocess.run(["ip", "netns", "exec", ns] + cmd, check=True, timeout=10)
+    path = p.boot("nic", cmdline="probe.ip=10.0.0.2")
+    # The VMM fixes each NIC slot's MAC at boot: one untimed attach learns the first slot's.
+    xml = ("<interface type='bridge'><source bridge='mvbbr0'/><target dev='mvbtap1'/>"
+           "<model type='virtio'/></interface>")
+    p.attach(path, xml)
+    wait_for(lambda: re.search(r"PROBE net index=0 mac=(\S+)", p.console("nic")), 30,
+             "the probe to see the NIC")
+    mac = re.search(r"PROBE net index=0 mac=(\S+)", p.console("nic")).group(1)
+    xml = xml.replace("<target", f"<mac address='{mac}'/><target")
+    p.detach(path, xml)
+    subprocess.run(["ip", "netns", "exec", ns, "ip", "neigh", "replace", "10.0.0.2", "lladdr",
+                    mac, "dev", "mvbbr0", "nud", "permanent"], check=True, timeout=10)
+    call, seen = [], []
+    for _ in range(max(rounds * 2, 10)):
+        c, s = nic_round(p, path, ns, xml)
+        call.append(c)
+        seen.append(s)
+        if s is None:
+            note(f"attach-nic: no echo reply; console:\n{p.console('nic')[-1500:]}")
+    row("D-Bus AttachDevice bridged NIC, call (mvirtd)", "ms", summarize(call), None,
+        "libvirt's q35 guest would need a PCI driver in the probe")
+    row("D-Bus AttachDevice bridged NIC -> host's first ping reply (mvirtd)", "ms",
+        summarize(seen), None, f"{sum(1 for s in seen if s is not None)}/{len(seen)} rounds "
+        "answered")
+
+
+def with_netns_mvirtd(fn):
+    def run(b, work, rounds):
+        from common import netns_add
+        p = Mvirtd(b, work, netns=netns_add("mvbatt"))
+        try:
+            fn(b, work, rounds, [p])
+        finally:
+            p.stop()
+    return run
+
+
 def planes_for(b, work):
     planes = [Mvirtd(b, work)]
     try:
@@ -291,4 +370,5 @@ def with_planes(fn, libvirt=True):
 
 
 BENCHES = {"api": with_planes(bench_api), "attach": with_planes(bench_attach),
+           "attach-nic": with_netns_mvirtd(bench_attach_nic),
            "restart": with_planes(bench_restart, libvirt=False)}

@@ -4,7 +4,7 @@ import subprocess
 import time
 
 from common import (CLEANUP, QEMU, Guest, Qmp, make_image, netns_add, note, rollup_kib, row,
-                    smaps_kib, summarize)
+                    smaps_kib, stop_proc, summarize)
 
 GUEST_MEM_MB = 64
 IMAGE_SIZE = 256 << 20
@@ -165,6 +165,96 @@ def bench_net(b, work, rounds):
          f"mvirt {arrived['mvirt']}, QEMU {arrived['qemu']}")
 
 
+# Run inside the benchmark's netns: 1514-byte broadcast frames of ethertype 0x88b5 written
+# to the TAP from a raw socket, in bursts, until killed. Each frame the TAP cannot queue for
+# its VMM is dropped by the kernel and counted in the TAP's tx_dropped.
+SENDER = """
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+frame = b"\\xff" * 6 + b"\\x02\\x00\\x00\\x00\\x00\\x01\\x88\\xb5" + bytes(1500)
+while True:
+    for _ in range(int(sys.argv[2])):
+        try:
+            s.send(frame)
+        except OSError:
+            pass
+    time.sleep(float(sys.argv[3]))
+"""
+RX_BURST, RX_PAUSE = 128, 0.001  # at most ~100,000 frames/s offered
+
+
+def tap_stat(ns, tap, name):
+    out = subprocess.run(["ip", "netns", "exec", ns, "cat",
+                          f"/sys/class/net/{tap}/statistics/{name}"],
+                         capture_output=True, text=True, timeout=10)
+    return int(out.stdout.strip() or 0)
+
+
+def run_rx(who, b, work, ns, tap, count):
+    """One net-rx round: (frames/s from the probe's first counted frame to its last, frames
+    offered per second, frames the TAP dropped), or None."""
+    g = Guest(vmm_argv(who, b, append=f"probe.bench=net-rx:{count}", tap=tap, netns=ns))
+    sender = None
+    try:
+        start = g.wait_line("bench mode=net-rx phase=start", timeout=60)
+        if not start:
+            note(f"{who} net-rx: no start line; console:\n{g.text()[-2000:]}")
+            return None
+        sent0, drop0 = tap_stat(ns, tap, "tx_packets"), tap_stat(ns, tap, "tx_dropped")
+        t_send = time.monotonic()
+        sender = CLEANUP.proc(subprocess.Popen(
+            ["ip", "netns", "exec", ns, "python3", "-c", SENDER, tap, str(RX_BURST),
+             str(RX_PAUSE)], stdin=subprocess.DEVNULL))
+        first = g.wait_line("bench mode=net-rx phase=first", after=start[0] + 1, timeout=30)
+        done = g.wait_line("bench mode=net-rx n=", after=start[0] + 1, timeout=120)
+        stop_proc(sender)
+        t_sent = time.monotonic() - t_send
+        sent = tap_stat(ns, tap, "tx_packets") - sent0
+        dropped = tap_stat(ns, tap, "tx_dropped") - drop0
+        if not first or not done:
+            note(f"{who} net-rx: no result; console:\n{g.text()[-2000:]}")
+            return None
+        f = dict(kv.split("=", 1) for kv in g.lines[done[0]][1].split()[2:] if "=" in kv)
+        if f.get("errors") != "0":
+            note(f"{who} net-rx: {f.get('errors')} of {count} frames missing")
+            return None
+        return (count - 1) / (done[1] - first[1]), (sent + dropped) / t_sent, dropped
+    finally:
+        if sender:
+            stop_proc(sender)
+        g.stop()
+
+
+def bench_net_rx(b, work, rounds):
+    """1514-byte frames from the host (a raw socket on the TAP in a private netns) to the
+    probe, which counts COUNT of them; timed by the host from the probe's "phase=first" line
+    to its result line. The sender offers more than either VMM takes, so the TAP's queue
+    stays full and the rate is the VMM + guest receive path's."""
+    ns = netns_add("mvbrx")
+    tap = "mvbrx0"
+    for cmd in (["ip", "tuntap", "add", "mode", "tap", "name", tap, "vnet_hdr"],
+                ["ip", "link", "set", tap, "up"]):
+        subprocess.run(["ip", "netns", "exec", ns] + cmd, check=True, timeout=10)
+    count = 20000
+    fps, offered, dropped = {}, {}, {}
+    for who in WHO:
+        res = [run_rx(who, b, work, ns, tap, count) for _ in range(rounds)]
+        res = [r for r in res if r]
+        fps[who] = summarize([r[0] for r in res])
+        offered[who] = summarize([r[1] for r in res])
+        dropped[who] = summarize([r[2] for r in res])
+    row("frames TAP -> probe (1514 B)", "frames/s", fps["mvirt"], fps["qemu"])
+    mbit = {w: None if not fps[w] else tuple(v * 1514 * 8 / 1e6 for v in fps[w]) for w in WHO}
+    row("bytes TAP -> probe", "Mbit/s", mbit["mvirt"], mbit["qemu"])
+    med = {w: {k: "n/a" if not v[w] else f"{v[w][0]:.0f}" for k, v in
+               (("offered", offered), ("dropped", dropped))} for w in WHO}
+    note(f"net-rx: {count} frames counted a round; medians of frames/s offered by the host "
+         f"sender: mvirt {med['mvirt']['offered']}, QEMU {med['qemu']['offered']}; frames the "
+         f"TAP dropped (queue full) a round: mvirt {med['mvirt']['dropped']}, "
+         f"QEMU {med['qemu']['dropped']}")
+
+
 def bench_qmp(b, work, rounds):
     """Round trip of query-status from one connected client."""
     res = {}
@@ -286,4 +376,4 @@ def bench_density(b, work, rounds, budget_mib=256, cap=160, mem_mb=32):
 
 
 BENCHES = {"boot": bench_boot, "qmp": bench_qmp, "disk": bench_disk, "rss-io": bench_rss_io,
-           "net": bench_net, "hotplug": bench_hotplug, "density": bench_density}
+           "net": bench_net, "net-rx": bench_net_rx, "hotplug": bench_hotplug, "density": bench_density}

@@ -175,10 +175,14 @@ static void icmp_input(struct net *n, const uint8_t *f, uint32_t len)
 	out_end();
 }
 
+bool bench_rx_frame(uint16_t type, uint32_t len); /* bench.c: probe.bench=net-rx */
+
 static void frame_input(struct net *n, const uint8_t *f, uint32_t len)
 {
 	uint16_t type = len >= ETH_HLEN ? be16(f + 12) : 0;
 
+	if (bench_rx_frame(type, len))
+		return;
 	if (type == ETH_P_ARP) {
 		arp_input(n, f, len);
 		return;
