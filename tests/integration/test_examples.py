@@ -17,6 +17,7 @@ import pytest
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  # noqa: F401
                         wait_for, workdir)
 from mvirtd_helpers import Mvirtd
+from mvirtd_helpers import console  # complete lines only
 
 IMAGES = "/var/lib/mvirt/images"
 DEVICE_EXAMPLES = ["disk.xml", "disk-readonly.xml", "nic-bridge.xml", "nic-ethernet.xml"]
@@ -103,14 +104,6 @@ def example_images(sizes):
             with contextlib.suppress(OSError):
                 os.rmdir(path) if os.path.isdir(path) else os.unlink(path)
         os.close(lock)
-
-
-def console(daemon, name):
-    try:
-        with open(os.path.join(daemon.runtime_dir, name, "console.log"), errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def wait_console(daemon, mark, needle, what):

@@ -7,6 +7,7 @@ import subprocess
 
 from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
 from mvirtd_helpers import disk_xml, domain_xml, make_image, mvirtd  # noqa: F401
+from mvirtd_helpers import console as console_log  # complete lines only
 
 UUID = "6f1e3a52-8c0f-4d7e-9b61-2b1c7d0e5a13"
 
@@ -26,14 +27,6 @@ def write(workdir, name, text):  # noqa: F811
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-def console_log(mvirtd, name):  # noqa: F811
-    try:
-        with open(os.path.join(mvirtd.runtime_dir, name, "console.log"), errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def define(mvirtd, workdir, name, uuid=None, kernel=None):  # noqa: F811

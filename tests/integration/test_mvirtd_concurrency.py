@@ -20,14 +20,7 @@ from gi.repository import GLib
 from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
 from mvirtd_helpers import (Signals, disk_xml, domain_xml, make_image,  # noqa: F401
                             mvirtd)
-
-
-def console(d, name):
-    try:
-        with open(os.path.join(d.runtime_dir, name, "console.log"), errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
+from mvirtd_helpers import console  # complete lines only
 
 
 def vmm_pid(d, name):

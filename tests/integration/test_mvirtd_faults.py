@@ -21,16 +21,9 @@ from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  #
                         wait_for, workdir)
 from mvirtd_helpers import (Mvirtd, QmpSession, Signals, disk_xml, domain_xml, make_image,
                             _vmm_pids)
+from mvirtd_helpers import console  # complete lines only
 
 NIC_ALIAS = "ua-nic1"
-
-
-def console(d, name):
-    try:
-        with open(os.path.join(d.runtime_dir, name, "console.log"), errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def nic(bridge, tap):

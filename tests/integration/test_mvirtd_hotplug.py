@@ -14,16 +14,9 @@ from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root, wa
                         workdir)
 from mvirtd_helpers import (Mvirtd, Signals, dbus_error_name, disk_xml, domain_xml, make_image,
                             mvirtd, nic_xml)  # noqa: F401
+from mvirtd_helpers import console  # complete lines only
 
 MAC0 = "52:54:00:aa:00:01"
-
-
-def console(d, name):
-    try:
-        with open(os.path.join(d.runtime_dir, name, "console.log"), errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def blk_lines(d, name, index):

@@ -11,16 +11,8 @@ import pytest
 from mvirt_test import dbus_bus, require_kvm, wait_for, workdir  # noqa: F401 (fixtures)
 from mvirtd_helpers import (DOMAIN_IFACE, Signals, dbus_error_name, domain_xml, make_image,
                             mvirtd)  # noqa: F401
+from mvirtd_helpers import console  # complete lines only
 from mvirt_test import env_path
-
-
-def console(mvirtd, name):
-    path = os.path.join(mvirtd.runtime_dir, name, "console.log")
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def vmm_pid(mvirtd, name):

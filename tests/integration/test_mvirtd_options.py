@@ -15,14 +15,7 @@ from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  #
                         wait_for, workdir)
 from mvirtd_helpers import (Mvirtd, Signals, dbus_error_name, domain_xml, make_image,
                             nic_xml)
-
-
-def console(d, name):
-    try:
-        with open(os.path.join(d.runtime_dir, name, "console.log"), errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
+from mvirtd_helpers import console  # complete lines only
 
 
 def boot(d, workdir, name, cmdline=""):

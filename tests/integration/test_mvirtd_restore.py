@@ -12,14 +12,7 @@ import xml.etree.ElementTree as ET
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  # noqa: F401
                         wait_for, workdir)
 from mvirtd_helpers import Mvirtd, Signals, disk_xml, domain_xml, make_image
-
-
-def console(d, name):
-    try:
-        with open(os.path.join(d.runtime_dir, name, "console.log"), errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
+from mvirtd_helpers import console  # complete lines only
 
 
 def blk(d, name, index):

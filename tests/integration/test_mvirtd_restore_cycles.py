@@ -14,7 +14,8 @@ import time
 
 from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
 from mvirtd_helpers import Mvirtd, Signals, disk_xml, domain_xml, make_image
-from test_mvirtd_restore import cleanup, console, live_targets, qmp, vmm_pid
+from mvirtd_helpers import console  # complete lines only
+from test_mvirtd_restore import cleanup, live_targets, qmp, vmm_pid
 
 DISK_SECTORS = 4096  # the 2 MiB image the cycles plug as vdb
 
