@@ -123,14 +123,19 @@ int ctl_bus_lookup(DBusConnection *c, const char *dom, char **ret, struct ctl_bu
 	return reply_get_path(reply, ret, err);
 }
 
-static void copy_string(DBusMessageIter *v, char *dst)
+static void copy_string_n(DBusMessageIter *v, char *dst, size_t size)
 {
 	const char *s;
 
 	if (dbus_message_iter_get_arg_type(v) != DBUS_TYPE_STRING)
 		return;
 	dbus_message_iter_get_basic(v, &s);
-	snprintf(dst, CTL_FIELD_MAX, "%s", s);
+	snprintf(dst, size, "%s", s);
+}
+
+static void copy_string(DBusMessageIter *v, char *dst)
+{
+	copy_string_n(v, dst, CTL_FIELD_MAX);
 }
 
 int ctl_bus_read_properties(DBusMessageIter *array, struct ctl_domain_info *info)
@@ -157,6 +162,8 @@ int ctl_bus_read_properties(DBusMessageIter *array, struct ctl_domain_info *info
 			copy_string(&v, info->uuid);
 		else if (streq(key, "State"))
 			copy_string(&v, info->state);
+		else if (streq(key, "StateReason"))
+			copy_string_n(&v, info->state_reason, sizeof(info->state_reason));
 		else if (streq(key, "Autostart") &&
 			 dbus_message_iter_get_arg_type(&v) == DBUS_TYPE_BOOLEAN) {
 			dbus_bool_t b;

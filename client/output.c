@@ -27,6 +27,8 @@ static struct json_object *domain_to_json(const struct ctl_domain_info *d)
 	json_object_object_add(o, "name", json_object_new_string(d->name));
 	json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
 	json_object_object_add(o, "state", json_object_new_string(d->state));
+	if (d->state_reason[0])
+		json_object_object_add(o, "state_reason", json_object_new_string(d->state_reason));
 	if (d->has_autostart)
 		json_object_object_add(o, "autostart", json_object_new_boolean(d->autostart));
 	return o;
@@ -42,6 +44,8 @@ int output_dominfo(FILE *f, const struct ctl_domain_info *d, bool json)
 	fprintf(f, "%-12s %s\n", _("Name:"), d->name);
 	fprintf(f, "%-12s %s\n", _("UUID:"), d->uuid);
 	fprintf(f, "%-12s %s\n", _("State:"), d->state);
+	if (d->state_reason[0])
+		fprintf(f, "%-12s %s\n", _("Reason:"), d->state_reason);
 	if (d->has_autostart)
 		fprintf(f, "%-12s %s\n", _("Autostart:"),
 			d->autostart ? _("enable") : _("disable"));

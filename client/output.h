@@ -14,6 +14,7 @@ struct ctl_domain_info {
 	char name[CTL_FIELD_MAX];
 	char uuid[CTL_FIELD_MAX];
 	char state[CTL_FIELD_MAX];
+	char state_reason[CTL_FIELD_MAX * 2]; /* why it crashed; empty in other states */
 	bool autostart;
 	bool has_autostart;
 };

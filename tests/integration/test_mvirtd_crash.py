@@ -7,6 +7,7 @@ without /dev/kvm.
 """
 import os
 import signal
+import subprocess
 
 import dbus
 import pytest
@@ -78,6 +79,11 @@ def test_seccomp_violation_is_recorded(selftest_mvirtd, workdir):  # noqa: F811
     wait_for(lambda: why in d.log(), 10, what="the reason in mvirtd's log")
     assert "Seccomp self-test: calling ptrace()" in open(
         os.path.join(d.runtime_dir, "probe", "vmm.log")).read()
+    info = subprocess.run([env_path("MVIRTCTL"), "--bus-address", d.bus_address, "dominfo", "probe"],
+                          capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, LC_ALL="C", LANGUAGE=""))
+    assert info.returncode == 0, info.stderr
+    assert f"Reason:      {why}" in info.stdout, info.stdout
     assert not _vmm_pids(d.runtime_dir)
 
 

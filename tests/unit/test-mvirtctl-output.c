@@ -53,6 +53,29 @@ static void test_dominfo_text(void **state)
 	free(c.buf);
 }
 
+static void test_dominfo_shows_why_a_domain_crashed(void **state)
+{
+	struct ctl_domain_info crashed = web;
+	struct json_object *o, *v;
+	struct capture c;
+
+	snprintf(crashed.state, sizeof(crashed.state), "crashed");
+	snprintf(crashed.state_reason, sizeof(crashed.state_reason), "mvirt-vmm exited with status 1.");
+	capture_open(&c);
+	assert_int_equal(output_dominfo(c.f, &crashed, false), 0);
+	assert_non_null(strstr(capture_close(&c), "State:       crashed\n"
+						  "Reason:      mvirt-vmm exited with status 1.\n"));
+	free(c.buf);
+	capture_open(&c);
+	assert_int_equal(output_dominfo(c.f, &crashed, true), 0);
+	o = json_tokener_parse(capture_close(&c));
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "state_reason", &v));
+	assert_string_equal(json_object_get_string(v), "mvirt-vmm exited with status 1.");
+	json_object_put(o);
+	free(c.buf);
+}
+
 static void test_dominfo_json_parses_back(void **state)
 {
 	struct json_object *o, *v;
@@ -152,6 +175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dominfo_text),
 		cmocka_unit_test(test_dominfo_json_parses_back),
+		cmocka_unit_test(test_dominfo_shows_why_a_domain_crashed),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_uuid_from_path),
