@@ -32,6 +32,7 @@ class QmpClient:
         self.log = []  # every message received, in order
         self.pending = []  # events not yet taken
         self.greeting = self.read()
+        assert "QMP" in self.greeting, f"not a QMP greeting: {self.greeting}"
 
     def readline(self):
         while b"\n" not in self.buf:

@@ -9,7 +9,8 @@ import zlib
 import pytest
 
 from mvirt_test import require_kvm, workdir  # noqa: F401 (fixture)
-from vmm_helpers import Qmp, Vmm, wait_gone
+from qmp_client import QmpClient
+from vmm_helpers import Vmm, wait_gone
 
 
 @pytest.fixture
@@ -100,26 +101,26 @@ def test_qmp_hotplug_disk(vms, workdir):  # noqa: F811
     qmp_path = os.path.join(workdir, "qmp.sock")
     vm = vms(["-qmp", f"unix:{qmp_path},server,nowait"])
     vm.wait_event("ready")
-    qmp = Qmp(qmp_path)
+    qmp = QmpClient(qmp_path)
     try:
-        assert qmp.command("query-status")["return"]["status"] == "running"
-        r = qmp.command("blockdev-add", **{"node-name": "drive-1", "file": {
+        assert qmp.execute("query-status")["return"]["status"] == "running"
+        r = qmp.execute("blockdev-add", {"node-name": "drive-1", "file": {
             "driver": "file", "filename": disk}, "cache": {"direct": False}, "read-only": False})
         assert "return" in r, r
-        r = qmp.command("device_add", driver="virtio-blk-mmio", id="disk1", drive="drive-1",
-                        addr="0x1")
+        r = qmp.execute("device_add", {"driver": "virtio-blk-mmio", "id": "disk1",
+                                    "drive": "drive-1", "addr": "0x1"})
         assert "return" in r, r
         blk = vm.wait_event("blk", index=1, capacity=100)
         assert blk["sum0"] == f"{zlib.crc32(data[:512]):08x}"
         n_before = len(vm.events("blk"))
-        r = qmp.command("device_del", id="disk1")
+        r = qmp.execute("device_del", {"id": "disk1"})
         assert "return" in r, r
         assert qmp.event("DEVICE_DELETED")["data"]["device"] == "disk1"
         vm.wait_event("blk", after=n_before, index=1, capacity=0)
-        assert qmp.command("stop") == {"return": {}}
-        assert qmp.command("query-status")["return"]["status"] == "paused"
-        assert qmp.command("cont") == {"return": {}}
-        qmp.command("quit")
+        assert qmp.execute("stop") == {"return": {}}
+        assert qmp.execute("query-status")["return"]["status"] == "paused"
+        assert qmp.execute("cont") == {"return": {}}
+        qmp.execute("quit")
     finally:
         qmp.close()
     assert vm.wait_exit(10) == 0
@@ -153,17 +154,17 @@ def test_system_powerdown_presses_the_button(vms, workdir):  # noqa: F811
     qmp_path = os.path.join(workdir, "qmp.sock")
     vm = vms(["-qmp", f"unix:{qmp_path},server,nowait"])
     vm.wait_event("ready")
-    qmp = Qmp(qmp_path)
+    qmp = QmpClient(qmp_path)
     try:
         for n in (1, 2):
-            assert qmp.command("system_powerdown") == {"return": {}}
+            assert qmp.execute("system_powerdown") == {"return": {}}
             assert "timestamp" in qmp.event("POWERDOWN")
             press = vm.wait_event("power-button", count=n)
             assert press["gsi"] == "23"
             assert f"Power button pressed ({n} since boot; GSI 23)." in vm.stderr()
-        assert qmp.command("query-status")["return"]["status"] == "running"
+        assert qmp.execute("query-status")["return"]["status"] == "running"
         assert vm.events("poweroff") == []
-        qmp.command("quit")
+        qmp.execute("quit")
     finally:
         qmp.close()
     assert vm.wait_exit(10) == 0
@@ -177,9 +178,9 @@ def test_system_powerdown_powers_the_probe_off(vms, workdir):  # noqa: F811
     vm = vms(["-qmp", f"unix:{qmp_path},server,nowait"],
              cmdline="probe.on-power-button=poweroff")
     vm.wait_event("ready")
-    qmp = Qmp(qmp_path)
+    qmp = QmpClient(qmp_path)
     try:
-        assert qmp.command("system_powerdown") == {"return": {}}
+        assert qmp.execute("system_powerdown") == {"return": {}}
         vm.wait_event("power-button", count=1, gsi=23)
         shutdown = qmp.event("SHUTDOWN")
         assert shutdown["data"]["guest"] is True, shutdown

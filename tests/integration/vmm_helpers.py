@@ -1,12 +1,11 @@
-"""Running mvirt-vmm with the guest probe: console capture, line waits, QMP.
+"""Running mvirt-vmm with the guest probe: console capture and line waits (QMP is
+qmp_client.QmpClient).
 
 Every VMM is started through mvirt_test.Process and stopped by PID when the
 test ends; files live in the test's workdir.
 """
-import json
 import os
 import re
-import socket
 import time
 
 import pytest
@@ -70,54 +69,6 @@ class Vmm:
         rc = self.proc.stop()
         self._err.close()
         return rc
-
-
-class Qmp:
-    """A minimal QMP client: greeting, commands with replies, events kept aside."""
-
-    def __init__(self, path, timeout=10):
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(path):
-            if time.monotonic() > deadline:
-                pytest.fail(f"QMP socket {path} did not appear")
-            time.sleep(0.02)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rb")
-        self.pending = []
-        greeting = self._read()
-        assert "QMP" in greeting
-
-    def _read(self):
-        line = self.file.readline()
-        if not line:
-            pytest.fail("the QMP socket closed")
-        return json.loads(line)
-
-    def command(self, name, **arguments):
-        msg = {"execute": name}
-        if arguments:
-            msg["arguments"] = arguments
-        self.sock.sendall(json.dumps(msg).encode() + b"\r\n")
-        while True:
-            reply = self._read()
-            if "event" in reply:
-                self.pending.append(reply)
-                continue
-            return reply
-
-    def event(self, name):
-        while True:
-            for e in self.pending:
-                if e["event"] == name:
-                    self.pending.remove(e)
-                    return e
-            self.pending.append(self._read())
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
 
 
 def wait_gone(path, timeout=5):
