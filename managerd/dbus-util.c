@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dbus-util.h"
+#include "domain-conf.h"
 #include "i18n.h"
 #include "log.h"
 #include "util.h"
@@ -162,13 +163,6 @@ DBusHandlerResult dbus_reply_invalid_args(DBusConnection *conn, DBusMessage *msg
 	return DBUS_HANDLER_RESULT_HANDLED;
 }
 
-static const char *schema_dir(void)
-{
-	const char *env = getenv("MVIRT_SCHEMAS");
-
-	return isempty(env) ? SCHEMADIR : env;
-}
-
 const char *dbus_introspection_xml(const char *file)
 {
 	static struct {
@@ -183,7 +177,7 @@ const char *dbus_introspection_xml(const char *file)
 			return cache[i].text;
 	if (i == ELEMENTSOF(cache))
 		return NULL;
-	snprintf(path, sizeof(path), "%s/%s", schema_dir(), file);
+	snprintf(path, sizeof(path), "%s/%s", conf_schema_dir(), file);
 	if (read_file(path, DBUS_INTROSPECT_MAX, &cache[i].text, NULL) < 0) {
 		log_warning("Cannot read introspection data %s: %m.", path);
 		return NULL;
