@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,6 @@ static inline void xml_freep(xmlChar **p)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlParserCtxtPtr, xmlFreeParserCtxt);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGParserCtxtPtr, xmlRelaxNGFreeParserCtxt);
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGPtr, xmlRelaxNGFree);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGValidCtxtPtr, xmlRelaxNGFreeValidCtxt);
 
 int conf_error(char **ret_error, int r, const char *fmt, ...)
@@ -215,21 +215,87 @@ static xmlNodePtr find_unknown_element(xmlNodePtr n, const struct schema_names *
 	return NULL;
 }
 
-static int xml_check_unknown(xmlDocPtr doc, const char *schema, char **ret_error)
-{
-	_cleanup_free_ struct schema_names *sn = calloc(1, sizeof(*sn));
-	xmlNodePtr bad;
-	int r;
+/*
+ * A schema parsed once per process: every Define and attach parses a definition, and reading
+ * domain.rng with its includes twice for each was most of the cost. Keyed by the full path,
+ * so a changed $MVIRT_SCHEMAS loads afresh; a schema that fails to load is not kept.
+ */
+#define SCHEMA_CACHE_MAX 4 /* domain.rng and device.rng, with room for a second folder */
+struct schema_entry {
+	char *path;
+	xmlRelaxNGPtr rng;
+	struct schema_names names;
+};
+static struct schema_entry schema_cache[SCHEMA_CACHE_MAX];
+static unsigned schema_cache_next;
+/*
+ * Held over a whole xml_parse_validated(): mvirtd parses on several threads, and libxml2 does
+ * not promise that one xmlRelaxNG validates in two at once. The caller uses one entry at a
+ * time, so evicting another while loading is safe.
+ */
+static pthread_mutex_t schema_lock = PTHREAD_MUTEX_INITIALIZER;
 
-	if (!sn)
-		return -ENOMEM;
-	r = schema_names_load(schema, sn, 0);
-	if (r < 0)
+static int schema_entry_load(struct schema_entry *e, const char *schema, char **ret_error)
+{
+	_cleanup_(xmlRelaxNGFreeParserCtxtp) xmlRelaxNGParserCtxtPtr pc = NULL;
+	struct xml_errors errs = {};
+
+	e->names.n = 0;
+	if (schema_names_load(schema, &e->names, 0) < 0)
 		return conf_error(ret_error, -EIO,
 				  _("The schema %s/%s cannot be read; check MVIRT_SCHEMAS or the "
 				    "installation."),
 				  conf_schema_dir(), schema);
-	bad = find_unknown_element(xmlDocGetRootElement(doc), sn, 0);
+	pc = xmlRelaxNGNewParserCtxt(e->path);
+	if (!pc)
+		return -ENOMEM;
+	xmlRelaxNGSetParserStructuredErrors(pc, xml_errors_capture, &errs);
+	e->rng = xmlRelaxNGParse(pc);
+	if (!e->rng)
+		return conf_error(ret_error, -EIO, _("The schema %s cannot be loaded: %s."), e->path,
+				  errs.set ? errs.message : "?");
+	return 0;
+}
+
+static void schema_entry_clear(struct schema_entry *e)
+{
+	free(e->path);
+	if (e->rng)
+		xmlRelaxNGFree(e->rng);
+	*e = (struct schema_entry){};
+}
+
+/* Under schema_lock: the cached entry for <conf_schema_dir()>/<schema>, loading it if new. */
+static int schema_get(const char *schema, const struct schema_entry **ret, char **ret_error)
+{
+	_cleanup_free_ char *path = NULL;
+	struct schema_entry *e;
+	int r;
+
+	if (asprintf(&path, "%s/%s", conf_schema_dir(), schema) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < SCHEMA_CACHE_MAX; i++)
+		if (schema_cache[i].path && streq(schema_cache[i].path, path)) {
+			*ret = &schema_cache[i];
+			return 0;
+		}
+	e = &schema_cache[schema_cache_next];
+	schema_entry_clear(e);
+	e->path = TAKE_PTR(path);
+	r = schema_entry_load(e, schema, ret_error);
+	if (r < 0) {
+		schema_entry_clear(e);
+		return r;
+	}
+	schema_cache_next = (schema_cache_next + 1) % SCHEMA_CACHE_MAX;
+	*ret = e;
+	return 0;
+}
+
+static int xml_check_unknown(xmlDocPtr doc, const struct schema_entry *sc, char **ret_error)
+{
+	xmlNodePtr bad = find_unknown_element(xmlDocGetRootElement(doc), &sc->names, 0);
+
 	if (bad)
 		return conf_error(ret_error, -EINVAL,
 				  _("The element <%s> at line %ld is not supported by mvirt; remove "
@@ -240,23 +306,15 @@ static int xml_check_unknown(xmlDocPtr doc, const char *schema, char **ret_error
 
 static int xml_relaxng_validate(xmlDocPtr doc, const char *schema, char **ret_error)
 {
-	_cleanup_(xmlRelaxNGFreeParserCtxtp) xmlRelaxNGParserCtxtPtr pc = NULL;
-	_cleanup_(xmlRelaxNGFreep) xmlRelaxNGPtr rng = NULL;
 	_cleanup_(xmlRelaxNGFreeValidCtxtp) xmlRelaxNGValidCtxtPtr vc = NULL;
-	_cleanup_free_ char *path = NULL;
+	const struct schema_entry *sc;
 	struct xml_errors errs = {};
+	int r;
 
-	if (asprintf(&path, "%s/%s", conf_schema_dir(), schema) < 0)
-		return -ENOMEM;
-	pc = xmlRelaxNGNewParserCtxt(path);
-	if (!pc)
-		return -ENOMEM;
-	xmlRelaxNGSetParserStructuredErrors(pc, xml_errors_capture, &errs);
-	rng = xmlRelaxNGParse(pc);
-	if (!rng)
-		return conf_error(ret_error, -EIO, _("The schema %s cannot be loaded: %s."), path,
-				  errs.set ? errs.message : "?");
-	vc = xmlRelaxNGNewValidCtxt(rng);
+	r = schema_get(schema, &sc, ret_error);
+	if (r < 0)
+		return r;
+	vc = xmlRelaxNGNewValidCtxt(sc->rng);
 	if (!vc)
 		return -ENOMEM;
 	xmlRelaxNGSetValidStructuredErrors(vc, xml_errors_capture, &errs);
@@ -300,6 +358,24 @@ static int xml_explain_devices(xmlDocPtr doc, int r, char **ret_error)
 	return r;
 }
 
+/* Under schema_lock: unknown elements first (a clearer sentence), then RelaxNG. */
+static int xml_validate_locked(xmlDocPtr doc, const char *schema, char **ret_error)
+{
+	const struct schema_entry *sc;
+	int r;
+
+	r = schema_get(schema, &sc, ret_error);
+	if (r < 0)
+		return r;
+	r = xml_check_unknown(doc, sc, ret_error);
+	if (r < 0)
+		return r;
+	r = xml_relaxng_validate(doc, schema, ret_error);
+	if (r == -EINVAL && streq(schema, "domain.rng"))
+		r = xml_explain_devices(doc, r, ret_error);
+	return r;
+}
+
 int xml_parse_validated(const char *xml, const char *schema, xmlDocPtr *ret_doc,
 			char **ret_error)
 {
@@ -311,12 +387,9 @@ int xml_parse_validated(const char *xml, const char *schema, xmlDocPtr *ret_doc,
 	r = xml_read(xml, &doc, ret_error);
 	if (r < 0)
 		return r;
-	r = xml_check_unknown(doc, schema, ret_error);
-	if (r < 0)
-		return r;
-	r = xml_relaxng_validate(doc, schema, ret_error);
-	if (r == -EINVAL && streq(schema, "domain.rng"))
-		r = xml_explain_devices(doc, r, ret_error);
+	pthread_mutex_lock(&schema_lock);
+	r = xml_validate_locked(doc, schema, ret_error);
+	pthread_mutex_unlock(&schema_lock);
 	if (r < 0)
 		return r;
 	if (ret_doc)

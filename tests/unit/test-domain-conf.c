@@ -192,6 +192,8 @@ static void test_schema_dir(void **state)
 	_cleanup_domain_def_ struct domain_def *def = NULL;
 
 	assert_string_equal(conf_schema_dir(), saved ? saved : SCHEMADIR);
+	/* Parsed schemas are cached by path: a warm cache must not hide a changed folder. */
+	assert_int_equal(conf_validate_xml(base_xml, "domain.rng", NULL), 0);
 	setenv("MVIRT_SCHEMAS", "/nonexistent", 1);
 	assert_string_equal(conf_schema_dir(), "/nonexistent");
 	assert_int_equal(domain_def_from_xml(base_xml, &def, &err), -EIO);
