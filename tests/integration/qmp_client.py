@@ -139,28 +139,3 @@ class GuideNet:
     def close(self):
         subprocess.run(["ip", "netns", "del", self.name], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
-
-
-def probe_events(vm, event):
-    """The fields of every complete 'PROBE event' console line (a line still being
-    written has no newline yet and is left for the next look)."""
-    text = vm.console()
-    lines = text.split("\n")[:-1]
-    out = []
-    for line in lines:
-        words = line.strip().split()
-        if len(words) >= 2 and words[0] == "PROBE" and words[1] == event:
-            out.append(dict(w.split("=", 1) for w in words[2:] if "=" in w))
-    return out
-
-
-def wait_probe(vm, event, timeout=30, after=0, **want):
-    """The first complete 'PROBE event' line from the after-th on whose fields include want."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for fields in probe_events(vm, event)[after:]:
-            if all(fields.get(k) == str(v) for k, v in want.items()):
-                return fields
-        if not vm.proc.alive() or time.monotonic() > deadline:
-            pytest.fail(f"no 'PROBE {event}' with {want}; console:\n{vm.console()[-3000:]}")
-        time.sleep(0.01)

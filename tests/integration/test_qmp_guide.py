@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
-from qmp_client import GuideNet, QmpClient, probe_events, wait_probe
+from qmp_client import GuideNet, QmpClient
 from vmm_helpers import Vmm
 
 
@@ -41,7 +41,7 @@ def vm(workdir):  # noqa: F811
 
 
 def blk_lines(v, index):
-    return [b for b in probe_events(v, "blk") if b["index"] == str(index)]
+    return [b for b in v.events("blk") if b["index"] == str(index)]
 
 
 def test_guide_disk_hotplug_and_unplug(vm, workdir):  # noqa: F811
@@ -60,12 +60,12 @@ def test_guide_disk_hotplug_and_unplug(vm, workdir):  # noqa: F811
     q.send_raw(b'{"execute": "device_add", "arguments": {"id": "drive-0", "driver": '
                b'"virtio-blk-mmio", "addr": "0x1"}}\r\n')
     assert q.reply() == {"return": {}}
-    seen = wait_probe(v, "blk", after=0, index=1, capacity=300)
+    seen = v.wait_event("blk", after=0, index=1, capacity=300)
     print(f"# device_add -> probe sees capacity: {(time.monotonic() - t0) * 1000:.1f} ms")
     assert seen["sum0"] == sum0
     assert len(blk_lines(v, 1)) == before + 1
     # 0x1 is vdb: no other disk changed.
-    assert all(b["capacity"] == "0" for b in probe_events(v, "blk") if b["index"] != "1")
+    assert all(b["capacity"] == "0" for b in v.events("blk") if b["index"] != "1")
 
     q.send_raw(b'{"execute": "device_del", "arguments": {"id": "drive-0"}}\r\n')
     event = q.read()
@@ -74,13 +74,13 @@ def test_guide_disk_hotplug_and_unplug(vm, workdir):  # noqa: F811
     assert set(event["timestamp"]) == {"seconds", "microseconds"}
     assert abs(event["timestamp"]["seconds"] - time.time()) < 60
     assert q.read() == {"return": {}}
-    wait_probe(v, "blk", after=before + 1, index=1, capacity=0)
+    v.wait_event("blk", after=before + 1, index=1, capacity=0)
 
     # Re-adding the same id works; lun=0 is vdb too.
     q.ok("blockdev-add", {"node-name": "drive-0", "file": {"driver": "file", "filename": block},
                           "cache": {"direct": True}, "read-only": True})
     q.ok("device_add", {"id": "drive-0", "driver": "virtio-blk-mmio", "lun": 0})
-    again = wait_probe(v, "blk", after=before + 2, index=1, capacity=300)
+    again = v.wait_event("blk", after=before + 2, index=1, capacity=300)
     # The guest learns read-only-ness (VIRTIO_BLK_F_RO) only when its driver starts,
     # so a hot-plugged read-only disk is refused writes by the device, not flagged.
     assert again["sum0"] == sum0
@@ -92,13 +92,13 @@ def test_guide_nic_hotplug_ping_and_unplug(vm, workdir):  # noqa: F811
     try:
         v = vm(prefix=net.prefix())
         q = v.qmp
-        mac0 = probe_events(v, "net")[0]["mac"]
+        mac0 = v.events("net")[0]["mac"]
         q.send_raw(b'{"execute":"netdev_add", "arguments":{"id":"net-0", "ifname":"tap0"}}\r\n')
         assert q.reply() == {"return": {}}
         q.send_raw(b'{"execute":"device_add", "arguments":{"id":"net-0", '
                    b'"driver":"virtio-net-mmio", "addr":"0x0"}}\r\n')
         assert q.reply() == {"return": {}}
-        wait_probe(v, "net", index=0, link="up")
+        v.wait_event("net", index=0, link="up")
         assert net.ping("10.0.0.2", count=2), "the hot-plugged NIC does not answer ping"
         slots = q.ok("query-slots")
         nic = [s for s in slots if s["kind"] == "net" and s["slot"] == 0][0]
@@ -110,16 +110,16 @@ def test_guide_nic_hotplug_ping_and_unplug(vm, workdir):  # noqa: F811
         assert event["event"] == "DEVICE_DELETED"
         assert event["data"] == {"device": "net-0", "path": "net-0"}
         assert q.read() == {"return": {}}
-        wait_probe(v, "net", index=0, link="down")
+        v.wait_event("net", index=0, link="down")
         assert net.ping("10.0.0.2", count=2) == [], "an unplugged NIC still answers"
         # The slot's MAC, fixed at boot, is the only one device_add takes.
         q.ok("netdev_add", {"id": "net-1", "ifname": "tap1"})
         desc = q.error("device_add", {"id": "net-1", "driver": "virtio-net-mmio", "addr": "0x1",
                                       "mac": "52:54:00:00:00:01"},
-                       names=["52:54:00:00:00:01", probe_events(v, "net")[1]["mac"]])
+                       names=["52:54:00:00:00:01", v.events("net")[1]["mac"]])
         q.ok("device_add", {"id": "net-1", "driver": "virtio-net-mmio", "addr": "0x1",
-                            "mac": probe_events(v, "net")[1]["mac"]})
-        wait_probe(v, "net", index=1, link="up")
+                            "mac": v.events("net")[1]["mac"]})
+        v.wait_event("net", index=1, link="up")
         assert net.ping("10.0.0.3", count=2)
         # The third NIC; a TAP that does not exist; a TAP in use.
         q.ok("netdev_add", {"id": "net-0", "ifname": "tap0"})
@@ -193,4 +193,4 @@ def test_error_cases(vm, workdir):  # noqa: F811
     assert slots[0]["file"] == root
     # Each plugged disk reached the guest with its own size.
     for i in range(1, 6):
-        wait_probe(v, "blk", index=i, capacity=7 + i)
+        v.wait_event("blk", index=i, capacity=7 + i)

@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
-from qmp_client import GuideNet, QmpClient, probe_events, wait_probe
+from qmp_client import GuideNet, QmpClient
 from vmm_helpers import Vmm
 
 ROUNDS = int(os.environ.get("MVIRT_QMP_ROUNDS", "50"))
@@ -33,7 +33,7 @@ def test_plug_unplug_rounds(workdir):  # noqa: F811
         q = QmpClient(sock)
         t0 = time.monotonic()
         for r in range(ROUNDS):
-            seen = len(probe_events(v, "blk"))
+            seen = len(v.events("blk"))
             for i, (path, _, _) in enumerate(images):
                 q.ok("blockdev-add", {"node-name": f"d{i}", "cache": {"direct": i % 2 == 0},
                                       "file": {"driver": "file", "filename": path}})
@@ -42,19 +42,19 @@ def test_plug_unplug_rounds(workdir):  # noqa: F811
                 q.ok("netdev_add", {"id": f"n{n}", "ifname": f"tap{n}"})
                 q.ok("device_add", {"id": f"n{n}", "driver": "virtio-net-mmio", "addr": hex(n)})
             for i, (_, sectors, sum0) in enumerate(images):
-                got = wait_probe(v, "blk", after=seen, index=i, capacity=sectors)
+                got = v.wait_event("blk", after=seen, index=i, capacity=sectors)
                 assert got["sum0"] == sum0, (r, i, got)
             if r == 0 or r == ROUNDS - 1:
                 assert net.ping("10.0.0.2", count=1) and net.ping("10.0.0.3", count=1), r
             slots = q.ok("query-slots")
             assert [s.get("id") for s in slots] == [f"d{i}" for i in range(6)] + ["n0", "n1"]
-            seen = len(probe_events(v, "blk"))
+            seen = len(v.events("blk"))
             for dev in [f"d{i}" for i in range(6)] + ["n0", "n1"]:
                 q.send("device_del", {"id": dev})
                 assert q.event("DEVICE_DELETED")["data"] == {"device": dev, "path": dev}
                 assert q.reply() == {"return": {}}
             for i in range(6):
-                wait_probe(v, "blk", after=seen, index=i, capacity=0)
+                v.wait_event("blk", after=seen, index=i, capacity=0)
             assert all("id" not in s for s in q.ok("query-slots"))
         elapsed = time.monotonic() - t0
         print(f"# {ROUNDS} rounds of 6 disks + 2 NICs: {elapsed:.2f} s "

@@ -12,7 +12,7 @@ import zlib
 import pytest
 
 from mvirt_test import require_kvm, require_root, wait_for, workdir  # noqa: F401 (fixture)
-from qmp_client import GuideNet, QmpClient, probe_events, wait_probe
+from qmp_client import GuideNet, QmpClient
 from vmm_helpers import Vmm
 
 NO_SPACE = "failed a read, write or flush"
@@ -127,7 +127,7 @@ def test_image_truncated_under_the_vm_gives_read_errors(workdir):  # noqa: F811
         q.ok("blockdev-add", {"node-name": "drive-2",
                               "file": {"driver": "file", "filename": third}})
         q.ok("device_add", {"id": "drive-2", "driver": "virtio-blk-mmio", "addr": "0x1"})
-        seen = wait_probe(vm, "blk", index=1, capacity=32)
+        seen = vm.wait_event("blk", index=1, capacity=32)
         assert seen["sum0"] == f"{zlib.crc32(data3[:512]):08x}"
         assert vm.events("blk")[0]["sum0"] == f"{zlib.crc32(data[:512]):08x}"
         assert vm.proc.alive()
@@ -155,12 +155,12 @@ def test_tap_deleted_under_a_running_vm(workdir):  # noqa: F811
         q = QmpClient(sock)
         q.ok("netdev_add", {"id": "net-0", "ifname": "tap0"})
         q.ok("device_add", {"id": "net-0", "driver": "virtio-net-mmio"})
-        wait_probe(vm, "net", index=0, link="up")
+        vm.wait_event("net", index=0, link="up")
         assert net.ping("10.0.0.2"), vm.console()
-        n_net = len(probe_events(vm, "net"))
+        n_net = len(vm.events("net"))
         # The host deletes the TAP the VM is using.
         net.ip("link", "del", "tap0")
-        wait_probe(vm, "net", after=n_net, index=0, link="down")
+        vm.wait_event("net", after=n_net, index=0, link="down")
         wait_for(lambda: any(TAP_GONE in line for line in warnings(vm)), 10,
                  what="the log line for the deleted TAP")
         assert vm.proc.alive()
@@ -175,12 +175,12 @@ def test_tap_deleted_under_a_running_vm(workdir):  # noqa: F811
         net.ip("link", "set", "tap9", "master", "qbr0")
         net.ip("link", "set", "tap9", "up")
         q.ok("netdev_add", {"id": "net-9", "ifname": "tap9"})
-        n_net = len(probe_events(vm, "net"))
+        n_net = len(vm.events("net"))
         q.ok("device_add", {"id": "net-9", "driver": "virtio-net-mmio"})
-        wait_probe(vm, "net", after=n_net, index=0, link="up")
+        vm.wait_event("net", after=n_net, index=0, link="up")
         assert net.ping("10.0.0.2"), vm.console()
         # The disk was never disturbed.
-        vm_reads = [b for b in probe_events(vm, "blk") if b["index"] == "0"]
+        vm_reads = [b for b in vm.events("blk") if b["index"] == "0"]
         assert vm_reads[0]["sum0"] == f"{zlib.crc32(data[:512]):08x}"
         lines = [line for line in warnings(vm) if TAP_GONE in line]
         assert len(lines) == 1 and len(warnings(vm)) == 1, vm.stderr()

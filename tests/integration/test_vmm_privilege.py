@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
-from qmp_client import QmpClient, wait_probe
+from qmp_client import QmpClient
 from vmm_helpers import Vmm
 
 
@@ -121,7 +121,7 @@ def test_sandbox_hotplug_only_through_getfd(workdir):  # noqa: F811
             os.close(fd)
         q.ok("blockdev-add", {"node-name": "drive-0", "file": {"driver": "file", "fd": "img0"}})
         q.ok("device_add", {"id": "drive-0", "driver": "virtio-blk-mmio"})
-        seen = wait_probe(vm, "blk", capacity=128)
+        seen = vm.wait_event("blk", capacity=128)
         assert seen["sum0"] == sum0
         assert vm.proc.alive()
     finally:

@@ -45,7 +45,7 @@ class Vmm:
     def events(self, event):
         # Only complete lines: the serial port writes a line a byte at a time, and a
         # line still without its newline may lack its last fields.
-        lines = [line.rstrip("\r") for line in self.console().split("\n")[:-1]]
+        lines = [line.strip() for line in self.console().split("\n")[:-1]]
         return [probe_fields(line)[1] for line in lines
                 if line.startswith(f"PROBE {event} ") or line == f"PROBE {event}"]
 
