@@ -48,16 +48,21 @@ static char *keep(struct vmm_config *cfg, const char *s)
 	return c;
 }
 
-/* Splits "a=1,b=2,word" in place; returns the count or -E2BIG. */
-static int kv_split(char *s, struct kv *kv)
+/* Splits "a=1,b=2,word" in place; returns the count, or -EINVAL (said to the user) when the
+ * value of opt has more parts than KV_MAX. */
+static int kv_split(const char *opt, char *s, struct kv *kv)
 {
-	int n = 0;
+	int n = 1;
 
+	for (const char *c = s; *c; c++)
+		n += *c == ',';
+	if (n > KV_MAX)
+		return fail(_("The value '%s' of %s has %d comma-separated parts; give at most %d."),
+			s, opt, n, KV_MAX);
+	n = 0;
 	for (char *tok = strsep(&s, ","); tok; tok = strsep(&s, ",")) {
 		char *eq = strchr(tok, '=');
 
-		if (n >= KV_MAX)
-			return -E2BIG;
 		if (eq)
 			*eq = '\0';
 		kv[n++] = (struct kv){ tok, eq ? eq + 1 : NULL };
@@ -90,8 +95,10 @@ static int parse_drive(struct vmm_config *cfg, char *arg)
 {
 	struct drive_opt d = { .fd = -1 };
 	struct kv kv[KV_MAX];
-	int n = kv_split(arg, kv), r = 0;
+	int n = kv_split("-drive", arg, kv), r = 0;
 
+	if (n < 0)
+		return n;
 	if (cfg->n_drives >= HOTPLUG_BLK_SLOTS)
 		return fail(_("At most %d -drive options are allowed (one per disk slot)."), HOTPLUG_BLK_SLOTS);
 	for (int i = 0; i < n && r >= 0; i++) {
@@ -111,7 +118,7 @@ static int parse_drive(struct vmm_config *cfg, char *arg)
 	}
 	if (r < 0)
 		return r;
-	if (n < 0 || !d.id || (!d.file && d.fd < 0))
+	if (!d.id || (!d.file && d.fd < 0))
 		return fail_msg(_("-drive needs id= and file= (or fd=)."));
 	cfg->drives[cfg->n_drives++] = d;
 	return 0;
@@ -121,8 +128,10 @@ static int parse_netdev(struct vmm_config *cfg, char *arg)
 {
 	struct netdev_opt d = { .fd = -1 };
 	struct kv kv[KV_MAX];
-	int n = kv_split(arg, kv), r = 0;
+	int n = kv_split("-netdev", arg, kv), r = 0;
 
+	if (n < 0)
+		return n;
 	if (n < 1 || !streq(kv[0].key, "tap") || kv[0].value)
 		return fail_msg(_("-netdev supports only 'tap' (as in -netdev tap,id=net0,ifname=tap0)."));
 	if (cfg->n_netdevs >= HOTPLUG_NET_SLOTS)
@@ -151,9 +160,11 @@ static int parse_device(struct vmm_config *cfg, char *arg)
 {
 	struct device_opt d = { 0 };
 	struct kv kv[KV_MAX];
-	int n = kv_split(arg, kv);
+	int n = kv_split("-device", arg, kv);
 	uint8_t mac[6];
 
+	if (n < 0)
+		return n;
 	if (n < 1 || kv[0].value)
 		return fail_msg(_("-device needs a device type first."));
 	if (streq(kv[0].key, "virtio-blk-device") || streq(kv[0].key, "virtio-blk-mmio"))
@@ -193,9 +204,11 @@ static int parse_device(struct vmm_config *cfg, char *arg)
 static int parse_serial(struct vmm_config *cfg, char *arg)
 {
 	struct kv kv[KV_MAX];
-	int n = kv_split(arg, kv);
+	int n = kv_split("-serial", arg, kv);
 	const char *what = n > 0 ? kv[0].key : "";
 
+	if (n < 0)
+		return n;
 	if (n < 1 || kv[0].value)
 		return fail_msg(_("-serial needs stdio, file:PATH, unix:PATH or none."));
 	if (streq(what, "stdio"))
@@ -221,8 +234,10 @@ static int parse_serial(struct vmm_config *cfg, char *arg)
 static int parse_qmp(struct vmm_config *cfg, char *arg)
 {
 	struct kv kv[KV_MAX];
-	int n = kv_split(arg, kv);
+	int n = kv_split("-qmp", arg, kv);
 
+	if (n < 0)
+		return n;
 	if (n < 1 || kv[0].value || !startswith(kv[0].key, "unix:") || !kv[0].key[5])
 		return fail(_("-qmp needs unix:PATH,server,nowait, not '%s'."), arg);
 	for (int i = 1; i < n; i++)
@@ -236,8 +251,10 @@ static int parse_qmp(struct vmm_config *cfg, char *arg)
 static int parse_machine(char *arg)
 {
 	struct kv kv[KV_MAX];
-	int n = kv_split(arg, kv);
+	int n = kv_split("-machine", arg, kv);
 
+	if (n < 0)
+		return n;
 	if (n < 1 || (kv[0].value ? !streq(kv[0].key, "type") || !streq(kv[0].value, "microvm") :
 				    !streq(kv[0].key, "microvm")))
 		return fail_msg(_("The machine type must be microvm (-machine microvm)."));
@@ -247,11 +264,13 @@ static int parse_machine(char *arg)
 static int parse_smp(struct vmm_config *cfg, char *arg)
 {
 	struct kv kv[KV_MAX];
-	int n = kv_split(arg, kv);
+	int n = kv_split("-smp", arg, kv);
 	uint64_t v = 0;
 	const char *s = n > 0 ? (kv[0].value && streq(kv[0].key, "cpus") ? kv[0].value :
 						kv[0].key) : "";
 
+	if (n < 0)
+		return n;
 	if (n < 1 || parse_u64(s, &v) < 0 || v < 1 || v > VCPU_MAX)
 		return fail(_("The vCPU count '%s' (-smp) must be a number from 1 to %d."), s,
 			VCPU_MAX);

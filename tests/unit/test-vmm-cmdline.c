@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <cmocka.h>
@@ -79,6 +82,45 @@ static void test_refused(void **state)
 	}
 }
 
+/* What parse() said on stderr, for the messages a user sees. */
+static int parse_said(struct vmm_config *cfg, const char *const *args, char *said, size_t size)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO), r;
+	size_t n;
+
+	assert_non_null(f);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(f), STDERR_FILENO) >= 0);
+	r = parse(cfg, args);
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	rewind(f);
+	n = fread(said, 1, size - 1, f);
+	said[n] = '\0';
+	fclose(f);
+	return r;
+}
+
+static void test_too_many_parts(void **state)
+{
+	const char *value = "file=/x,id=d,a,b,c,d,e,f,g,h,i,j,k,l,m,n,o";
+	const char *args[] = { "-kernel", "/k", "-drive", value, NULL };
+	char *copy = strdup(value);
+	struct vmm_config cfg;
+	char said[512];
+
+	(void)state;
+	/* The value is named whole (before it is split), with the option and the limit. */
+	assert_int_equal(parse_said(&cfg, args, said, sizeof(said)), -EINVAL);
+	assert_non_null(strstr(said, copy));
+	assert_non_null(strstr(said, "-drive has 17 comma-separated parts; give at most 16."));
+	vmm_config_done(&cfg);
+	free(copy);
+}
+
 static void test_mac_parse(void **state)
 {
 	uint8_t mac[6];
@@ -95,6 +137,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_line),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_too_many_parts),
 		cmocka_unit_test(test_mac_parse),
 	};
 
