@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -170,4 +172,20 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		*ret_len = n;
 	*ret = TAKE_PTR(buf);
 	return 0;
+}
+
+int error_set(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (!ret_error)
+		return r;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(*ret_error);
+	*ret_error = s;
+	return r;
 }

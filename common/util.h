@@ -44,5 +44,10 @@ int fd_set_cloexec(int fd, bool cloexec);
 /* Reads or writes exactly len bytes unless EOF comes first; retries EINTR. */
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
+/*
+ * Replaces *ret_error with the formatted sentence (NULL if out of memory) and returns r; does
+ * nothing but return r when ret_error is NULL. The one way libraries hand a user's error up.
+ */
+int error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
