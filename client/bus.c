@@ -9,7 +9,7 @@
 #include "i18n.h"
 #include "util.h"
 
-static void error_set(struct ctl_bus_error *err, const char *name, const char *message)
+static void bus_error_set(struct ctl_bus_error *err, const char *name, const char *message)
 {
 	snprintf(err->name, sizeof(err->name), "%s", name ? name : "");
 	snprintf(err->message, sizeof(err->message), "%s", message ? message : "");
@@ -20,11 +20,12 @@ static int error_from_dbus(struct ctl_bus_error *err, DBusError *e)
 	/* Speak for libdbus when the daemon is not there: its sentence names no cure. */
 	if (dbus_error_has_name(e, DBUS_ERROR_SERVICE_UNKNOWN) ||
 	    dbus_error_has_name(e, DBUS_ERROR_NAME_HAS_NO_OWNER))
-		error_set(err, e->name, _("mvirtd is not running on this bus (no owner of "
-					  "org.mvirt.Manager1); start it, or choose the bus with "
-					  "--system, --session or --bus-address."));
+		bus_error_set(err, e->name,
+			_("mvirtd is not running on this bus (no owner of "
+			  "org.mvirt.Manager1); start it, or choose the bus with "
+			  "--system, --session or --bus-address."));
 	else
-		error_set(err, e->name, e->message);
+		bus_error_set(err, e->name, e->message);
 	dbus_error_free(e);
 	return -EIO;
 }
@@ -49,7 +50,7 @@ int ctl_bus_open(const struct ctl_args *a, DBusConnection **ret, struct ctl_bus_
 		snprintf(msg, sizeof(msg), _("Cannot connect to the D-Bus bus (%s); start the bus or choose "
 						 "another with --system, --session or --bus-address."),
 			 e.message ? e.message : "?");
-		error_set(err, e.name, msg);
+		bus_error_set(err, e.name, msg);
 		dbus_error_free(&e);
 		return -ECONNREFUSED;
 	}
@@ -189,8 +190,8 @@ int ctl_bus_domain_info(DBusConnection *c, const char *path, struct ctl_domain_i
 	if (r < 0)
 		return r;
 	if (!dbus_message_iter_init(reply, &it) || ctl_bus_read_properties(&it, &info) < 0) {
-		error_set(err, DBUS_ERROR_INVALID_SIGNATURE,
-			  _("The daemon answered GetAll with an unexpected signature."));
+		bus_error_set(err, DBUS_ERROR_INVALID_SIGNATURE,
+			_("The daemon answered GetAll with an unexpected signature."));
 		return -EBADMSG;
 	}
 	*ret = info;

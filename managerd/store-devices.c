@@ -42,7 +42,7 @@ static int device_from_row(sqlite3_stmt *st, struct store_device *d)
 
 static int device_missing(const char *uuid, const char *alias, char **ret_error)
 {
-	return store_set_error(
+	return error_set(
 		ret_error, -ENOENT, _("Domain %s has no device with alias %s."), uuid, alias);
 }
 
@@ -50,11 +50,11 @@ static int device_check_fields(const struct store_device *dev, char **ret_error)
 {
 	if (!store_device_state_to_string(dev->state) || !dev->definition ||
 	    (!streq(dev->kind, "disk") && !streq(dev->kind, "interface")))
-		return store_set_error(ret_error, -EINVAL,
+		return error_set(ret_error, -EINVAL,
 			_("The device %s has an unknown kind or state, or no definition."),
 			dev->alias);
 	if (isempty(dev->alias))
-		return store_set_error(ret_error, -EINVAL, _("A device needs an alias to be stored."));
+		return error_set(ret_error, -EINVAL, _("A device needs an alias to be stored."));
 	return 0;
 }
 
@@ -64,11 +64,11 @@ static int device_constraint_error(const struct store_device *dev, int r, char *
 	if (r == -ENOENT)
 		return store_domain_missing(dev->domain_uuid, ret_error);
 	if (r == -EEXIST)
-		return store_set_error(ret_error, r,
+		return error_set(ret_error, r,
 			_("Domain %s already has a device with alias %s or a %s in slot "
 			  "%d."),
 			dev->domain_uuid, dev->alias, dev->kind, dev->slot);
-	return store_set_error(
+	return error_set(
 		ret_error, r, _("The device %s has a value the database refuses."), dev->alias);
 }
 
@@ -117,7 +117,7 @@ static int device_check_transition(struct store *s, const char *uuid, const char
 		return store_fail(s, rc, ret_error);
 	from = store_device_state_from_string((const char *)sqlite3_column_text(st, 0));
 	if (!transition_allowed(from, to))
-		return store_set_error(ret_error, -EINVAL,
+		return error_set(ret_error, -EINVAL,
 			_("Device %s of domain %s is %s and cannot become %s."), alias, uuid,
 			store_device_state_to_string(from), store_device_state_to_string(to));
 	return 0;
@@ -153,7 +153,7 @@ int store_device_set_state(struct store *s, const char *domain_uuid, const char 
 	int r;
 
 	if (!store_device_state_to_string(state))
-		return store_set_error(ret_error, -EINVAL, _("The device state %d is unknown."), state);
+		return error_set(ret_error, -EINVAL, _("The device state %d is unknown."), state);
 	r = store_tx_begin(s, ret_error);
 	if (r < 0)
 		return r;

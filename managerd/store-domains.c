@@ -25,9 +25,9 @@ static int domain_exists_error(struct store *s, const struct store_domain *d, ch
 		return -EEXIST;
 	uuid_taken = sqlite3_step(st) == SQLITE_ROW;
 	if (uuid_taken)
-		return store_set_error(
+		return error_set(
 			ret_error, -EEXIST, _("A domain with UUID %s already exists."), d->uuid);
-	return store_set_error(ret_error, -EEXIST, _("A domain named %s already exists."), d->name);
+	return error_set(ret_error, -EEXIST, _("A domain named %s already exists."), d->name);
 }
 
 int store_domain_insert(struct store *s, const struct store_domain *d, char **ret_error)
@@ -36,7 +36,7 @@ int store_domain_insert(struct store *s, const struct store_domain *d, char **re
 	int r;
 
 	if (!state || !d->definition)
-		return store_set_error(
+		return error_set(
 			ret_error, -EINVAL, _("The domain %s has no valid definition."), d->name);
 	r = store_tx_begin(s, ret_error);
 	if (r < 0)
@@ -52,7 +52,7 @@ int store_domain_insert(struct store *s, const struct store_domain *d, char **re
 
 int store_domain_missing(const char *uuid, char **ret_error)
 {
-	return store_set_error(ret_error, -ENOENT, _("No domain with UUID %s is defined."), uuid);
+	return error_set(ret_error, -ENOENT, _("No domain with UUID %s is defined."), uuid);
 }
 
 /* Runs one UPDATE/DELETE on a domain row in a transaction; -ENOENT when no row changed. */
@@ -87,7 +87,7 @@ int store_domain_update(struct store *s, const char *uuid, const char *name,
 			      name, definition, uuid);
 
 	if (r == -EEXIST)
-		return store_set_error(ret_error, r, _("A domain named %s already exists."), name);
+		return error_set(ret_error, r, _("A domain named %s already exists."), name);
 	return r;
 }
 
@@ -104,7 +104,7 @@ int store_domain_set_desired_state(struct store *s, const char *uuid,
 	const char *v = store_desired_state_to_string(state);
 
 	if (!v)
-		return store_set_error(ret_error, -EINVAL, _("The desired state %d is unknown."), state);
+		return error_set(ret_error, -EINVAL, _("The desired state %d is unknown."), state);
 	return domain_change(s, uuid, ret_error,
 			     "UPDATE domains SET desired_state = ? WHERE uuid = ?", "tt", v, uuid);
 }
@@ -165,7 +165,7 @@ int store_domain_get_by_name(struct store *s, const char *name, struct store_dom
 			      ret, ret_error);
 
 	if (r == -ENOENT)
-		return store_set_error(ret_error, r, _("No domain named %s is defined."), name);
+		return error_set(ret_error, r, _("No domain named %s is defined."), name);
 	return r;
 }
 

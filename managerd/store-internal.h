@@ -21,8 +21,6 @@ struct store {
 	char *path;
 };
 
-/* Replaces *ret_error (if ret_error) with the formatted sentence; returns r. */
-int store_set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 /* Maps an SQLite result to -errno; constraint kinds become EEXIST, ENOENT or EINVAL. */
 int store_sqlite_errno(sqlite3 *db, int rc);
 /* The sentence for a failure no caller explains better (locked, read-only, other). */

@@ -23,7 +23,7 @@ int store_runtime_set(struct store *s, const struct store_runtime *rt, char **re
 	int r;
 
 	if (rt->vmm_pid <= 0)
-		return store_set_error(
+		return error_set(
 			ret_error, -EINVAL, _("The VMM pid %d is not valid."), (int)rt->vmm_pid);
 	r = store_tx_begin(s, ret_error);
 	if (r < 0)
@@ -35,7 +35,7 @@ int store_runtime_set(struct store *s, const struct store_runtime *rt, char **re
 	if (r == -ENOENT)
 		r = store_domain_missing(rt->domain_uuid, ret_error);
 	else if (r == -EEXIST || r == -EINVAL)
-		r = store_set_error(ret_error, r, _("The runtime state of domain %s is refused."),
+		r = error_set(ret_error, r, _("The runtime state of domain %s is refused."),
 			rt->domain_uuid);
 	return store_tx_end(s, r < 0 ? r : 0, ret_error);
 }
@@ -66,7 +66,7 @@ int store_runtime_get(struct store *s, const char *domain_uuid, struct store_run
 		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return store_set_error(
+		return error_set(
 			ret_error, -ENOENT, _("Domain %s has no recorded VMM."), domain_uuid);
 	if (rc != SQLITE_ROW)
 		return store_fail(s, rc, ret_error);
@@ -82,8 +82,7 @@ int store_runtime_delete(struct store *s, const char *domain_uuid, char **ret_er
 	r = store_stmt_change(
 		s, ret_error, "DELETE FROM runtime WHERE domain_uuid = ?", "t", domain_uuid);
 	if (r == 0)
-		r = store_set_error(
-			ret_error, -ENOENT, _("Domain %s has no recorded VMM."), domain_uuid);
+		r = error_set(ret_error, -ENOENT, _("Domain %s has no recorded VMM."), domain_uuid);
 	return store_tx_end(s, r < 0 ? r : 0, ret_error);
 }
 

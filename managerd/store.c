@@ -93,22 +93,6 @@ enum store_device_state store_device_state_from_string(const char *s)
 						     s);
 }
 
-int store_set_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	if (!ret_error)
-		return r;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	free(*ret_error);
-	*ret_error = s;
-	return r;
-}
-
 /* Maps an SQLite result to -errno; constraint kinds become EEXIST, ENOENT or EINVAL. */
 int store_sqlite_errno(sqlite3 *db, int rc)
 {
@@ -145,14 +129,14 @@ int store_fail(struct store *s, int rc, char **ret_error)
 	int r = store_sqlite_errno(s->db, rc);
 
 	if (r == -EBUSY)
-		return store_set_error(ret_error, r,
+		return error_set(ret_error, r,
 			_("The database %s is locked by another program; stop the other "
 			  "mvirtd or try again."),
 			s->path);
 	if (r == -EROFS)
-		return store_set_error(ret_error, r,
+		return error_set(ret_error, r,
 			_("The database %s is read-only; mvirtd needs to write to it."), s->path);
-	return store_set_error(ret_error, r, _("The database %s reported an error: %s."), s->path,
+	return error_set(ret_error, r, _("The database %s reported an error: %s."), s->path,
 		sqlite3_errmsg(s->db));
 }
 
@@ -283,7 +267,7 @@ static int store_migrate(struct store *s, int target, char **ret_error)
 	if (r < 0)
 		return r;
 	if (version > STORE_SCHEMA_VERSION)
-		return store_set_error(ret_error, -EPROTO,
+		return error_set(ret_error, -EPROTO,
 			_("The database %s has schema version %d, newer than this mvirtd "
 			  "(%d); use a newer mvirtd."),
 			s->path, version, STORE_SCHEMA_VERSION);
@@ -312,7 +296,7 @@ static int store_setup(struct store *s, char **ret_error)
 
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	if (sqlite3_db_readonly(s->db, "main") == 1)
-		return store_set_error(ret_error, -EROFS,
+		return error_set(ret_error, -EROFS,
 			_("The database %s is read-only; mvirtd needs to write to it."), s->path);
 	r = store_stmt_new(s, &st, ret_error, "PRAGMA journal_mode = WAL", "");
 	if (r < 0)
@@ -321,7 +305,7 @@ static int store_setup(struct store *s, char **ret_error)
 	if (rc != SQLITE_ROW)
 		return store_fail(s, rc, ret_error);
 	if (!streq_ptr((const char *)sqlite3_column_text(st, 0), "wal"))
-		return store_set_error(ret_error, -EIO,
+		return error_set(ret_error, -EIO,
 			_("The database %s cannot use write-ahead logging; put it on a "
 			  "local file system."),
 			s->path);
@@ -335,7 +319,7 @@ int store_open_version(const char *path, int version, struct store **ret, char *
 	int rc, r;
 
 	if (version < 1 || version > STORE_SCHEMA_VERSION)
-		return store_set_error(
+		return error_set(
 			ret_error, -EINVAL, _("The schema version %d is unknown."), version);
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path)))
@@ -343,8 +327,8 @@ int store_open_version(const char *path, int version, struct store **ret, char *
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		r = store_sqlite_errno(s->db, rc);
-		return store_set_error(ret_error, r, _("The database %s cannot be opened: %s."),
-			path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		return error_set(ret_error, r, _("The database %s cannot be opened: %s."), path,
+			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	if ((r = store_setup(s, ret_error)) < 0 || (r = store_migrate(s, version, ret_error)) < 0)
@@ -388,14 +372,14 @@ int store_integrity_check(struct store *s, char **ret_error)
 		return store_fail(s, rc, ret_error);
 	res = (const char *)sqlite3_column_text(st, 0);
 	if (!streq_ptr(res, "ok"))
-		return store_set_error(ret_error, -EIO, _("The database %s is damaged: %s."),
-			s->path, res ? res : "?");
+		return error_set(ret_error, -EIO, _("The database %s is damaged: %s."), s->path,
+			res ? res : "?");
 	r = store_stmt_new(s, &fk, ret_error, "PRAGMA foreign_key_check", "");
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(fk);
 	if (rc == SQLITE_ROW)
-		return store_set_error(ret_error, -EIO,
+		return error_set(ret_error, -EIO,
 			_("The database %s has a row in %s whose parent is missing."), s->path,
 			(const char *)sqlite3_column_text(fk, 0));
 	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, ret_error);
@@ -421,7 +405,7 @@ int store_collect_rows(struct store *s, sqlite3_stmt *st, size_t elem,
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n >= STORE_LIST_MAX) {
-			r = store_set_error(ret_error, -E2BIG,
+			r = error_set(ret_error, -E2BIG,
 				_("The database %s holds more than %d rows "
 				  "of one kind."),
 				s->path, STORE_LIST_MAX);

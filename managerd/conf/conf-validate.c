@@ -61,44 +61,43 @@ static bool path_valid(const char *s)
 int disk_def_validate(const struct disk_def *disk, char **ret_error)
 {
 	if (!path_valid(disk->source))
-		return conf_error(ret_error, -EINVAL,
-				  _("The disk image path '%s' is not an absolute path; write it "
-				    "starting with /."),
-				  disk->source);
+		return error_set(ret_error, -EINVAL,
+			_("The disk image path '%s' is not an absolute path; write it "
+			  "starting with /."),
+			disk->source);
 	if (disk_target_to_slot(disk->target) < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The disk target %s is not supported; use vda to vdf."),
-				  disk->target);
+		return error_set(ret_error, -EINVAL,
+			_("The disk target %s is not supported; use vda to vdf."), disk->target);
 	if (disk->driver_type[0] && !streq(disk->driver_type, "raw"))
-		return conf_error(ret_error, -EINVAL,
-				  _("The disk format %s is not supported; mvirt reads raw images."),
-				  disk->driver_type);
+		return error_set(ret_error, -EINVAL,
+			_("The disk format %s is not supported; mvirt reads raw images."),
+			disk->driver_type);
 	if (disk->driver_name[0] && !streq(disk->driver_name, "qemu"))
-		return conf_error(ret_error, -EINVAL,
-				  _("The disk driver name %s is not supported; use qemu or leave it "
-				    "out."),
-				  disk->driver_name);
+		return error_set(ret_error, -EINVAL,
+			_("The disk driver name %s is not supported; use qemu or leave it "
+			  "out."),
+			disk->driver_name);
 	for (const char *p = disk->serial; *p; p++)
 		if (!isprint((unsigned char)*p))
-			return conf_error(ret_error, -EINVAL,
-					  _("The serial of disk %s has a character that cannot be "
-					    "printed."),
-					  disk->target);
+			return error_set(ret_error, -EINVAL,
+				_("The serial of disk %s has a character that cannot be "
+				  "printed."),
+				disk->target);
 	if (disk->alias[0] && !alias_valid(disk->alias))
-		return conf_error(ret_error, -EINVAL,
-				  _("The alias %s of disk %s is not valid; use letters, digits, _, . "
-				    "and -."),
-				  disk->alias, disk->target);
+		return error_set(ret_error, -EINVAL,
+			_("The alias %s of disk %s is not valid; use letters, digits, _, . "
+			  "and -."),
+			disk->alias, disk->target);
 	return 0;
 }
 
 static int ifname_check(const char *name, const char *what, char **ret_error)
 {
 	if (!ifname_valid(name))
-		return conf_error(ret_error, -EINVAL,
-				  _("The %s name '%s' is not a valid interface name; use 1 to 15 "
-				    "characters without /, : or spaces."),
-				  what, name);
+		return error_set(ret_error, -EINVAL,
+			_("The %s name '%s' is not a valid interface name; use 1 to 15 "
+			  "characters without /, : or spaces."),
+			what, name);
 	return 0;
 }
 
@@ -111,26 +110,25 @@ int net_def_validate(const struct net_def *net, char **ret_error)
 	if (net->type == NET_TYPE_BRIDGE && (r = ifname_check(net->bridge, "bridge", ret_error)) < 0)
 		return r;
 	if (net->type == NET_TYPE_ETHERNET && !net->ifname[0])
-		return conf_error(ret_error, -EINVAL,
-				  _("The ethernet interface with MAC %s needs <target dev=> naming "
-				    "an existing TAP device."),
-				  mac);
+		return error_set(ret_error, -EINVAL,
+			_("The ethernet interface with MAC %s needs <target dev=> naming "
+			  "an existing TAP device."),
+			mac);
 	if (net->ifname[0] && (r = ifname_check(net->ifname, "TAP", ret_error)) < 0)
 		return r;
 	if ((net->mac[0] & 1) || !memcmp(net->mac, "\0\0\0\0\0\0", CONF_MAC_LEN))
-		return conf_error(ret_error, -EINVAL,
-				  _("The MAC address %s is not a unicast address; the first byte "
-				    "must be even and the address not zero."),
-				  mac);
+		return error_set(ret_error, -EINVAL,
+			_("The MAC address %s is not a unicast address; the first byte "
+			  "must be even and the address not zero."),
+			mac);
 	if (net->model[0] && !streq(net->model, "virtio"))
-		return conf_error(ret_error, -EINVAL,
-				  _("The interface model %s is not supported; use virtio."),
-				  net->model);
+		return error_set(ret_error, -EINVAL,
+			_("The interface model %s is not supported; use virtio."), net->model);
 	if (net->alias[0] && !alias_valid(net->alias))
-		return conf_error(ret_error, -EINVAL,
-				  _("The alias %s of interface %s is not valid; use letters, "
-				    "digits, _, . and -."),
-				  net->alias, mac);
+		return error_set(ret_error, -EINVAL,
+			_("The alias %s of interface %s is not valid; use letters, "
+			  "digits, _, . and -."),
+			net->alias, mac);
 	return 0;
 }
 
@@ -140,36 +138,35 @@ int device_def_validate(const struct device_def *dev, char **ret_error)
 		return disk_def_validate(&dev->disk, ret_error);
 	if (dev->kind == DEVICE_KIND_INTERFACE)
 		return net_def_validate(&dev->net, ret_error);
-	return conf_error(ret_error, -EINVAL, _("The device kind is unknown."));
+	return error_set(ret_error, -EINVAL, _("The device kind is unknown."));
 }
 
 static int validate_identity(const struct domain_def *def, char **ret_error)
 {
 	if (!name_valid(def->name))
-		return conf_error(ret_error, -EINVAL,
-				  _("The domain name '%s' is not valid; use 1 to %d letters, "
-				    "digits, _, ., + and -."),
-				  def->name, DOMAIN_NAME_MAX);
+		return error_set(ret_error, -EINVAL,
+			_("The domain name '%s' is not valid; use 1 to %d letters, "
+			  "digits, _, ., + and -."),
+			def->name, DOMAIN_NAME_MAX);
 	if (!uuid_is_valid(def->uuid))
-		return conf_error(ret_error, -EINVAL, _("The UUID '%s' of domain %s is malformed."),
-				  def->uuid, def->name);
+		return error_set(ret_error, -EINVAL, _("The UUID '%s' of domain %s is malformed."),
+			def->uuid, def->name);
 	if (def->memory_kib < DOMAIN_MEMORY_MIN_KIB || def->memory_kib > DOMAIN_MEMORY_MAX_KIB)
-		return conf_error(ret_error, -EINVAL,
-				  _("The memory size %llu KiB of domain %s is out of range; use "
-				    "16 MiB to 64 GiB."),
-				  (unsigned long long)def->memory_kib, def->name);
+		return error_set(ret_error, -EINVAL,
+			_("The memory size %llu KiB of domain %s is out of range; use "
+			  "16 MiB to 64 GiB."),
+			(unsigned long long)def->memory_kib, def->name);
 	if (def->vcpus < 1 || def->vcpus > DOMAIN_VCPUS_MAX)
-		return conf_error(ret_error, -EINVAL,
-				  _("The vCPU count %u of domain %s is out of range; use 1 to %d."),
-				  def->vcpus, def->name, DOMAIN_VCPUS_MAX);
+		return error_set(ret_error, -EINVAL,
+			_("The vCPU count %u of domain %s is out of range; use 1 to %d."),
+			def->vcpus, def->name, DOMAIN_VCPUS_MAX);
 	if (!streq(def->os_type, "hvm"))
-		return conf_error(ret_error, -EINVAL,
-				  _("The OS type %s of domain %s is not supported; use hvm."),
-				  def->os_type, def->name);
+		return error_set(ret_error, -EINVAL,
+			_("The OS type %s of domain %s is not supported; use hvm."), def->os_type,
+			def->name);
 	if (!path_valid(def->kernel) || (def->initrd[0] && !path_valid(def->initrd)))
-		return conf_error(ret_error, -EINVAL,
-				  _("The kernel and initrd of domain %s must be absolute paths."),
-				  def->name);
+		return error_set(ret_error, -EINVAL,
+			_("The kernel and initrd of domain %s must be absolute paths."), def->name);
 	return 0;
 }
 
@@ -179,15 +176,15 @@ static int validate_chrs(const struct domain_def *def, char **ret_error)
 		const struct chr_def *c = &def->chrs[i];
 
 		if (c->type == CHR_TYPE_UNIX && !path_valid(c->source_path))
-			return conf_error(ret_error, -EINVAL,
-					  _("The unix socket path '%s' of the console is not an "
-					    "absolute path."),
-					  c->source_path);
+			return error_set(ret_error, -EINVAL,
+				_("The unix socket path '%s' of the console is not an "
+				  "absolute path."),
+				c->source_path);
 		for (size_t j = 0; j < i; j++)
 			if (def->chrs[j].is_console == c->is_console)
-				return conf_error(ret_error, -EINVAL,
-						  _("Domain %s has two <%s> elements; mvirt has one."),
-						  def->name, c->is_console ? "console" : "serial");
+				return error_set(ret_error, -EINVAL,
+					_("Domain %s has two <%s> elements; mvirt has one."),
+					def->name, c->is_console ? "console" : "serial");
 	}
 	return 0;
 }
@@ -200,10 +197,10 @@ int domain_def_validate(const struct domain_def *def, char **ret_error)
 	if ((r = validate_identity(def, ret_error)) < 0 || (r = validate_chrs(def, ret_error)) < 0)
 		return r;
 	if (def->n_disks > DOMAIN_DISKS_MAX || def->n_nets > DOMAIN_NICS_MAX)
-		return conf_error(ret_error, -EINVAL,
-				  _("Domain %s has too many devices; use at most %d disks and %d "
-				    "interfaces."),
-				  def->name, DOMAIN_DISKS_MAX, DOMAIN_NICS_MAX);
+		return error_set(ret_error, -EINVAL,
+			_("Domain %s has too many devices; use at most %d disks and %d "
+			  "interfaces."),
+			def->name, DOMAIN_DISKS_MAX, DOMAIN_NICS_MAX);
 	/* Rebuild the device list one by one: the attach checks cover uniqueness and the root. */
 	rest = domain_def_copy(def);
 	if (!rest)

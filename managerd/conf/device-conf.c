@@ -141,16 +141,16 @@ int disk_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct disk_de
 			 ret_error)) < 0)
 		return r;
 	if (order > 1000)
-		return conf_error(ret_error, -EINVAL,
-				  _("The boot order %llu of disk %s is too large; use 1 to 1000."),
-				  (unsigned long long)order, disk->target);
+		return error_set(ret_error, -EINVAL,
+			_("The boot order %llu of disk %s is too large; use 1 to 1000."),
+			(unsigned long long)order, disk->target);
 	disk->boot_order = (unsigned)order;
 	disk->readonly = xml_exists(ctxt, node, "./readonly");
 	cache = xml_string(ctxt, node, "string(./driver/@cache)");
 	disk->cache = cache ? disk_cache_from_string(cache) : DISK_CACHE_DEFAULT;
 	if (disk->cache < 0)
-		return conf_error(ret_error, -EINVAL, _("The disk cache mode %s is not supported."),
-				  cache);
+		return error_set(
+			ret_error, -EINVAL, _("The disk cache mode %s is not supported."), cache);
 	/* cache='default' means the same as no attribute; keep one spelling for round trips. */
 	return 0;
 }
@@ -165,10 +165,10 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 	*net = (struct net_def){};
 	net->type = net_type_from_string(type);
 	if (net->type < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The interface type %s is not supported; use bridge or "
-				    "ethernet."),
-				  strna(type));
+		return error_set(ret_error, -EINVAL,
+			_("The interface type %s is not supported; use bridge or "
+			  "ethernet."),
+			strna(type));
 	if ((r = xml_copy(ctxt, node, "string(./source/@bridge)", net->bridge,
 			  sizeof(net->bridge), "<source bridge>", ret_error)) < 0 ||
 	    (r = xml_copy(ctxt, node, "string(./target/@dev)", net->ifname, sizeof(net->ifname),
@@ -185,12 +185,12 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 		net->mac_generated = true;
 		r = mac_generate(net->mac);
 		if (r < 0)
-			return conf_error(ret_error, r, _("A MAC address cannot be generated."));
+			return error_set(ret_error, r, _("A MAC address cannot be generated."));
 	} else if (mac_parse(mac, net->mac) < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The MAC address %s is malformed; write it as "
-				    "52:54:00:12:34:56."),
-				  mac);
+		return error_set(ret_error, -EINVAL,
+			_("The MAC address %s is malformed; write it as "
+			  "52:54:00:12:34:56."),
+			mac);
 	return 0;
 }
 
@@ -206,9 +206,9 @@ int chr_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct chr_def 
 	chr->is_console = streq((const char *)node->name, "console");
 	chr->type = chr_type_from_string(type);
 	if (chr->type < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The <%s> type %s is not supported; use pty or unix."),
-				  (const char *)node->name, strna(type));
+		return error_set(ret_error, -EINVAL,
+			_("The <%s> type %s is not supported; use pty or unix."),
+			(const char *)node->name, strna(type));
 	if ((r = xml_copy(ctxt, node, "string(./source/@mode)", chr->source_mode,
 			  sizeof(chr->source_mode), "<source mode>", ret_error)) < 0 ||
 	    (r = xml_copy(ctxt, node, "string(./source/@path)", chr->source_path,
@@ -217,10 +217,10 @@ int chr_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct chr_def 
 			  sizeof(chr->target_type), "<target type>", ret_error)) < 0)
 		return r;
 	if (port && (parse_u64(port, &p) < 0 || p > 0))
-		return conf_error(ret_error, -EINVAL,
-				  _("The <%s> target port %s is not supported; mvirt has one port, "
-				    "0."),
-				  (const char *)node->name, port);
+		return error_set(ret_error, -EINVAL,
+			_("The <%s> target port %s is not supported; mvirt has one port, "
+			  "0."),
+			(const char *)node->name, port);
 	if (port)
 		chr->target_port = 0;
 	return 0;

@@ -66,13 +66,13 @@ static int parse_scaled_kib(xmlXPathContextPtr ctxt, const char *elem, uint64_t 
 			if (streq(unit_table[i].unit, unit))
 				break;
 		if (i == ELEMENTSOF(unit_table))
-			return conf_error(ret_error, -EINVAL, _("The unit %s of <%s> is unknown."),
-					  unit, elem);
+			return error_set(ret_error, -EINVAL, _("The unit %s of <%s> is unknown."),
+				unit, elem);
 		scale = unit_table[i].bytes;
 	}
 	if (v > UINT64_MAX / scale)
-		return conf_error(ret_error, -EINVAL, _("The size %llu %s of <%s> is too large."),
-				  (unsigned long long)v, unit ? unit : "KiB", elem);
+		return error_set(ret_error, -EINVAL, _("The size %llu %s of <%s> is too large."),
+			(unsigned long long)v, unit ? unit : "KiB", elem);
 	*ret = (v * scale + 1023) / 1024;
 	return 0;
 }
@@ -90,10 +90,10 @@ static int parse_lifecycle(xmlXPathContextPtr ctxt, const char *elem,
 		return 0;
 	*ret = lifecycle_action_from_string(s);
 	if (*ret < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The action %s of <%s> is not supported; use destroy, restart "
-				    "or preserve."),
-				  s, elem);
+		return error_set(ret_error, -EINVAL,
+			_("The action %s of <%s> is not supported; use destroy, restart "
+			  "or preserve."),
+			s, elem);
 	return 0;
 }
 
@@ -108,20 +108,20 @@ static int parse_identity(xmlXPathContextPtr ctxt, struct domain_def *def, char 
 		return r;
 	uuid = xml_string(ctxt, NULL, "string(/domain/uuid)");
 	if (uuid && uuid_normalize(uuid, def->uuid) < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The UUID %s is malformed; write it as "
-				    "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx."),
-				  uuid);
+		return error_set(ret_error, -EINVAL,
+			_("The UUID %s is malformed; write it as "
+			  "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx."),
+			uuid);
 	if (!uuid && (r = uuid_generate(def->uuid)) < 0)
-		return conf_error(ret_error, r, _("A UUID cannot be generated."));
+		return error_set(ret_error, r, _("A UUID cannot be generated."));
 	if ((r = parse_scaled_kib(ctxt, "memory", &def->memory_kib, ret_error)) < 0 ||
 	    (r = parse_scaled_kib(ctxt, "currentMemory", &def->current_memory_kib,
 				  ret_error)) < 0 ||
 	    (r = xml_u64(ctxt, NULL, "string(/domain/vcpu)", &vcpus, "<vcpu>", ret_error)) < 0)
 		return r;
 	if (vcpus > UINT_MAX)
-		return conf_error(ret_error, -EINVAL, _("The vCPU count %llu is too large."),
-				  (unsigned long long)vcpus);
+		return error_set(ret_error, -EINVAL, _("The vCPU count %llu is too large."),
+			(unsigned long long)vcpus);
 	def->vcpus = (unsigned)vcpus;
 	if ((r = parse_lifecycle(ctxt, "on_poweroff", &def->on_poweroff, ret_error)) < 0 ||
 	    (r = parse_lifecycle(ctxt, "on_reboot", &def->on_reboot, ret_error)) < 0 ||
@@ -157,25 +157,25 @@ static int parse_device(xmlXPathContextPtr ctxt, xmlNodePtr node, struct domain_
 
 	if (streq(name, "disk")) {
 		if (def->n_disks >= DOMAIN_DISKS_MAX)
-			return conf_error(ret_error, -EINVAL,
-					  _("The disk at line %ld is one too many; a domain has at "
-					    "most %d disks."),
-					  xmlGetLineNo(node), DOMAIN_DISKS_MAX);
+			return error_set(ret_error, -EINVAL,
+				_("The disk at line %ld is one too many; a domain has at "
+				  "most %d disks."),
+				xmlGetLineNo(node), DOMAIN_DISKS_MAX);
 		return disk_def_parse_node(ctxt, node, &def->disks[def->n_disks++], ret_error);
 	}
 	if (streq(name, "interface")) {
 		if (def->n_nets >= DOMAIN_NICS_MAX)
-			return conf_error(ret_error, -EINVAL,
-					  _("The interface at line %ld is one too many; a domain "
-					    "has at most %d interfaces."),
-					  xmlGetLineNo(node), DOMAIN_NICS_MAX);
+			return error_set(ret_error, -EINVAL,
+				_("The interface at line %ld is one too many; a domain "
+				  "has at most %d interfaces."),
+				xmlGetLineNo(node), DOMAIN_NICS_MAX);
 		return net_def_parse_node(ctxt, node, &def->nets[def->n_nets++], ret_error);
 	}
 	if (def->n_chrs >= DOMAIN_CHRS_MAX)
-		return conf_error(ret_error, -EINVAL,
-				  _("The <%s> at line %ld is one too many; a domain has one serial "
-				    "port and one console."),
-				  name, xmlGetLineNo(node));
+		return error_set(ret_error, -EINVAL,
+			_("The <%s> at line %ld is one too many; a domain has one serial "
+			  "port and one console."),
+			name, xmlGetLineNo(node));
 	return chr_def_parse_node(ctxt, node, &def->chrs[def->n_chrs++], ret_error);
 }
 

@@ -78,25 +78,25 @@ static int check_disk_join(const struct domain_def *def, const struct disk_def *
 			   bool hotplug, char **ret_error)
 {
 	if (def->n_disks >= DOMAIN_DISKS_MAX)
-		return conf_error(ret_error, -ENOSPC,
-				  _("Domain %s has no free disk slot; it has %d disks already."),
-				  def->name, DOMAIN_DISKS_MAX);
+		return error_set(ret_error, -ENOSPC,
+			_("Domain %s has no free disk slot; it has %d disks already."), def->name,
+			DOMAIN_DISKS_MAX);
 	for (size_t i = 0; i < def->n_disks; i++)
 		if (streq(def->disks[i].target, disk->target))
-			return conf_error(ret_error, -EEXIST,
-					  _("Domain %s already has a disk %s; choose another target."),
-					  def->name, disk->target);
+			return error_set(ret_error, -EEXIST,
+				_("Domain %s already has a disk %s; choose another target."),
+				def->name, disk->target);
 	if (domain_def_is_root_source(def, disk->source))
-		return conf_error(ret_error, -EPERM,
-				  _("The image %s is the root disk of domain %s; it cannot be "
-				    "attached a second time."),
-				  disk->source, def->name);
+		return error_set(ret_error, -EPERM,
+			_("The image %s is the root disk of domain %s; it cannot be "
+			  "attached a second time."),
+			disk->source, def->name);
 	if (disk->boot_order == 1 && def->n_disks > 0 &&
 	    (hotplug || def->disks[domain_def_root_disk(def)].boot_order == 1))
-		return conf_error(ret_error, -EINVAL,
-				  _("The disk %s asks for boot order 1, but domain %s already has "
-				    "its root disk."),
-				  disk->target, def->name);
+		return error_set(ret_error, -EINVAL,
+			_("The disk %s asks for boot order 1, but domain %s already has "
+			  "its root disk."),
+			disk->target, def->name);
 	return 0;
 }
 
@@ -107,19 +107,19 @@ static int check_net_join(const struct domain_def *def, const struct net_def *ne
 
 	mac_format(net->mac, mac);
 	if (def->n_nets >= DOMAIN_NICS_MAX)
-		return conf_error(ret_error, -ENOSPC,
-				  _("Domain %s has no free interface slot; it has %d interfaces "
-				    "already."),
-				  def->name, DOMAIN_NICS_MAX);
+		return error_set(ret_error, -ENOSPC,
+			_("Domain %s has no free interface slot; it has %d interfaces "
+			  "already."),
+			def->name, DOMAIN_NICS_MAX);
 	for (size_t i = 0; i < def->n_nets; i++) {
 		if (!memcmp(def->nets[i].mac, net->mac, CONF_MAC_LEN))
-			return conf_error(ret_error, -EEXIST,
-					  _("Domain %s already has an interface with MAC %s."),
-					  def->name, mac);
+			return error_set(ret_error, -EEXIST,
+				_("Domain %s already has an interface with MAC %s."), def->name,
+				mac);
 		if (net->ifname[0] && streq(def->nets[i].ifname, net->ifname))
-			return conf_error(ret_error, -EEXIST,
-					  _("Domain %s already has an interface on TAP %s."),
-					  def->name, net->ifname);
+			return error_set(ret_error, -EEXIST,
+				_("Domain %s already has an interface on TAP %s."), def->name,
+				net->ifname);
 	}
 	return 0;
 }
@@ -136,9 +136,8 @@ int domain_def_check_join(const struct domain_def *def, const struct device_def 
 	if (r < 0)
 		return r;
 	if (alias[0] && domain_def_find_alias(def, alias, &kind, &idx) == 0)
-		return conf_error(ret_error, -EEXIST,
-				  _("Domain %s already has a device with alias %s."), def->name,
-				  alias);
+		return error_set(ret_error, -EEXIST,
+			_("Domain %s already has a device with alias %s."), def->name, alias);
 	if (dev->kind == DEVICE_KIND_DISK)
 		return check_disk_join(def, &dev->disk, hotplug, ret_error);
 	return check_net_join(def, &dev->net, ret_error);
@@ -174,14 +173,14 @@ static int find_device(const struct domain_def *def, const struct device_def *wa
 		i = domain_def_find_net(def, &want->net);
 	if (i < 0) {
 		if (want->kind == DEVICE_KIND_DISK)
-			return conf_error(ret_error, -ENOENT, _("Domain %s has no disk %s."),
-					  def->name, want->disk.target[0] ? want->disk.target
-									  : want->disk.alias);
+			return error_set(ret_error, -ENOENT, _("Domain %s has no disk %s."),
+				def->name,
+				want->disk.target[0] ? want->disk.target : want->disk.alias);
 		char mac[18];
 
 		mac_format(want->net.mac, mac);
-		return conf_error(ret_error, -ENOENT, _("Domain %s has no interface %s."),
-				  def->name, want->net.mac_generated ? want->net.alias : mac);
+		return error_set(ret_error, -ENOENT, _("Domain %s has no interface %s."), def->name,
+			want->net.mac_generated ? want->net.alias : mac);
 	}
 	return i;
 }
@@ -198,10 +197,10 @@ int domain_def_remove_device(struct domain_def *def, const struct device_def *wa
 		return -ENOMEM;
 	if (want->kind == DEVICE_KIND_DISK) {
 		if (i == domain_def_root_disk(def))
-			return conf_error(ret_error, -EPERM,
-					  _("The disk %s holds the root image of domain %s; it "
-					    "cannot be detached."),
-					  def->disks[i].target, def->name);
+			return error_set(ret_error, -EPERM,
+				_("The disk %s holds the root image of domain %s; it "
+				  "cannot be detached."),
+				def->disks[i].target, def->name);
 		removed->disk = def->disks[i];
 		memmove(&def->disks[i], &def->disks[i + 1],
 			(def->n_disks - i - 1) * sizeof(def->disks[0]));

@@ -37,22 +37,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(xmlParserCtxtPtr, xmlFreeParserCtxt);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGParserCtxtPtr, xmlRelaxNGFreeParserCtxt);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlRelaxNGValidCtxtPtr, xmlRelaxNGFreeValidCtxt);
 
-int conf_error(char **ret_error, int r, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(&s, fmt, ap) < 0)
-			s = NULL;
-		va_end(ap);
-		free(*ret_error);
-		*ret_error = s;
-	}
-	return r;
-}
-
 const char *conf_schema_dir(void)
 {
 	const char *env = getenv("MVIRT_SCHEMAS");
@@ -109,9 +93,8 @@ static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
 	size_t len = strnlen(xml, CONF_XML_MAX + 1);
 
 	if (len > CONF_XML_MAX)
-		return conf_error(ret_error, -EINVAL,
-				  _("The XML document is larger than %d bytes; shorten it."),
-				  CONF_XML_MAX);
+		return error_set(ret_error, -EINVAL,
+			_("The XML document is larger than %d bytes; shorten it."), CONF_XML_MAX);
 	pctxt = xmlNewParserCtxt();
 	if (!pctxt)
 		return -ENOMEM;
@@ -122,17 +105,18 @@ static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
 	xmlSetStructuredErrorFunc(old_ctx, old_fn);
 	if (!doc || !pctxt->wellFormed) {
 		xmlFreeDoc(doc);
-		return conf_error(ret_error, -EINVAL, _("The XML is not well-formed at line %ld: %s."),
-				  errs.line, errs.set ? errs.message : _("no document element"));
+		return error_set(ret_error, -EINVAL,
+			_("The XML is not well-formed at line %ld: %s."), errs.line,
+			errs.set ? errs.message : _("no document element"));
 	}
 	if (doc->intSubset || doc->extSubset) {
 		long line = doc->intSubset ? xmlGetLineNo((xmlNodePtr)doc->intSubset) : 1;
 
 		xmlFreeDoc(doc);
-		return conf_error(ret_error, -EINVAL,
-				  _("The XML has a DOCTYPE at line %ld; remove it, DTDs and entities "
-				    "are not accepted."),
-				  line > 0 ? line : 1);
+		return error_set(ret_error, -EINVAL,
+			_("The XML has a DOCTYPE at line %ld; remove it, DTDs and entities "
+			  "are not accepted."),
+			line > 0 ? line : 1);
 	}
 	*ret_doc = doc;
 	return 0;
@@ -242,18 +226,18 @@ static int schema_entry_load(struct schema_entry *e, const char *schema, char **
 
 	e->names.n = 0;
 	if (schema_names_load(schema, &e->names, 0) < 0)
-		return conf_error(ret_error, -EIO,
-				  _("The schema %s/%s cannot be read; check MVIRT_SCHEMAS or the "
-				    "installation."),
-				  conf_schema_dir(), schema);
+		return error_set(ret_error, -EIO,
+			_("The schema %s/%s cannot be read; check MVIRT_SCHEMAS or the "
+			  "installation."),
+			conf_schema_dir(), schema);
 	pc = xmlRelaxNGNewParserCtxt(e->path);
 	if (!pc)
 		return -ENOMEM;
 	xmlRelaxNGSetParserStructuredErrors(pc, xml_errors_capture, &errs);
 	e->rng = xmlRelaxNGParse(pc);
 	if (!e->rng)
-		return conf_error(ret_error, -EIO, _("The schema %s cannot be loaded: %s."), e->path,
-				  errs.set ? errs.message : "?");
+		return error_set(ret_error, -EIO, _("The schema %s cannot be loaded: %s."), e->path,
+			errs.set ? errs.message : "?");
 	return 0;
 }
 
@@ -297,10 +281,10 @@ static int xml_check_unknown(xmlDocPtr doc, const struct schema_entry *sc, char 
 	xmlNodePtr bad = find_unknown_element(xmlDocGetRootElement(doc), &sc->names, 0);
 
 	if (bad)
-		return conf_error(ret_error, -EINVAL,
-				  _("The element <%s> at line %ld is not supported by mvirt; remove "
-				    "it."),
-				  (const char *)bad->name, xmlGetLineNo(bad));
+		return error_set(ret_error, -EINVAL,
+			_("The element <%s> at line %ld is not supported by mvirt; remove "
+			  "it."),
+			(const char *)bad->name, xmlGetLineNo(bad));
 	return 0;
 }
 
@@ -321,11 +305,11 @@ static int xml_relaxng_validate(xmlDocPtr doc, const char *schema, char **ret_er
 	if (xmlRelaxNGValidateDoc(vc, doc) == 0)
 		return 0;
 	if (errs.element[0])
-		return conf_error(ret_error, -EINVAL,
-				  _("The XML does not match %s at line %ld, element <%s>: %s."),
-				  schema, errs.line, errs.element, errs.message);
-	return conf_error(ret_error, -EINVAL, _("The XML does not match %s at line %ld: %s."),
-			  schema, errs.line, errs.set ? errs.message : "?");
+		return error_set(ret_error, -EINVAL,
+			_("The XML does not match %s at line %ld, element <%s>: %s."), schema,
+			errs.line, errs.element, errs.message);
+	return error_set(ret_error, -EINVAL, _("The XML does not match %s at line %ld: %s."),
+		schema, errs.line, errs.set ? errs.message : "?");
 }
 
 /*
@@ -383,7 +367,7 @@ int xml_parse_validated(const char *xml, const char *schema, xmlDocPtr *ret_doc,
 	int r;
 
 	if (!xml)
-		return conf_error(ret_error, -EINVAL, _("The XML document is empty."));
+		return error_set(ret_error, -EINVAL, _("The XML document is empty."));
 	r = xml_read(xml, &doc, ret_error);
 	if (r < 0)
 		return r;
@@ -439,9 +423,9 @@ int xml_copy(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr, char *b
 	if (!s)
 		return 0;
 	if (str_copy(buf, size, s) < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The value of %s is longer than %zu characters: %.40s…"), what,
-				  size - 1, s);
+		return error_set(ret_error, -EINVAL,
+			_("The value of %s is longer than %zu characters: %.40s…"), what, size - 1,
+			s);
 	return 0;
 }
 
@@ -454,8 +438,8 @@ int xml_u64(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr, uint64_t
 	if (!s)
 		return 0;
 	if (parse_u64(s, ret) < 0)
-		return conf_error(ret_error, -EINVAL,
-				  _("The value of %s is not a number mvirt can use: %s."), what, s);
+		return error_set(ret_error, -EINVAL,
+			_("The value of %s is not a number mvirt can use: %s."), what, s);
 	return 0;
 }
 

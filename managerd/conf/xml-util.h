@@ -18,9 +18,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDocPtr, xmlFreeDoc);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathContextPtr, xmlXPathFreeContext);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathObjectPtr, xmlXPathFreeObject);
 
-/* Stores a formatted sentence in *ret_error (when ret_error is set) and returns r (< 0). */
-int conf_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-
 /*
  * Parses xml (at most CONF_XML_MAX bytes, no network, no DTD, no entity expansion), rejects a
  * DOCTYPE, reports elements the schema does not know by name and line, then validates against
