@@ -179,13 +179,29 @@ def mvirtd(workdir, dbus_bus):
     try:
         yield d
     finally:
-        vmm_pids = _vmm_pids(d.runtime_dir)
-        d.stop()
-        for pid in vmm_pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_daemon(d)
+
+
+def kill_vmms(pids):
+    """SIGKILLs each VMM still there: the last step of every test's cleanup."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def stop_daemon(d, destroy=False, pids=()):
+    """Stops mvirtd d, then kills every VMM it ran (those in its runtime folder and the pids a
+    test noted earlier), also when the test failed. destroy=True asks the daemon first."""
+    pids = set(pids) | set(_vmm_pids(d.runtime_dir))
+    if destroy:
+        try:
+            d.destroy_all()
+        except Exception:  # noqa: BLE001 - the test may have failed; still end every VMM
+            pass
+    d.stop()
+    kill_vmms(pids)
 
 
 def _vmm_pids(runtime_dir):

@@ -14,7 +14,7 @@ import pytest
 
 from mvirt_test import Process, dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
 from mvirtd_helpers import (DOMAIN_IFACE, Mvirtd, Signals, console, domain_xml,
-                            make_image, mvirtd, _vmm_pids)  # noqa: F401
+                            make_image, mvirtd, stop_daemon, _vmm_pids)  # noqa: F401
 
 
 class PropsChanged:
@@ -51,13 +51,7 @@ def selftest_mvirtd(workdir, dbus_bus):  # noqa: F811
     try:
         yield d
     finally:
-        pids = _vmm_pids(d.runtime_dir)
-        d.stop()
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_daemon(d)
 
 
 def test_seccomp_violation_is_recorded(selftest_mvirtd, workdir):  # noqa: F811

@@ -19,8 +19,8 @@ from gi.repository import GLib
 
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  # noqa: F401
                         wait_for, workdir)
-from mvirtd_helpers import (Mvirtd, QmpSession, Signals, disk_xml, domain_xml, make_image,
-                            _vmm_pids)
+from mvirtd_helpers import (Mvirtd, QmpSession, Signals, disk_xml, domain_xml, kill_vmms,
+                            make_image, _vmm_pids)
 from mvirtd_helpers import console  # complete lines only
 
 NIC_ALIAS = "ua-nic1"
@@ -109,11 +109,7 @@ class Daemon:
         if self.d:
             self.vmm_pids.update(_vmm_pids(self.d.runtime_dir))
             self.d.stop()
-        for pid in self.vmm_pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_vmms(self.vmm_pids)
 
 
 @pytest.fixture

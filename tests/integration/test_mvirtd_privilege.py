@@ -4,7 +4,6 @@ image folders (--image-dir) and devices are refused unless allowed (--allow-devi
 import os
 import re
 import shutil
-import signal
 import stat
 import tempfile
 
@@ -14,7 +13,7 @@ import pytest
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root, wait_for,  # noqa: F401
                         workdir)
 from mvirtd_helpers import (Mvirtd, Signals, _vmm_pids, dbus_error_name, disk_xml, domain_xml,
-                            make_image, mvirtd, nic_xml)  # noqa: F401
+                            make_image, mvirtd, nic_xml, stop_daemon)  # noqa: F401
 from mvirtd_helpers import console  # complete lines only
 
 
@@ -42,17 +41,7 @@ def daemon_nobody(workdir, dbus_bus, netns):
     try:
         yield d
     finally:
-        pids = _vmm_pids(d.runtime_dir)
-        try:
-            d.destroy_all()
-        except dbus.DBusException:
-            pass
-        d.stop()
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_daemon(d, destroy=True)
 
 
 def test_vmm_runs_as_nobody_without_capabilities_and_hotplug_works(daemon_nobody, workdir,

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  # noqa: F401
                         wait_for, workdir)
-from mvirtd_helpers import Mvirtd, Signals, disk_xml, domain_xml, make_image
+from mvirtd_helpers import Mvirtd, Signals, disk_xml, domain_xml, make_image, stop_daemon
 from mvirtd_helpers import console  # complete lines only
 
 
@@ -64,16 +64,7 @@ def daemon(workdir, dbus_bus):
 
 
 def cleanup(d, pids):
-    try:
-        d.destroy_all()
-    except Exception:  # noqa: BLE001 - the test already failed; still end every VMM
-        pass
-    d.stop()
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    stop_daemon(d, destroy=True, pids=pids)
 
 
 def test_daemon_kill9_reconnects_and_reconciles(workdir, dbus_bus):
