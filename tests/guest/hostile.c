@@ -218,6 +218,14 @@ static struct virtq *mode_read_past_end(struct virtio_dev *d)
 	return &d->vq[0];
 }
 
+static struct virtq *mode_short_header(struct virtio_dev *d)
+{
+	blk_chain(&d->vq[0], BLK_T_IN, 0);
+	d->vq[0].desc[0].len = 8; /* half of the 16-byte request header */
+	publish(d, &d->vq[0], 0);
+	return &d->vq[0];
+}
+
 /* One transmit buffer of 70000 bytes of guest RAM behind a zeroed virtio-net header. */
 static struct virtq *mode_net_frame_too_big(struct virtio_dev *d)
 {
@@ -245,6 +253,7 @@ static const struct hostile_mode modes[] = {
 	{ "notify-before-driver-ok", VT_BLK, false, mode_notify_before_driver_ok },
 	{ "write-readonly", VT_BLK, true, mode_write_readonly },
 	{ "read-past-end", VT_BLK, false, mode_read_past_end },
+	{ "short-header", VT_BLK, false, mode_short_header },
 	{ "net-frame-too-big", VT_NET, false, mode_net_frame_too_big },
 };
 

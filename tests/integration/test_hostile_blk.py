@@ -33,6 +33,7 @@ MODES = {
     # Plain request errors: VIRTIO_BLK_S_IOERR (1), the device keeps running.
     "write-readonly": (False, "1", "0x1", "wrote to a read-only disk"),
     "read-past-end": (False, "1", "0x1", "past the end of the disk"),
+    "short-header": (False, "1", "0x1", "shorter than its 16-byte header"),
 }
 MUTED = "further reports of it are muted for a minute"
 

@@ -126,8 +126,10 @@ static uint8_t blk_handle(struct virtio_blk *blk, struct virtq_elem *e, uint32_t
 {
 	struct blk_req_hdr h;
 
-	if (iov_to_buf(e->out, e->n_out, 0, &h, sizeof(h)) != sizeof(h))
+	if (iov_to_buf(e->out, e->n_out, 0, &h, sizeof(h)) != sizeof(h)) {
+		virtio_fault_locked(&blk->vdev, VIRTIO_FAULT_SHORT_HEADER, 0);
 		return BLK_S_IOERR;
+	}
 	switch (h.type) {
 	case BLK_T_IN:
 	case BLK_T_OUT:

@@ -29,6 +29,8 @@ static const char *const fault_text[_VIRTIO_FAULT_MAX] = {
 				  "failed",
 	[VIRTIO_FAULT_BAD_LENGTH] = "the guest's request is not a whole number of 512-byte "
 				    "sectors; the request failed",
+	[VIRTIO_FAULT_SHORT_HEADER] = "the guest sent a virtio-blk request shorter than its 16-byte "
+				      "header; the request failed",
 	[VIRTIO_FAULT_NO_MEDIUM] = "the guest sent a request to an empty slot; the request failed",
 	[VIRTIO_FAULT_IO] = "the disk image failed a read, write or flush; the guest got an I/O "
 			    "error",
