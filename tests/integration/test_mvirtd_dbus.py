@@ -4,6 +4,7 @@ Real dbus-daemon (started by the test), real mvirtd, real SQLite file.
 """
 import os
 import sqlite3
+import subprocess
 import xml.etree.ElementTree as ET
 
 import dbus
@@ -154,3 +155,32 @@ def test_kill9_during_defines_leaves_nothing_half_written(workdir, dbus_bus):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT count(*) FROM domains").fetchone()[0] == done
     db.close()
+
+
+def run_tool(*argv):
+    """Runs a D-Bus command-line tool from Debian; returns (exit code, stdout, stderr)."""
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_busctl_and_gdbus_speak_to_mvirtd(mvirtd, workdir):  # noqa: F811
+    """The API works from Debian's own tools, not only from python3-dbus."""
+    addr = mvirtd.bus_address
+    img = make_image(os.path.join(workdir, "root.img"))
+    rc, out, err = run_tool("busctl", f"--address={addr}", "call", "org.mvirt.Manager1",
+                            MANAGER_PATH, "org.mvirt.Manager1", "DefineXML", "s",
+                            domain_xml("tools", kernel(), img, uuid=UUID))
+    assert rc == 0, err
+    path = "/org/mvirt/Manager1/domain/_" + UUID.replace("-", "_")
+    assert out.strip() == f'o "{path}"'
+    rc, out, err = run_tool("busctl", f"--address={addr}", "get-property", "org.mvirt.Manager1",
+                            path, DOMAIN_IFACE, "State")
+    assert rc == 0 and out.strip() == 's "shutoff"', (out, err)
+    rc, out, err = run_tool("gdbus", "call", "--address", addr, "--dest", "org.mvirt.Manager1",
+                            "--object-path", MANAGER_PATH,
+                            "--method", "org.mvirt.Manager1.LookupByName", "tools")
+    assert rc == 0 and out.strip() == f"(objectpath '{path}',)", (out, err)
+    rc, out, err = run_tool("gdbus", "call", "--address", addr, "--dest", "org.mvirt.Manager1",
+                            "--object-path", MANAGER_PATH,
+                            "--method", "org.mvirt.Manager1.LookupByName", "nope")
+    assert rc != 0 and "org.mvirt.Error.NotFound" in err and "nope" in err, err
