@@ -6,13 +6,12 @@ answer ping on a TAP in a private namespace, and report a disk's new size and a
 NIC's carrier changes: the lines a hot-plug under mvirt produces.
 The packages are downloaded once into /var/cache/mvirt-test, like test_vmm_linux.py."""
 import glob
-import json
 import os
 import re
-import socket
 import subprocess
 
 from mvirt_test import Process, env_path, netns, require_root, wait_for, workdir  # noqa: F401
+from qmp_client import QmpClient
 
 BOOT_S = 240  # ~5 s alone under TCG; the machine is shared with other builds
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or "/var/cache", "mvirt-test")
@@ -36,29 +35,6 @@ def tsc_khz():
     with open("/proc/cpuinfo") as f:
         mhz = re.search(r"cpu MHz\s*:\s*([0-9.]+)", f.read())
     return int(float(mhz.group(1)) * 1000) if mhz else 1000000
-
-
-class Qmp:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        self.sock.settimeout(30)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rw")
-        self.file.readline()  # the greeting
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, command, **args):
-        self.file.write(json.dumps({"execute": command, "arguments": args}) + "\n")
-        self.file.flush()
-        while True:
-            reply = json.loads(self.file.readline())
-            if "return" in reply:
-                return reply["return"]
-            assert "error" not in reply, f"{command}: {reply}"
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
 
 
 def test_linux_guest_sees_disk_and_nic_and_their_changes(workdir, netns):  # noqa: F811
@@ -97,15 +73,16 @@ def test_linux_guest_sees_disk_and_nic_and_their_changes(workdir, netns):  # noq
         ping = netns.run("ping", "-c", "3", "-W", "5", "10.0.0.2", check=False)
         assert ping.returncode == 0, ping.stdout + ping.stderr
 
-        qmp = Qmp(qmp_path)
-        qmp.cmd("block_resize", device="d0", size=16 << 20)
+        qmp = QmpClient(qmp_path, timeout=30)
+        qmp.ok("qmp_capabilities")
+        qmp.ok("block_resize", {"device": "d0", "size": 16 << 20})
         wait_for(lambda: "GUEST blk vda size=32768" in vm.log(), 60, interval=0.5,
                  what="the guest's line for the disk's new size")
-        qmp.cmd("set_link", name="nic0", up=False)
+        qmp.ok("set_link", {"name": "nic0", "up": False})
         wait_for(lambda: "GUEST net eth0 carrier=0" in vm.log(), 60, interval=0.5,
                  what="the guest's line for the NIC's carrier going down")
         mark = len(vm.log())
-        qmp.cmd("set_link", name="nic0", up=True)
+        qmp.ok("set_link", {"name": "nic0", "up": True})
         wait_for(lambda: "GUEST net eth0 carrier=1" in vm.log()[mark:], 60, interval=0.5,
                  what="the guest's line for the NIC's carrier coming back")
     finally:
