@@ -12,7 +12,7 @@ import subprocess
 import dbus
 import pytest
 
-from mvirt_test import Process, dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
+from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noqa: F401
 from mvirtd_helpers import (DOMAIN_IFACE, Mvirtd, Signals, console, domain_xml,
                             make_image, mvirtd, stop_daemon, _vmm_pids)  # noqa: F401
 

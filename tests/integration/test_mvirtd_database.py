@@ -8,7 +8,7 @@ import subprocess
 import dbus
 import pytest
 
-from mvirt_test import dbus_bus, env_path, require_root, wait_for, workdir  # noqa: F401
+from mvirt_test import dbus_bus, env_path, require_root, workdir  # noqa: F401
 from mvirtd_helpers import Mvirtd, dbus_error_name, domain_xml
 
 

@@ -13,7 +13,6 @@ import signal
 import sqlite3
 import xml.etree.ElementTree as ET
 
-import dbus
 import pytest
 from gi.repository import GLib
 

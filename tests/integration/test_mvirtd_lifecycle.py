@@ -9,7 +9,7 @@ import dbus
 import pytest
 
 from mvirt_test import dbus_bus, require_kvm, wait_for, workdir  # noqa: F401 (fixtures)
-from mvirtd_helpers import (DOMAIN_IFACE, Signals, dbus_error_name, domain_xml, make_image,
+from mvirtd_helpers import (Signals, dbus_error_name, domain_xml, make_image,
                             mvirtd)  # noqa: F401
 from mvirtd_helpers import console  # complete lines only
 from mvirt_test import env_path

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from mvirt_test import Process, env_path, require_root, wait_for, workdir  # noqa: F401
+from mvirt_test import env_path, require_root, workdir  # noqa: F401
 from mvirtd_helpers import Mvirtd, domain_xml
 
 NOBODY = 65534

@@ -6,8 +6,6 @@ import os
 import time
 import zlib
 
-import pytest
-
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
 from qmp_client import GuideNet, QmpClient
 from vmm_helpers import Vmm

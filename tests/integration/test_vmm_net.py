@@ -2,8 +2,6 @@
 network namespace answer the host's pings under mvirt-vmm."""
 import os
 
-import pytest
-
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
 from vmm_helpers import Vmm
 
