@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,23 +71,6 @@ const char *slot_kind_to_string(enum slot_kind kind)
 int hotplug_slot_count(enum slot_kind kind)
 {
 	return kind == SLOT_BLK ? HOTPLUG_BLK_SLOTS : kind == SLOT_NET ? HOTPLUG_NET_SLOTS : 0;
-}
-
-/* Sets *ret_error to a formatted sentence and returns err (negative). */
-_printf_(3, 4) static int fail(char **ret_error, int err, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (ret_error)
-		*ret_error = msg;
-	else
-		free(msg);
-	return err;
 }
 
 struct hotplug *hotplug_new(const struct slot_ops *ops, void *const *blk_devs,
@@ -164,10 +146,10 @@ static int device_find(struct hotplug *hp, const char *id, enum slot_kind *ret_k
 static int check_id(const char *what, const char *id, char **ret_error)
 {
 	if (isempty(id))
-		return fail(ret_error, -EINVAL, _("The %s is missing or empty; give a name such as "
+		return error_set(ret_error, -EINVAL, _("The %s is missing or empty; give a name such as "
 						  "\"drive-0\"."), what);
 	if (strlen(id) >= HOTPLUG_ID_MAX)
-		return fail(ret_error, -ENAMETOOLONG,
+		return error_set(ret_error, -ENAMETOOLONG,
 			_("The %s \"%s\" is longer than %d characters; choose a shorter one."), what,
 			id, HOTPLUG_ID_MAX - 1);
 	return 0;
@@ -190,17 +172,17 @@ static int check_image_shared(struct hotplug *hp, const struct blockdev_spec *sp
 		if (!e->used || e->st_dev != st->st_dev || e->st_ino != st->st_ino)
 			continue;
 		if (is_root_entry(hp, i))
-			return fail(ret_error, -EBUSY,
+			return error_set(ret_error, -EBUSY,
 				_("The image %s holds the guest's root file system (node \"%s\"); it "
 				  "can never be hot-plugged; give another image."),
 				spec->path ? spec->path : e->b.path, e->b.node_name);
 		if (!e->b.read_only)
-			return fail(ret_error, -EBUSY,
+			return error_set(ret_error, -EBUSY,
 				_("The image %s is already open read-write as node \"%s\"; give "
 				  "another image or remove that node first."),
 				spec->path ? spec->path : e->b.path, e->b.node_name);
 		if (!spec->read_only)
-			return fail(ret_error, -EBUSY,
+			return error_set(ret_error, -EBUSY,
 				_("The image %s is already open read-only as node \"%s\"; it can be "
 				  "shared only read-only: set \"read-only\": true or give another "
 				  "image."), spec->path ? spec->path : e->b.path, e->b.node_name);
@@ -232,26 +214,26 @@ static int image_open(const struct blockdev_spec *spec, char **ret_error)
 		int fl = fcntl(spec->fd, F_GETFL);
 
 		if (fl < 0)
-			return fail(ret_error, -errno, _("The file descriptor %d given for node \"%s\" "
+			return error_set(ret_error, -errno, _("The file descriptor %d given for node \"%s\" "
 							 "is not open; pass it again with getfd."),
 				spec->fd, spec->node_name);
 		if ((fl & O_ACCMODE) == O_RDONLY && !spec->read_only)
-			return fail(ret_error, -EBADF,
+			return error_set(ret_error, -EBADF,
 				_("The file descriptor given for node \"%s\" is open read-only; set "
 				  "\"read-only\": true or pass a read-write descriptor."),
 				spec->node_name);
 		fd = fcntl(spec->fd, F_DUPFD_CLOEXEC, 3);
 		if (fd < 0)
-			return fail(ret_error, -errno, _("Could not duplicate the file descriptor for "
+			return error_set(ret_error, -errno, _("Could not duplicate the file descriptor for "
 							 "node \"%s\": %s."), spec->node_name, strerror(errno));
 		return fd;
 	}
 	if (isempty(spec->path))
-		return fail(ret_error, -EINVAL, _("Node \"%s\" names no image; give "
+		return error_set(ret_error, -EINVAL, _("Node \"%s\" names no image; give "
 						  "\"file\": {\"filename\": PATH} or a file descriptor."),
 			spec->node_name);
 	if (sandbox_hides(spec->path))
-		return fail(ret_error, -EACCES, _("mvirt-vmm runs in a sandbox (-sandbox) that shows "
+		return error_set(ret_error, -EACCES, _("mvirt-vmm runs in a sandbox (-sandbox) that shows "
 						  "only %s, so it cannot open the image %s; pass it "
 						  "with getfd and give \"file\": {\"fd\": NAME}."),
 			sandbox_dir, spec->path);
@@ -259,20 +241,20 @@ static int image_open(const struct blockdev_spec *spec, char **ret_error)
 	if (fd >= 0)
 		return fd;
 	if (errno == ENOENT)
-		return fail(ret_error, -ENOENT, _("The image %s does not exist; create it or give "
+		return error_set(ret_error, -ENOENT, _("The image %s does not exist; create it or give "
 						  "the path of an existing file."), spec->path);
 	if (errno == EINVAL && spec->direct)
-		return fail(ret_error, -EINVAL, _("The file system holding %s does not support "
+		return error_set(ret_error, -EINVAL, _("The file system holding %s does not support "
 						  "direct I/O; set \"cache\": {\"direct\": false}."),
 			spec->path);
 	if (spec->read_only && (errno == EACCES || errno == EPERM))
-		return fail(ret_error, -errno, _("The image %s cannot be read (%s); fix its "
+		return error_set(ret_error, -errno, _("The image %s cannot be read (%s); fix its "
 						 "permissions."), spec->path, strerror(errno));
 	if (errno == EACCES || errno == EROFS || errno == EPERM)
-		return fail(ret_error, -errno, _("The image %s cannot be opened read-write (%s); fix "
+		return error_set(ret_error, -errno, _("The image %s cannot be opened read-write (%s); fix "
 						 "its permissions or set \"read-only\": true."),
 			spec->path, strerror(errno));
-	return fail(ret_error, -errno, _("Could not open the image %s: %s."), spec->path,
+	return error_set(ret_error, -errno, _("Could not open the image %s: %s."), spec->path,
 		strerror(errno));
 }
 
@@ -285,11 +267,11 @@ static int image_size(int fd, const struct stat *st, const char *what, uint64_t 
 	}
 	if (S_ISBLK(st->st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, ret) < 0)
-			return fail(ret_error, -errno, _("Could not read the size of the block device "
+			return error_set(ret_error, -errno, _("Could not read the size of the block device "
 							 "%s: %s."), what, strerror(errno));
 		return 0;
 	}
-	return fail(ret_error, -EINVAL, _("The image %s is neither a regular file nor a block "
+	return error_set(ret_error, -EINVAL, _("The image %s is neither a regular file nor a block "
 					  "device; give a disk image."), what);
 }
 
@@ -298,7 +280,7 @@ static int blk_free_entry(struct hotplug *hp, char **ret_error)
 	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
 		if (!hp->blks[i].used)
 			return i;
-	return fail(ret_error, -ENOSPC, _("%d block backends are already open; remove one with "
+	return error_set(ret_error, -ENOSPC, _("%d block backends are already open; remove one with "
 					  "blockdev-del or device_del first."),
 		HOTPLUG_BLK_BACKENDS_MAX);
 }
@@ -316,11 +298,11 @@ int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, c
 	if (r < 0)
 		return r;
 	if (blk_find(hp, spec->node_name) >= 0)
-		return fail(ret_error, -EEXIST, _("A block node named \"%s\" already exists; choose "
+		return error_set(ret_error, -EEXIST, _("A block node named \"%s\" already exists; choose "
 						  "another node-name or remove it with blockdev-del."),
 			spec->node_name);
 	if (spec->path && strlen(spec->path) >= PATH_MAX)
-		return fail(ret_error, -ENAMETOOLONG, _("The image path %s is too long."), spec->path);
+		return error_set(ret_error, -ENAMETOOLONG, _("The image path %s is too long."), spec->path);
 	slot = blk_free_entry(hp, ret_error);
 	if (slot < 0)
 		return slot;
@@ -328,7 +310,7 @@ int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, c
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
-		return fail(ret_error, -errno, _("Could not inspect the image %s: %s."), what,
+		return error_set(ret_error, -errno, _("Could not inspect the image %s: %s."), what,
 			strerror(errno));
 	r = image_size(fd, &st, what, &size, ret_error);
 	if (r < 0)
@@ -355,10 +337,10 @@ int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_e
 	int i = node_name ? blk_find(hp, node_name) : -1;
 
 	if (i < 0)
-		return fail(ret_error, -ENOENT, _("No block node is named \"%s\"; query-slots lists "
+		return error_set(ret_error, -ENOENT, _("No block node is named \"%s\"; query-slots lists "
 						  "the nodes in use."), node_name ? node_name : "");
 	if (hp->blks[i].slot >= 0)
-		return fail(ret_error, -EBUSY, _("Block node \"%s\" is in use by a disk in slot 0x%x; "
+		return error_set(ret_error, -EBUSY, _("Block node \"%s\" is in use by a disk in slot 0x%x; "
 						 "remove the disk with device_del first."),
 			node_name, hp->blks[i].slot);
 	safe_close(hp->blks[i].b.fd);
@@ -374,41 +356,41 @@ static int tap_open(const char *ifname, char **ret_error)
 	int hdr_len = VNET_HDR_LEN;
 
 	if (strlen(ifname) >= IFNAMSIZ)
-		return fail(ret_error, -ENAMETOOLONG, _("The interface name \"%s\" is longer than %d "
+		return error_set(ret_error, -ENAMETOOLONG, _("The interface name \"%s\" is longer than %d "
 							"characters; give the name of a TAP device."),
 			ifname, IFNAMSIZ - 1);
 	if (sandbox_dir)
-		return fail(ret_error, -EACCES, _("mvirt-vmm runs in a sandbox (-sandbox) without "
+		return error_set(ret_error, -EACCES, _("mvirt-vmm runs in a sandbox (-sandbox) without "
 						  "/dev/net/tun, so it cannot open the TAP \"%s\" by "
 						  "name; pass it with getfd and give \"fd\": NAME."),
 			ifname);
 	if (if_nametoindex(ifname) == 0)
-		return fail(ret_error, -ENODEV, _("The TAP device \"%s\" does not exist; create it "
+		return error_set(ret_error, -ENODEV, _("The TAP device \"%s\" does not exist; create it "
 						  "(ip tuntap add %s mode tap) and bring it up first."),
 			ifname, ifname);
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return fail(ret_error, -errno, _("Could not open /dev/net/tun for TAP \"%s\": %s."),
+		return error_set(ret_error, -errno, _("Could not open /dev/net/tun for TAP \"%s\": %s."),
 			ifname, strerror(errno));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, ifname, strlen(ifname));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		if (errno == EBUSY)
-			return fail(ret_error, -EBUSY, _("The TAP device \"%s\" is in use by another "
+			return error_set(ret_error, -EBUSY, _("The TAP device \"%s\" is in use by another "
 							 "program or VM; give a free TAP device."), ifname);
 		/* The kernel refuses an existing interface that is not a TAP with EINVAL. */
 		if (errno == EINVAL)
-			return fail(ret_error, -ENOTTY, _("The interface \"%s\" is not a TAP device; "
+			return error_set(ret_error, -ENOTTY, _("The interface \"%s\" is not a TAP device; "
 							  "give the name of a TAP device."), ifname);
 		if (errno == EPERM)
-			return fail(ret_error, -EPERM, _("Not allowed to attach to the TAP device \"%s\"; "
+			return error_set(ret_error, -EPERM, _("Not allowed to attach to the TAP device \"%s\"; "
 							 "create it owned by this user or run as root."),
 				ifname);
-		return fail(ret_error, -errno, _("Could not attach to the TAP device \"%s\": %s."),
+		return error_set(ret_error, -errno, _("Could not attach to the TAP device \"%s\": %s."),
 			ifname, strerror(errno));
 	}
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
-		return fail(ret_error, -errno, _("Could not set the virtio-net header size on TAP "
+		return error_set(ret_error, -errno, _("Could not set the virtio-net header size on TAP "
 						 "\"%s\": %s."), ifname, strerror(errno));
 	return TAKE_FD(fd);
 }
@@ -421,20 +403,20 @@ static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error
 	int hdr_len = VNET_HDR_LEN;
 
 	if (ioctl(src, TUNGETIFF, &ifr) < 0)
-		return fail(ret_error, -ENOTTY, _("The file descriptor given for netdev \"%s\" is not "
+		return error_set(ret_error, -ENOTTY, _("The file descriptor given for netdev \"%s\" is not "
 						  "a TAP device; pass an fd of /dev/net/tun after "
 						  "TUNSETIFF."), id);
 	if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_NO_PI) ||
 		!(ifr.ifr_flags & IFF_VNET_HDR))
-		return fail(ret_error, -EINVAL, _("The TAP \"%s\" given for netdev \"%s\" was not "
+		return error_set(ret_error, -EINVAL, _("The TAP \"%s\" given for netdev \"%s\" was not "
 						  "opened with IFF_TAP, IFF_NO_PI and IFF_VNET_HDR; "
 						  "open it with those flags."), ifr.ifr_name, id);
 	fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
-		return fail(ret_error, -errno, _("Could not duplicate the TAP fd for netdev \"%s\": "
+		return error_set(ret_error, -errno, _("Could not duplicate the TAP fd for netdev \"%s\": "
 						 "%s."), id, strerror(errno));
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || fd_set_nonblock(fd, true) < 0)
-		return fail(ret_error, -errno, _("Could not prepare the TAP \"%s\" for netdev \"%s\": "
+		return error_set(ret_error, -errno, _("Could not prepare the TAP \"%s\" for netdev \"%s\": "
 						 "%s."), ifr.ifr_name, id, strerror(errno));
 	memcpy(ret_ifname, ifr.ifr_name, IFNAMSIZ);
 	ret_ifname[IFNAMSIZ - 1] = '\0';
@@ -451,21 +433,21 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 	if (r < 0)
 		return r;
 	if (net_find(hp, spec->id) >= 0)
-		return fail(ret_error, -EEXIST, _("A netdev with id \"%s\" already exists; choose "
+		return error_set(ret_error, -EEXIST, _("A netdev with id \"%s\" already exists; choose "
 						  "another id or remove it with netdev_del."), spec->id);
 	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
 		if (!hp->nets[i].used)
 			e = &hp->nets[i];
 	if (!e)
-		return fail(ret_error, -ENOSPC, _("%d netdevs are already open; remove one with "
+		return error_set(ret_error, -ENOSPC, _("%d netdevs are already open; remove one with "
 						  "netdev_del or device_del first."),
 			HOTPLUG_NET_BACKENDS_MAX);
 	if (spec->fd < 0 && isempty(spec->ifname))
-		return fail(ret_error, -EINVAL, _("Netdev \"%s\" names no TAP; give \"ifname\" or "
+		return error_set(ret_error, -EINVAL, _("Netdev \"%s\" names no TAP; give \"ifname\" or "
 						  "a file descriptor passed with getfd."), spec->id);
 	for (int i = 0; spec->fd < 0 && i < HOTPLUG_NET_BACKENDS_MAX; i++)
 		if (hp->nets[i].used && streq(hp->nets[i].b.ifname, spec->ifname))
-			return fail(ret_error, -EBUSY, _("The TAP device \"%s\" is already used by "
+			return error_set(ret_error, -EBUSY, _("The TAP device \"%s\" is already used by "
 							 "netdev \"%s\"; give another TAP device."),
 				spec->ifname, hp->nets[i].b.id);
 	if (spec->fd >= 0)
@@ -486,10 +468,10 @@ int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error)
 	int i = id ? net_find(hp, id) : -1;
 
 	if (i < 0)
-		return fail(ret_error, -ENOENT, _("No netdev has the id \"%s\"; query-slots lists the "
+		return error_set(ret_error, -ENOENT, _("No netdev has the id \"%s\"; query-slots lists the "
 						  "netdevs in use."), id ? id : "");
 	if (hp->nets[i].slot >= 0)
-		return fail(ret_error, -EBUSY, _("Netdev \"%s\" is in use by a NIC in slot 0x%x; "
+		return error_set(ret_error, -EBUSY, _("Netdev \"%s\" is in use by a NIC in slot 0x%x; "
 						 "remove the NIC with device_del first."),
 			id, hp->nets[i].slot);
 	safe_close(hp->nets[i].b.tap_fd);
@@ -525,7 +507,7 @@ static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slo
 	if (!spec->mac)
 		return 0;
 	if (mac_parse(spec->mac, want) < 0)
-		return fail(ret_error, -EINVAL, _("The MAC address \"%s\" is not of the form "
+		return error_set(ret_error, -EINVAL, _("The MAC address \"%s\" is not of the form "
 						  "52:54:00:12:34:56; correct it or leave \"mac\" out."),
 			spec->mac);
 	if (hp->ops && hp->ops->net_mac)
@@ -533,7 +515,7 @@ static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slo
 	if (memcmp(want, have, 6) == 0)
 		return 0;
 	mac_format(have, have_s);
-	return fail(ret_error, -EINVAL, _("The MAC address %s differs from the MAC %s of NIC slot "
+	return error_set(ret_error, -EINVAL, _("The MAC address %s differs from the MAC %s of NIC slot "
 					  "0x%x, which the guest read at boot and cannot change; "
 					  "give %s or leave \"mac\" out."),
 		spec->mac, have_s, slot, have_s);
@@ -550,7 +532,7 @@ static int pick_slot(struct hotplug *hp, const struct device_spec *spec, char **
 		for (int i = 0; i < n; i++)
 			if (!slots[i].id[0])
 				return i;
-		return fail(ret_error, -ENOSPC,
+		return error_set(ret_error, -ENOSPC,
 			blk ? _("All %d disk slots are in use, so device \"%s\" cannot be added; "
 				"remove a disk with device_del first.")
 			    : _("All %d NIC slots are in use, so device \"%s\" cannot be added; "
@@ -558,14 +540,14 @@ static int pick_slot(struct hotplug *hp, const struct device_spec *spec, char **
 			n, spec->id);
 	}
 	if (spec->slot >= n)
-		return fail(ret_error, -ERANGE,
+		return error_set(ret_error, -ERANGE,
 			blk ? _("The address 0x%x of device \"%s\" is out of range; a disk takes an "
 				"addr from 0x0 to 0x5 (or a lun from 0 to 4).")
 			    : _("The address 0x%x of device \"%s\" is out of range; a NIC takes an "
 				"addr of 0x0 or 0x1."),
 			spec->slot, spec->id);
 	if (slots[spec->slot].id[0])
-		return fail(ret_error, -EBUSY, _("Slot 0x%x is already occupied by device \"%s\"; "
+		return error_set(ret_error, -EBUSY, _("Slot 0x%x is already occupied by device \"%s\"; "
 						 "choose a free addr (query-slots lists them) or "
 						 "remove that device with device_del."),
 			spec->slot, slots[spec->slot].id);
@@ -581,18 +563,18 @@ static int find_backend(struct hotplug *hp, const struct device_spec *spec, cons
 	int used;
 
 	if (i < 0 && blk)
-		return fail(ret_error, -ENOENT, _("No block node is named \"%s\", so disk \"%s\" has "
+		return error_set(ret_error, -ENOENT, _("No block node is named \"%s\", so disk \"%s\" has "
 						  "no image; run blockdev-add with \"node-name\": "
 						  "\"%s\" first (node-name must match the id of "
 						  "device_add)."), name, spec->id, name);
 	if (i < 0)
-		return fail(ret_error, -ENOENT, _("No netdev has the id \"%s\", so NIC \"%s\" has no "
+		return error_set(ret_error, -ENOENT, _("No netdev has the id \"%s\", so NIC \"%s\" has no "
 						  "TAP; run netdev_add with \"id\": \"%s\" first (its "
 						  "id must match the id of device_add)."),
 			name, spec->id, name);
 	used = blk ? hp->blks[i].slot : hp->nets[i].slot;
 	if (used >= 0)
-		return fail(ret_error, -EBUSY, _("Backend \"%s\" is already plugged in as device "
+		return error_set(ret_error, -EBUSY, _("Backend \"%s\" is already plugged in as device "
 						 "\"%s\"; open another backend for device \"%s\"."),
 			name, slots_of(hp, spec->kind)[used].id, spec->id);
 	return i;
@@ -606,13 +588,13 @@ int hotplug_device_add(struct hotplug *hp, const struct device_spec *spec, char 
 	int r, b, slot;
 
 	if (spec->kind != SLOT_BLK && spec->kind != SLOT_NET)
-		return fail(ret_error, -EINVAL, _("Only disks and NICs can be hot-plugged."));
+		return error_set(ret_error, -EINVAL, _("Only disks and NICs can be hot-plugged."));
 	r = check_id("id", spec->id, ret_error);
 	if (r < 0)
 		return r;
 	slot = device_find(hp, spec->id, &other_kind);
 	if (slot >= 0)
-		return fail(ret_error, -EEXIST, _("A device with id \"%s\" is already plugged into "
+		return error_set(ret_error, -EEXIST, _("A device with id \"%s\" is already plugged into "
 						  "%s slot 0x%x; choose another id or remove it with "
 						  "device_del first."),
 			spec->id, slot_kind_to_string(other_kind), slot);
@@ -633,7 +615,7 @@ int hotplug_device_add(struct hotplug *hp, const struct device_spec *spec, char 
 	else
 		r = hp->ops->attach_net(s->dev, &hp->nets[b].b);
 	if (r < 0)
-		return fail(ret_error, r, _("Could not plug device \"%s\" into %s slot 0x%x: %s."),
+		return error_set(ret_error, r, _("Could not plug device \"%s\" into %s slot 0x%x: %s."),
 			spec->id, slot_kind_to_string(spec->kind), slot, strerror(-r));
 	str_copy(s->id, sizeof(s->id), spec->id);
 	s->backend = b;
@@ -655,18 +637,18 @@ int hotplug_device_del(struct hotplug *hp, const char *id, char **ret_error)
 
 	slot = id ? device_find(hp, id, &kind) : -1;
 	if (slot < 0)
-		return fail(ret_error, -ENOENT, _("No device has the id \"%s\"; query-slots lists the "
+		return error_set(ret_error, -ENOENT, _("No device has the id \"%s\"; query-slots lists the "
 						  "plugged devices."), id ? id : "");
 	s = &slots_of(hp, kind)[slot];
 	if (kind == SLOT_BLK && slot == 0 && s->boot)
-		return fail(ret_error, -EPERM, _("Disk \"%s\" holds the guest's root file system and "
+		return error_set(ret_error, -EPERM, _("Disk \"%s\" holds the guest's root file system and "
 						 "can never be unplugged."), id);
 	if (kind == SLOT_NET && s->boot)
-		return fail(ret_error, -EPERM, _("NIC \"%s\" was given on the command line and "
+		return error_set(ret_error, -EPERM, _("NIC \"%s\" was given on the command line and "
 						 "cannot be unplugged."), id);
 	r = kind == SLOT_BLK ? hp->ops->detach_blk(s->dev) : hp->ops->detach_net(s->dev);
 	if (r < 0)
-		return fail(ret_error, r, _("Could not unplug device \"%s\" from %s slot 0x%x: %s."),
+		return error_set(ret_error, r, _("Could not unplug device \"%s\" from %s slot 0x%x: %s."),
 			id, slot_kind_to_string(kind), slot, strerror(-r));
 	if (kind == SLOT_BLK) {
 		safe_close(hp->blks[s->backend].b.fd);
