@@ -1,12 +1,16 @@
 """mvirt-vmm's refusals: each names the value at fault, exits non-zero and
 leaves nothing behind; and the ACPI tables it builds disassemble with iasl."""
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
 
 from mvirt_test import env_path, require_kvm, workdir  # noqa: F401 (fixture)
+
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
 
 
 def run_vmm(*args, timeout=20):
@@ -85,6 +89,11 @@ def test_acpi_tables_disassemble(workdir):  # noqa: F811
             assert '"PNP0C0C"' in dsl and '"ACPI0013"' in dsl
             assert "0x00000017," in dsl and "Interrupt (ResourceConsumer, Edge, ActiveHigh" in dsl
             assert "Method (_EVT, 1, NotSerialized)" in dsl
+            # COM1 with its ports and IRQ 4: a Linux guest's console needs its interrupt.
+            assert '"PNP0501"' in dsl
+            code = re.sub(r"//[^\n]*", "", dsl)
+            assert re.search(r"IO \(Decode16,\s+0x03F8,\s+0x03F8,\s+0x01,\s+0x08,", code), dsl
+            assert re.search(r"IRQNoFlags \(\)\s+\{4\}", code), dsl
             assert "Notify (\\_SB.PWRB, 0x80)" in dsl
         if sig == "FACP":
             assert "Hardware Reduced (V5) : 1" in dsl

@@ -190,6 +190,23 @@ static void test_device_resources(void **state)
 	aml_buf_done(&dev);
 }
 
+static void test_legacy_resources(void **state)
+{
+	/* ResourceTemplate(){ IO(Decode16, 0x3F8, 0x3F8, 0x01, 0x08) IRQNoFlags(){4} }
+	 * as iasl compiles it: COM1 in the DSDT. */
+	static const uint8_t want[] = { 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,
+		0x22, 0x10, 0x00, 0x79, 0x00 };
+	struct aml_buf res;
+
+	(void)state;
+	aml_buf_init(&res);
+	aml_res_io(&res, 0x3f8, 8);
+	aml_res_irq(&res, 4);
+	aml_res_end(&res);
+	expect_bytes(&res, want, sizeof(want));
+	aml_buf_done(&res);
+}
+
 static void test_limit(void **state)
 {
 	static uint8_t big[AML_MAX];
@@ -215,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_name_package),
 		cmocka_unit_test(test_method_notify),
 		cmocka_unit_test(test_device_resources),
+		cmocka_unit_test(test_legacy_resources),
 		cmocka_unit_test(test_limit),
 	};
 

@@ -110,6 +110,31 @@ static void dsdt_ids(struct aml_buf *dev, const char *hid, unsigned uid)
 }
 
 /*
+ * COM1 (PNP0501) with its ports and IRQ. A hardware-reduced platform has no
+ * legacy devices to assume: Linux registers ttyS0 at 0x3f8 from its own table,
+ * but gives it an interrupt only from this description; without it, every
+ * write of userspace to the console fails with EIO (kernel printk still shows).
+ */
+static void dsdt_serial(struct aml_buf *sb)
+{
+	struct aml_buf dev, v, res;
+
+	aml_buf_init(&dev);
+	aml_buf_init(&v);
+	aml_buf_init(&res);
+	dsdt_ids(&dev, "PNP0501", 0);
+	aml_res_io(&res, LAYOUT_SERIAL_PORT, 8);
+	aml_res_irq(&res, LAYOUT_SERIAL_GSI);
+	aml_res_end(&res);
+	aml_buffer(&v, &res);
+	aml_name(&dev, "_CRS", &v);
+	aml_device(sb, "COM1", &dev);
+	aml_buf_done(&dev);
+	aml_buf_done(&v);
+	aml_buf_done(&res);
+}
+
+/*
  * The power button of a hardware-reduced platform: a PNP0C0C device, and a
  * Generic Event Device (ACPI0013) whose one edge interrupt runs _EVT, which
  * notifies the button (0x80: pressed). system_powerdown raises that GSI; the
@@ -152,6 +177,7 @@ static int dsdt_build(const struct acpi_config *cfg, struct acpi_tables *ts)
 	aml_buf_init(&pkg);
 	for (unsigned i = 0; i < cfg->n_virtio; i++)
 		dsdt_slot(&sb, i, &cfg->virtio[i]);
+	dsdt_serial(&sb);
 	dsdt_power_button(&sb);
 	aml_scope(&aml, "\\_SB", &sb);
 	/* \_S5: SLP_TYPa, SLP_TYPb; the guest writes SLP_TYPa | SLP_EN to SLEEP_CONTROL_REG. */

@@ -303,6 +303,22 @@ void aml_res_interrupt(struct aml_buf *b, uint32_t gsi, bool edge, bool active_l
 	aml_le(b, gsi, 4);
 }
 
+void aml_res_io(struct aml_buf *b, uint16_t base, uint8_t len)
+{
+	aml_byte(b, 0x47); /* small item, I/O port, 7 bytes */
+	aml_byte(b, 1);    /* decodes 16 address lines */
+	aml_le(b, base, 2); /* minimum */
+	aml_le(b, base, 2); /* maximum: a fixed range */
+	aml_byte(b, 1);    /* alignment */
+	aml_byte(b, len);
+}
+
+void aml_res_irq(struct aml_buf *b, uint8_t irq)
+{
+	aml_byte(b, 0x22); /* small item, IRQ without flags (edge, active high), 2 bytes */
+	aml_le(b, 1u << irq, 2);
+}
+
 void aml_res_end(struct aml_buf *b)
 {
 	aml_byte(b, 0x79);

@@ -1,7 +1,8 @@
 /*
  * A small AML (ACPI Machine Language) encoder: enough to describe the
- * virtio-mmio slots (LNRO0005 devices with _HID, _UID, _CRS), \_S5 and the
- * power button's Generic Event Device (a method that notifies) in the DSDT. A buffer grows up to AML_MAX bytes; after any failure it stays in an
+ * virtio-mmio slots (LNRO0005 devices with _HID, _UID, _CRS), the serial port,
+ * \_S5 and the power button's Generic Event Device (a method that notifies) in
+ * the DSDT. A buffer grows up to AML_MAX bytes; after any failure it stays in an
  * error state that aml_buf_error() reports, so callers check once at the end.
  */
 #pragma once
@@ -46,4 +47,8 @@ void aml_buffer(struct aml_buf *b, const struct aml_buf *bytes);
 /* Resource descriptors, for a ResourceTemplate buffer. */
 void aml_res_memory32_fixed(struct aml_buf *b, uint32_t base, uint32_t size, bool writable);
 void aml_res_interrupt(struct aml_buf *b, uint32_t gsi, bool edge, bool active_low);
+/* IO(Decode16, base, base, 1, len): a fixed range of I/O ports. */
+void aml_res_io(struct aml_buf *b, uint16_t base, uint8_t len);
+/* IRQNoFlags(){irq}: an ISA interrupt (0-15), edge-triggered, active high. */
+void aml_res_irq(struct aml_buf *b, uint8_t irq);
 void aml_res_end(struct aml_buf *b);
