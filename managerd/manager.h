@@ -75,6 +75,7 @@ struct domain {
 	bool autostart;
 	enum domain_state state;
 	bool stopping;            /* Shutdown/Destroy asked: the exit is not a crash */
+	bool restoring;           /* its restore job (restore.c) has not ended yet */
 	int exit_status;          /* of the last VMM (128 + signal if killed), -1 if unknown */
 	int exit_signal;          /* the signal that ended the last VMM, 0 if none or unknown */
 	char state_reason[DOMAIN_REASON_MAX]; /* why it crashed, translated; "" otherwise */

@@ -271,6 +271,11 @@ int restore_domain(struct domain *d, const struct store_runtime *rt)
 		log_info("The VMM of domain %s (process %d) is gone.", d->name, (int)rt->vmm_pid);
 		hotplug_cleanup_all(d);
 		(void)store_runtime_delete(manager_store(d->manager), d->uuid, NULL);
+		/* It may have died after manager_restore() saw it alive and showed it running. */
+		if (d->state != DOMAIN_SHUTOFF) {
+			d->state = DOMAIN_SHUTOFF;
+			manager_notify_state(d);
+		}
 		return 0;
 	}
 	r = reconnect(d, rt);
@@ -340,11 +345,11 @@ static int job_restore(struct domain *d, const char *arg, unsigned flags, char *
 
 	(void)arg;
 	(void)flags;
-	if (store_runtime_get(manager_store(d->manager), d->uuid, &rt, NULL) >= 0) {
-		/* The provisional state set at submit time: restore_domain decides. */
-		d->state = DOMAIN_SHUTOFF;
+	/* The state stays what manager_restore() saw (running while the VMM lives) until
+	 * restore_domain() knows better: a client is never told a running VM is shut off. */
+	if (store_runtime_get(manager_store(d->manager), d->uuid, &rt, NULL) >= 0)
 		(void)restore_domain(d, &rt);
-	}
+	d->restoring = false;
 	if (domain_is_active(d) || !start_wanted(d))
 		return 0;
 	r = domain_start(d, ret_error);
@@ -377,8 +382,11 @@ int manager_restore(struct manager *m)
 	for (struct domain *d = manager_first(m); d; d = d->next) {
 		_cleanup_free_ char *err = NULL;
 
-		if (job_submit(d, job_restore, NULL, 0, NULL, NULL, &err) < 0)
+		d->restoring = true;
+		if (job_submit(d, job_restore, NULL, 0, NULL, NULL, &err) < 0) {
+			d->restoring = false;
 			log_error("Cannot restore domain %s: %s", d->name, err ? err : "");
+		}
 	}
 	return 0;
 }
