@@ -19,6 +19,9 @@ from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  #
 from mvirtd_helpers import Mvirtd
 from mvirtd_helpers import console  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 IMAGES = "/var/lib/mvirt/images"
 DEVICE_EXAMPLES = ["disk.xml", "disk-readonly.xml", "nic-bridge.xml", "nic-ethernet.xml"]
 

@@ -11,6 +11,9 @@ import pytest
 from mvirt_test import require_kvm, workdir  # noqa: F401 (fixture)
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 NEEDS_RESET = 0x40
 BASE = ["0xd0000000", "0xd0001000"]  # slots of disk 0 and disk 1
 

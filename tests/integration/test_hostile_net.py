@@ -8,6 +8,9 @@ import zlib
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 NEEDS_RESET = 0x40
 
 

@@ -9,6 +9,9 @@ from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noq
 from mvirtd_helpers import disk_xml, domain_xml, make_image, mvirtd  # noqa: F401
 from mvirtd_helpers import console as console_log  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 UUID = "6f1e3a52-8c0f-4d7e-9b61-2b1c7d0e5a13"
 
 

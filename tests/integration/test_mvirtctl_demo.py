@@ -7,6 +7,9 @@ import subprocess
 
 from mvirt_test import env_path, require_kvm, require_root
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def test_demo_runs_the_main_job_and_cleans_up():
     require_root()

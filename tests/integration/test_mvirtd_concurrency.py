@@ -22,6 +22,9 @@ from mvirtd_helpers import (Signals, disk_xml, domain_xml, make_image,  # noqa: 
                             mvirtd)
 from mvirtd_helpers import console  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def vmm_pid(d, name):
     with open(os.path.join(d.runtime_dir, name, "vmm.pid")) as f:

@@ -16,6 +16,9 @@ from mvirt_test import dbus_bus, env_path, require_kvm, wait_for, workdir  # noq
 from mvirtd_helpers import (DOMAIN_IFACE, Mvirtd, Signals, console, domain_xml,
                             make_image, mvirtd, stop_daemon, _vmm_pids)  # noqa: F401
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 class PropsChanged:
     """Every PropertiesChanged of one domain object, in order."""

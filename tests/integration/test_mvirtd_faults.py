@@ -22,6 +22,9 @@ from mvirtd_helpers import (Mvirtd, QmpSession, Signals, disk_xml, domain_xml, k
                             make_image, _vmm_pids)
 from mvirtd_helpers import console  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 NIC_ALIAS = "ua-nic1"
 
 

@@ -16,6 +16,9 @@ from mvirtd_helpers import (Mvirtd, Signals, dbus_error_name, disk_xml, domain_x
                             mvirtd, nic_xml)  # noqa: F401
 from mvirtd_helpers import console  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 MAC0 = "52:54:00:aa:00:01"
 
 

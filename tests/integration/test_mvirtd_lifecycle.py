@@ -14,6 +14,9 @@ from mvirtd_helpers import (Signals, dbus_error_name, domain_xml, make_image,
 from mvirtd_helpers import console  # complete lines only
 from mvirt_test import env_path
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def vmm_pid(mvirtd, name):
     with open(os.path.join(mvirtd.runtime_dir, name, "vmm.pid")) as f:

@@ -17,6 +17,9 @@ from mvirtd_helpers import (Mvirtd, Signals, dbus_error_name, domain_xml, make_i
                             nic_xml)
 from mvirtd_helpers import console  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def boot(d, workdir, name, cmdline=""):
     require_kvm()

@@ -16,6 +16,9 @@ from mvirtd_helpers import (Mvirtd, Signals, _vmm_pids, dbus_error_name, disk_xm
                             make_image, mvirtd, nic_xml, stop_daemon)  # noqa: F401
 from mvirtd_helpers import console  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def boot(d, workdir, name, cmdline=""):
     require_kvm()

@@ -14,6 +14,9 @@ from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  #
 from mvirtd_helpers import Mvirtd, Signals, disk_xml, domain_xml, make_image, stop_daemon
 from mvirtd_helpers import console  # complete lines only
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def blk(d, name, index):
     return re.findall(rf"PROBE blk index={index} capacity=(\d+)", console(d, name))

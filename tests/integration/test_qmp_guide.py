@@ -11,6 +11,9 @@ from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture
 from qmp_client import GuideNet, QmpClient
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def make_image(path, sectors):
     data = os.urandom(512 * sectors)

@@ -11,6 +11,9 @@ from mvirt_test import env_path, require_kvm, workdir  # noqa: F401 (fixture)
 from qmp_client import QmpClient
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 @pytest.fixture
 def vmm(workdir):  # noqa: F811

@@ -10,6 +10,9 @@ from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture
 from qmp_client import GuideNet, QmpClient
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 ROUNDS = int(os.environ.get("MVIRT_QMP_ROUNDS", "50"))
 
 

@@ -15,6 +15,9 @@ from mvirt_test import require_kvm, require_root, wait_for, workdir  # noqa: F40
 from qmp_client import GuideNet, QmpClient
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 NO_SPACE = "failed a read, write or flush"
 TAP_GONE = "the TAP's interface went away"
 

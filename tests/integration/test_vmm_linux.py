@@ -24,6 +24,9 @@ import pytest
 
 from mvirt_test import Process, env_path, require_kvm, workdir  # noqa: F401 (fixture)
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "linux"
+
 WAIT_S = 240  # ~20 s to the ACPI listing measured here; the machine is shared
 
 

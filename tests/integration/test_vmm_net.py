@@ -5,6 +5,9 @@ import os
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def test_host_pings_both_nics(workdir):  # noqa: F811
     require_kvm()

@@ -12,6 +12,9 @@ from mvirt_test import require_kvm, workdir  # noqa: F401 (fixture)
 from qmp_client import QmpClient
 from vmm_helpers import Vmm, wait_gone
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 @pytest.fixture
 def vms(workdir):  # noqa: F811

@@ -7,6 +7,9 @@ import signal
 from mvirt_test import require_kvm, workdir  # noqa: F401 (fixture)
 from vmm_helpers import Vmm
 
+# Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
+KVM = "any"
+
 
 def seccomp_modes(pid):
     """Each thread's Seccomp: line (0 none, 2 filter) from /proc, by thread id."""
