@@ -143,6 +143,13 @@ int device_def_validate(const struct device_def *dev, char **ret_error)
 
 static int validate_identity(const struct domain_def *def, char **ret_error)
 {
+	/* The name is a folder under the runtime dir: "." or ".." would name that folder or
+	 * the one above it, which Start gives to the VMM's user. */
+	if (streq(def->name, ".") || streq(def->name, ".."))
+		return error_set(ret_error, -EINVAL,
+			_("The domain name '%s' is not valid, since . and .. name folders; pick "
+			  "another name."),
+			def->name);
 	if (!name_valid(def->name))
 		return error_set(ret_error, -EINVAL,
 			_("The domain name '%s' is not valid; use 1 to %d letters, "
