@@ -71,6 +71,10 @@ int runas_resolve(const char *spec, struct runas *ret)
 	if (ret->uid == 0)
 		return log_error_errno(-EINVAL, _("The -runas user '%s' is root; give an "
 						  "unprivileged user such as nobody."), user);
+	/* Group root owns files a VMM must not write (and may read): as bad as user root. */
+	if (ret->gid == 0)
+		return log_error_errno(-EINVAL, _("The -runas group of '%s' is root (group 0); give "
+						  "an unprivileged group such as nogroup."), spec);
 	return 0;
 }
 

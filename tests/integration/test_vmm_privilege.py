@@ -89,6 +89,19 @@ def test_runas_unknown_user_is_refused(workdir):  # noqa: F811
         vm.stop()
 
 
+@pytest.mark.parametrize("spec", ["nobody:root", "nobody:0"])
+def test_runas_group_root_is_refused(workdir, spec):  # noqa: F811
+    """Issue 14, finding 12: group 0 is refused as user 0 is, before anything runs."""
+    require_kvm()
+    nobody()
+    vm = Vmm(workdir, ["-runas", spec])
+    try:
+        assert vm.wait_exit(30) == 1
+        assert "is root (group 0)" in vm.stderr()
+    finally:
+        vm.stop()
+
+
 def test_sandbox_hotplug_only_through_getfd(workdir):  # noqa: F811
     require_kvm()
     require_root()
