@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "i18n.h"
 #include "job.h"
@@ -56,6 +58,52 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Sets fd's mode to mode unless it has it already (a read-only mount is left to the store). */
+static int fd_mode_ensure(int fd, mode_t mode)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & 07777) == mode)
+		return 0;
+	return fchmod(fd, mode) < 0 && errno != EROFS ? -errno : 0;
+}
+
+/*
+ * The state folder holds the database, which describes every domain: only root (the daemon's
+ * user) may enter it, whatever mode an earlier version or an administrator left. The database
+ * files are made 0600 before SQLite opens them; SQLite gives -wal and -shm the database
+ * file's mode when it creates them. Opened with O_NOFOLLOW relative to the checked folder.
+ */
+static int state_dir_prepare(const char *dir)
+{
+	static const char *const files[] = { "mvirt.db", "mvirt.db-wal", "mvirt.db-shm" };
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int r;
+
+	if (dfd < 0 || fstat(dfd, &st) < 0)
+		return log_error_errno(errno, _("Cannot open the state folder %s: %m."), dir);
+	if (st.st_uid != geteuid())
+		return log_error_errno(-EPERM, _("The state folder %s belongs to user %u, not to "
+						 "mvirtd's user %u; give it to that user."), dir,
+				       (unsigned)st.st_uid, (unsigned)geteuid());
+	r = fd_mode_ensure(dfd, 0700);
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(files); i++) {
+		_cleanup_close_ int fd = openat(dfd, files[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+						(i == 0 ? O_CREAT : 0), 0600);
+
+		if (fd < 0 && (errno == ENOENT || errno == EROFS))
+			continue;
+		r = fd < 0 ? -errno : fd_mode_ensure(fd, 0600);
+	}
+	if (r < 0)
+		return log_error_errno(r, _("Cannot make the state folder %s and its database "
+					    "readable by root alone: %m."), dir);
+	return 0;
+}
+
 int manager_new(const struct manager_config *cfg, struct loop *loop, struct manager **ret)
 {
 	_cleanup_free_ char *db = NULL, *err = NULL;
@@ -65,6 +113,9 @@ int manager_new(const struct manager_config *cfg, struct loop *loop, struct mana
 	r = mkdir_p(cfg->state_dir, 0700);
 	if (r < 0)
 		return log_error_errno(r, _("Cannot create the state folder %s: %m."), cfg->state_dir);
+	r = state_dir_prepare(cfg->state_dir);
+	if (r < 0)
+		return r;
 	r = mkdir_p(cfg->runtime_dir, 0700);
 	if (r < 0)
 		return log_error_errno(r, _("Cannot create the runtime folder %s: %m."),

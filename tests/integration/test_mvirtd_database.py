@@ -84,3 +84,40 @@ def test_read_only_database_is_refused_with_a_sentence(workdir, dbus_bus):
         assert names(d) == ["kept"]
     finally:
         d.stop()
+
+
+def test_database_files_are_root_only(workdir, dbus_bus):
+    """Issue 14, finding 11: the database and its -wal and -shm are 0600 and the state folder
+    0700 at every start, also when an earlier run (or a umask) left them readable."""
+    require_root()
+    state = os.path.join(workdir, "state")
+    os.makedirs(state, mode=0o755)
+    os.chmod(state, 0o755)
+    old = os.umask(0o022)
+    try:
+        d = Mvirtd(workdir, dbus_bus.address).start()
+    finally:
+        os.umask(old)
+    try:
+        d.define(domain_xml("modes", kernel()))
+        files = ["mvirt.db", "mvirt.db-wal", "mvirt.db-shm"]
+        assert os.path.exists(os.path.join(state, "mvirt.db"))
+        for f in files:
+            if os.path.exists(os.path.join(state, f)):
+                mode = os.stat(os.path.join(state, f)).st_mode & 0o777
+                assert mode == 0o600, f"{f} is {mode:o}"
+        assert os.stat(state).st_mode & 0o777 == 0o700
+        d.stop()
+        # Loosened by hand while stopped: the next start tightens them again.
+        os.chmod(state, 0o755)
+        for f in files:
+            if os.path.exists(os.path.join(state, f)):
+                os.chmod(os.path.join(state, f), 0o644)
+        d = Mvirtd(workdir, dbus_bus.address).start()
+        for f in files:
+            path = os.path.join(state, f)
+            if os.path.exists(path):
+                assert os.stat(path).st_mode & 0o777 == 0o600, f
+        assert os.stat(state).st_mode & 0o777 == 0o700
+    finally:
+        d.stop()
