@@ -159,6 +159,51 @@ static bool broken_prefix(struct json_stream *s)
 	return broken;
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates, at
+ * most U+10FFFF), or 0. */
+static size_t utf8_char_len(const unsigned char *p, size_t left)
+{
+	size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3 :
+		   *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+
+	if (n == 0 || n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((*p == 0xe0 && p[1] < 0xa0) || (*p == 0xed && p[1] > 0x9f) ||
+	    (*p == 0xf0 && p[1] < 0x90) || (*p == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/*
+ * A message whose text is not UTF-8, or whose strings hold \u0000, which json-c keeps but
+ * every C string cuts ("a\u0000b" would be taken as "a"): refused as a whole, not echoed.
+ */
+static bool text_acceptable(const char *buf, size_t len)
+{
+	bool in_string = false, escaped = false;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_char_len((const unsigned char *)buf + i, len - i);
+
+		if (n == 0)
+			return false;
+		if (in_string && escaped) {
+			escaped = false;
+			if (buf[i] == 'u' && len - i >= 5 && !memcmp(buf + i + 1, "0000", 4))
+				return false;
+		} else if (in_string && buf[i] == '\\') {
+			escaped = true;
+		} else if (buf[i] == '"') {
+			in_string = !in_string;
+		}
+		i += n;
+	}
+	return true;
+}
+
 int json_stream_next(struct json_stream *s, struct json_object **ret)
 {
 	struct json_tokener *tok;
@@ -183,6 +228,10 @@ int json_stream_next(struct json_stream *s, struct json_object **ret)
 	if (end == 0)
 		return broken_prefix(s) ? -EBADMSG : 0;
 
+	if (!text_acceptable(s->buf, end)) {
+		consume(s, end);
+		return -EILSEQ;
+	}
 	tok = json_tokener_new_ex(64);
 	if (!tok)
 		return -ENOMEM;

@@ -28,7 +28,8 @@ int json_stream_feed(struct json_stream *s, const char *data, size_t len);
  * Takes the next complete message out of the stream.
  * Returns 1 with *ret set (the caller owns it), 0 when more bytes are needed,
  * -EBADMSG for bytes that are not JSON (they are dropped up to the next newline,
- * so the peer can go on), -EMSGSIZE once for a message that was too long.
+ * so the peer can go on), -EMSGSIZE once for a message that was too long, -EILSEQ for a
+ * message (dropped whole) that is not UTF-8 or has a string holding \u0000.
  */
 int json_stream_next(struct json_stream *s, struct json_object **ret);
 

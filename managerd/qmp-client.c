@@ -90,8 +90,8 @@ static int next_reply(struct qmp_client *c, struct json_object **ret)
 		struct json_object *msg = NULL;
 		int r = json_stream_next(c->stream, &msg);
 
-		if (r == -EBADMSG) {
-			log_warning("Ignoring a QMP message that is not JSON.");
+		if (r == -EBADMSG || r == -EILSEQ) {
+			log_warning("Ignoring a QMP message that is not JSON, not UTF-8 or has NUL.");
 			continue;
 		}
 		if (r <= 0)

@@ -55,6 +55,46 @@ static void test_invalid_json_resynchronizes(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(ok, "execute")), "cont");
 }
 
+/* Issue 14, finding 10: a string holding \u0000 (json-c keeps it, C strings cut it) and text
+ * that is not UTF-8 are refused whole; the stream goes on with the next message. */
+static void test_nul_and_bad_utf8_are_refused(void **state)
+{
+	static const char *const bad[] = {
+		"{\"execute\": \"stop\", \"id\": \"a\\u0000b\"}",
+		"{\"execute\": \"stop\", \"id\": \"\\u0000\"}",
+		"{\"a\\u0000b\": 1}",
+		"{\"execute\": \"stop\", \"id\": \"\xff\"}",
+		"{\"execute\": \"stop\", \"id\": \"\xc0\xaf\"}",       /* overlong '/' */
+		"{\"execute\": \"stop\", \"id\": \"\xed\xa0\x80\"}",   /* a surrogate */
+		"{\"execute\": \"stop\", \"id\": \"\xe2\x82\"}",       /* cut short */
+	};
+	static const char *const good[] = {
+		"{\"id\": \"\\\\u0000\"}", /* a backslash, then the text u0000 */
+		"{\"id\": \"\\u0001 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_(json_stream_freep) struct json_stream *s = json_stream_new(0);
+		_cleanup_json_ struct json_object *ok = NULL;
+		struct json_object *obj = NULL;
+
+		feed(s, bad[i]);
+		feed(s, "\r\n{\"execute\":\"cont\"}\r\n");
+		assert_int_equal(json_stream_next(s, &obj), -EILSEQ);
+		ok = next_ok(s);
+		assert_string_equal(json_object_get_string(json_object_object_get(ok, "execute")),
+			"cont");
+	}
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		_cleanup_(json_stream_freep) struct json_stream *s = json_stream_new(0);
+		_cleanup_json_ struct json_object *ok = NULL;
+
+		feed(s, good[i]);
+		ok = next_ok(s);
+		assert_non_null(json_object_object_get(ok, "id"));
+	}
+}
+
 static void test_scalar_is_returned_for_the_caller_to_refuse(void **state)
 {
 	_cleanup_(json_stream_freep) struct json_stream *s = json_stream_new(0);
@@ -96,6 +136,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_and_joined_messages),
 		cmocka_unit_test(test_invalid_json_resynchronizes),
+		cmocka_unit_test(test_nul_and_bad_utf8_are_refused),
 		cmocka_unit_test(test_scalar_is_returned_for_the_caller_to_refuse),
 		cmocka_unit_test(test_oversized_message_is_dropped),
 		cmocka_unit_test(test_format_ends_with_crlf),

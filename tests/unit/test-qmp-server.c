@@ -26,6 +26,7 @@
 #include "vmm/eventloop.h"
 #include "vmm/hotplug.h"
 #include "vmm/qmp/qmp.h"
+#include "vmm/qmp/qmp-internal.h" /* QMP_FDS_MAX */
 
 #define CLIENTS 3
 #define READ_TIMEOUT_MS 10000
@@ -749,7 +750,7 @@ static void test_getfd_failures_close(void **state)
 		assert_error(g, "GenericError", "JSON");
 		assert_int_equal(count_fds(f), before);
 	}
-	for (int i = 0; i < 16; i++) { /* every named slot taken */
+	for (int i = 0; i < QMP_FDS_MAX; i++) { /* every named slot taken */
 		_cleanup_json_ struct json_object *ok = NULL;
 
 		snprintf(name, sizeof(name), "n%d", i);
@@ -761,7 +762,7 @@ static void test_getfd_failures_close(void **state)
 
 		assert_error(e, "GenericError", "closefd");
 	}
-	assert_int_equal(count_fds(f), before + 16);
+	assert_int_equal(count_fds(f), before + QMP_FDS_MAX);
 	{
 		_cleanup_json_ struct json_object *c = command(f, 0, "{\"execute\": \"closefd\", "
 								  "\"arguments\": {\"fdname\": \"n0\"}}");
@@ -775,6 +776,49 @@ static void test_getfd_failures_close(void **state)
 	assert_int_equal(plugged_size(f), 8192);
 	close(small);
 	close(big);
+}
+
+/* Issue 14, finding 9: named fds are the client's own. One client that fills its table locks
+ * nobody else out of getfd, cannot use or close another's names, and its fds close when it
+ * leaves: idle clients cannot pin descriptors in the VMM. */
+static void test_getfd_per_client(void **state)
+{
+	struct fixture *f = *state;
+	int before, small = sized_file(f, "small.img", 4096), n;
+	char name[16], text[160];
+
+	skip_greeting(f, 0);
+	skip_greeting(f, 1);
+	before = count_fds(f);
+	for (int i = 0; i <= QMP_FDS_MAX; i++) {
+		_cleanup_json_ struct json_object *m = NULL;
+
+		snprintf(name, sizeof(name), "theirs%d", i);
+		snprintf(text, sizeof(text),
+			 "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"%s\"}}", name);
+		send_with_fd(f, 1, text, small);
+		m = recv_msg(f, 1);
+		if (i < QMP_FDS_MAX)
+			assert_return_empty(m);
+		else
+			assert_error(m, "GenericError", "closefd");
+	}
+	{ /* client 0 (the daemon) still names its own, and does not see client 1's */
+		_cleanup_json_ struct json_object *ok = getfd_with(f, "img", small), *e = NULL;
+
+		assert_return_empty(ok);
+		e = command(f, 0, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": "
+				  "\"theirs0\"}}");
+		assert_error(e, "GenericError", "theirs0");
+	}
+	assert_int_equal(count_fds(f), before + QMP_FDS_MAX + 1);
+	/* Client 1 leaves: its socket (both ends) and every fd it named close. */
+	f->fd[1] = safe_close(f->fd[1]);
+	for (n = 0; n < 200 && count_fds(f) != before - 1; n++)
+		usleep(10 * 1000);
+	assert_int_equal(count_fds(f), before - 1);
+	assert_int_equal(plugged_size(f), 4096);
+	close(small);
 }
 
 /* An fd sent with two messages belongs to the one its bytes end in: a getfd ahead of it in
@@ -794,6 +838,28 @@ static void test_getfd_owner(void **state)
 	b = recv_msg(f, 0);
 	assert_return_empty(b);
 	assert_int_equal(plugged_size(f), 8192);
+}
+
+/* Issue 14, finding 10: an id with \u0000 or bytes that are not UTF-8 gets an error without
+ * the id (nothing raw is echoed), and the client goes on. */
+static void test_nul_and_bad_utf8_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"{\"execute\": \"query-status\", \"id\": \"a\\u0000b\"}\r\n",
+		"{\"execute\": \"query-status\", \"id\": \"\xff\xfe\"}\r\n",
+		"{\"execute\": \"query-st\\u0000atus\"}\r\n",
+	};
+
+	skip_greeting(f, 0);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_json_ struct json_object *e = command(f, 0, bad[i]), *ok = NULL;
+
+		assert_error(e, "GenericError", "UTF-8");
+		assert_null(json_object_object_get(e, "id"));
+		ok = command(f, 0, "{\"execute\": \"query-status\", \"id\": \"next\"}");
+		assert_string_equal(str_at(ok, "id", NULL), "next");
+	}
 }
 
 static void test_quit(void **state)
@@ -853,6 +919,8 @@ int main(void)
 		T(test_getfd),
 		T(test_getfd_failures_close),
 		T(test_getfd_owner),
+		T(test_getfd_per_client),
+		T(test_nul_and_bad_utf8_refused),
 		T(test_quit),
 		T(test_flood),
 	};

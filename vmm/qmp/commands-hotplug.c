@@ -22,7 +22,7 @@ static int named_fd(struct qmp_request *r, const char *name)
 
 	if (!name)
 		return -1;
-	fd = qmp_fd_lookup(r->server, name);
+	fd = qmp_fd_lookup(r->client, name);
 	if (fd < 0)
 		return qmp_fail(r, "GenericError", -ENOENT,
 			_("No file descriptor is named \"%s\"; pass one with getfd first."), name);
@@ -66,7 +66,7 @@ static int cmd_blockdev_add(struct qmp_request *r, struct json_object *args,
 	if (err < 0)
 		return qmp_fail_take(r, "GenericError", err, error);
 	if (fd_name)
-		qmp_fd_release(r->server, fd_name);
+		qmp_fd_release(r->client, fd_name);
 	return 0;
 }
 
@@ -106,7 +106,7 @@ static int cmd_netdev_add(struct qmp_request *r, struct json_object *args,
 	if (err < 0)
 		return qmp_fail_take(r, "GenericError", err, error);
 	if (fd_name)
-		qmp_fd_release(r->server, fd_name);
+		qmp_fd_release(r->client, fd_name);
 	return 0;
 }
 

@@ -168,14 +168,15 @@ static int cmd_getfd(struct qmp_request *r, struct json_object *args, struct jso
 			_("No file descriptor came with getfd \"%s\"; send one with SCM_RIGHTS "
 			  "along with the command."), name);
 	for (int i = 0; i < QMP_FDS_MAX && !slot; i++)
-		if (r->server->fds[i].fd >= 0 && streq(r->server->fds[i].name, name))
-			slot = &r->server->fds[i];
+		if (c->fds[i].fd >= 0 && streq(c->fds[i].name, name))
+			slot = &c->fds[i];
 	for (int i = 0; i < QMP_FDS_MAX && !slot; i++)
-		if (r->server->fds[i].fd < 0)
-			slot = &r->server->fds[i];
+		if (c->fds[i].fd < 0)
+			slot = &c->fds[i];
 	if (!slot)
 		return qmp_fail(r, "GenericError", -ENOSPC,
-			_("%d file descriptors are named already; release one with closefd."),
+			_("This client has named %d file descriptors already; release one with "
+			  "closefd."),
 			QMP_FDS_MAX);
 	/* A name given again replaces its descriptor, as QEMU does. */
 	safe_close(slot->fd);
@@ -185,19 +186,19 @@ static int cmd_getfd(struct qmp_request *r, struct json_object *args, struct jso
 	return 0;
 }
 
-int qmp_fd_lookup(struct qmp_server *s, const char *name)
+int qmp_fd_lookup(struct qmp_client *c, const char *name)
 {
-	for (int i = 0; i < QMP_FDS_MAX; i++)
-		if (s->fds[i].fd >= 0 && streq(s->fds[i].name, name))
-			return s->fds[i].fd;
+	for (int i = 0; c && i < QMP_FDS_MAX; i++)
+		if (c->fds[i].fd >= 0 && streq(c->fds[i].name, name))
+			return c->fds[i].fd;
 	return -ENOENT;
 }
 
-void qmp_fd_release(struct qmp_server *s, const char *name)
+void qmp_fd_release(struct qmp_client *c, const char *name)
 {
-	for (int i = 0; i < QMP_FDS_MAX; i++)
-		if (s->fds[i].fd >= 0 && streq(s->fds[i].name, name))
-			s->fds[i].fd = safe_close(s->fds[i].fd);
+	for (int i = 0; c && i < QMP_FDS_MAX; i++)
+		if (c->fds[i].fd >= 0 && streq(c->fds[i].name, name))
+			c->fds[i].fd = safe_close(c->fds[i].fd);
 }
 
 static int cmd_closefd(struct qmp_request *r, struct json_object *args, struct json_object **ret)
@@ -205,10 +206,10 @@ static int cmd_closefd(struct qmp_request *r, struct json_object *args, struct j
 	const char *name = qmp_arg_str(args, "fdname");
 
 	(void)ret;
-	if (qmp_fd_lookup(r->server, name) < 0)
+	if (qmp_fd_lookup(r->client, name) < 0)
 		return qmp_fail(r, "GenericError", -ENOENT,
 			_("No file descriptor is named \"%s\"; getfd names one."), name);
-	qmp_fd_release(r->server, name);
+	qmp_fd_release(r->client, name);
 	return 0;
 }
 

@@ -9,7 +9,9 @@
 #include "hotplug.h"
 #include "qmp.h"
 
-#define QMP_FDS_MAX 16          /* fds named with getfd, server-wide */
+/* fds named with getfd, per client: a client's names are its own (as QEMU's per-monitor
+ * fds) and close when it leaves, so idle clients cannot take the daemon's room. */
+#define QMP_FDS_MAX 8
 #define QMP_CLIENT_FDS_MAX 4    /* SCM_RIGHTS fds received but not yet named, per client */
 #define QMP_OUT_MAX (256 * 1024) /* queued output per client before it is disconnected */
 #define QMP_RATE_MAX 1000       /* messages per client per second before it is throttled */
@@ -22,6 +24,7 @@ struct qmp_named_fd {
 
 struct qmp_client {
 	struct qmp_server *server;
+	struct qmp_named_fd fds[QMP_FDS_MAX];
 	int fd;
 	struct json_stream *in;
 	char *out;
@@ -49,7 +52,6 @@ struct qmp_server {
 	struct hotplug *hp;
 	struct vm_control vm;
 	struct qmp_client *clients[QMP_CLIENTS_MAX];
-	struct qmp_named_fd fds[QMP_FDS_MAX];
 };
 
 /* One command being run: where the reply goes, and the error it ends with. */
@@ -108,7 +110,7 @@ const struct qmp_command *qmp_command_at(size_t i);
 extern const struct qmp_command qmp_hotplug_commands[];
 extern const size_t qmp_hotplug_command_count;
 
-/* Named fds (getfd): returns the fd, or -ENOENT; the entry stays until closefd or
- * qmp_fd_release(), which closes it. */
-int qmp_fd_lookup(struct qmp_server *s, const char *name);
-void qmp_fd_release(struct qmp_server *s, const char *name);
+/* Named fds (getfd) of client c: returns the fd, or -ENOENT; the entry stays until closefd,
+ * qmp_fd_release() or the client's departure, which close it. */
+int qmp_fd_lookup(struct qmp_client *c, const char *name);
+void qmp_fd_release(struct qmp_client *c, const char *name);

@@ -88,6 +88,9 @@ static struct qmp_client *client_free(struct qmp_client *c)
 		event_loop_remove(c->server->loop, c->fd);
 	safe_close(c->fd);
 	client_close_fds(c);
+	/* Named fds go with the client that named them (issue 14): nothing outlives it. */
+	for (int i = 0; i < QMP_FDS_MAX; i++)
+		safe_close(c->fds[i].fd);
 	json_stream_free(c->in);
 	free(c->out);
 	free(c);
@@ -340,6 +343,10 @@ static void client_dispatch(struct qmp_client *c)
 			send_error(c, NULL, "GenericError",
 				_("The message is larger than 64 KiB and was dropped; send "
 				  "shorter messages."));
+		else if (r == -EILSEQ)
+			send_error(c, NULL, "GenericError",
+				_("The message was dropped because it is not UTF-8 or a string "
+				  "in it holds \\u0000; QMP strings must be UTF-8 without NUL."));
 		else if (r < 0)
 			send_error(c, NULL, "GenericError",
 				_("The message is not valid JSON and was dropped up to the next "
@@ -482,6 +489,8 @@ int qmp_server_add_client(struct qmp_server *s, int fd)
 		return -ENOMEM;
 	}
 	*c = (struct qmp_client){ .server = s, .fd = fd, .window_start_ms = now_ms() };
+	for (int k = 0; k < QMP_FDS_MAX; k++)
+		c->fds[k].fd = -1;
 	c->in = json_stream_new(JSON_STREAM_MAX_DEFAULT);
 	r = c->in ? fd_set_nonblock(fd, true) : -ENOMEM;
 	if (r >= 0)
@@ -556,8 +565,6 @@ struct qmp_server *qmp_server_new(struct event_loop *loop, const char *socket_pa
 	s->listen_fd = -1;
 	if (vm)
 		s->vm = *vm;
-	for (int i = 0; i < QMP_FDS_MAX; i++)
-		s->fds[i].fd = -1;
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (s->timer_fd < 0 || event_loop_add(loop, s->timer_fd, EPOLLIN, on_timer, s) < 0) {
 		*ret_error = strdup(_("Could not create the QMP server's timer."));
@@ -587,8 +594,6 @@ struct qmp_server *qmp_server_free(struct qmp_server *s)
 			client_flush(s->clients[i]);
 			s->clients[i] = client_free(s->clients[i]);
 		}
-	for (int i = 0; i < QMP_FDS_MAX; i++)
-		safe_close(s->fds[i].fd);
 	if (s->listen_fd >= 0) {
 		event_loop_remove(s->loop, s->listen_fd);
 		safe_close(s->listen_fd);
