@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -37,7 +38,27 @@ struct event_loop {
 	unsigned n_calls;
 	bool quit;
 	int status;
+	/* The only thread that may change watches: the one in event_loop_run(), and before and
+	 * after it the one that created the loop (it builds and tears down). */
+	pthread_t owner;
 };
+
+/*
+ * Watches change on the loop thread alone (eventloop.h): reap_removed() frees entries that
+ * another thread could still be walking, and vCPU threads run before the loop does. A debug
+ * assert (on unless NDEBUG, so in every test) catches a change from elsewhere at its first
+ * occurrence rather than as a rare use-after-free.
+ */
+static void assert_loop_thread(const struct event_loop *loop)
+{
+	assert(pthread_equal(pthread_self(), loop->owner));
+	(void)loop;
+}
+
+bool event_loop_on_thread(const struct event_loop *loop)
+{
+	return pthread_equal(pthread_self(), loop->owner);
+}
 
 struct event_loop *event_loop_new(void)
 {
@@ -46,6 +67,7 @@ struct event_loop *event_loop_new(void)
 	if (!loop)
 		return NULL;
 	pthread_mutex_init(&loop->lock, NULL);
+	loop->owner = pthread_self();
 	loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (loop->epoll_fd < 0 || loop->wake_fd < 0) {
@@ -87,6 +109,7 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_handl
 	struct watch *w;
 	unsigned i;
 
+	assert_loop_thread(loop);
 	if (watch_slot(loop, fd))
 		return -EEXIST;
 	for (i = 0; i < EVENT_LOOP_MAX_WATCHES && loop->watches[i]; i++)
@@ -108,8 +131,10 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_handl
 
 int event_loop_modify(struct event_loop *loop, int fd, uint32_t events)
 {
-	struct watch **w = watch_slot(loop, fd);
+	struct watch **w;
 
+	assert_loop_thread(loop);
+	w = watch_slot(loop, fd);
 	if (!w)
 		return -ENOENT;
 	if (epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, fd,
@@ -120,8 +145,10 @@ int event_loop_modify(struct event_loop *loop, int fd, uint32_t events)
 
 int event_loop_remove(struct event_loop *loop, int fd)
 {
-	struct watch **w = watch_slot(loop, fd);
+	struct watch **w;
 
+	assert_loop_thread(loop);
+	w = watch_slot(loop, fd);
 	if (!w)
 		return -ENOENT;
 	epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
@@ -207,15 +234,19 @@ static bool should_quit(struct event_loop *loop, int *ret_status)
 int event_loop_run(struct event_loop *loop)
 {
 	struct epoll_event events[EVENT_LOOP_BATCH];
+	pthread_t creator = loop->owner;
 	int status;
 
+	loop->owner = pthread_self();
 	while (!should_quit(loop, &status)) {
 		int n = epoll_wait(loop->epoll_fd, events, EVENT_LOOP_BATCH, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
+			loop->owner = creator;
 			return log_error_errno(errno, "The event loop failed to wait: %m");
+		}
 		for (int i = 0; i < n; i++) {
 			struct watch *w = events[i].data.ptr;
 
@@ -226,5 +257,6 @@ int event_loop_run(struct event_loop *loop)
 		}
 		reap_removed(loop);
 	}
+	loop->owner = creator;
 	return status;
 }

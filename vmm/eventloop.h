@@ -2,9 +2,15 @@
  * The VMM's event loop: one epoll set, one thread. Device queue notifications
  * (ioeventfds), TAP and console input, QMP clients and signals all arrive here,
  * so device state changes from one place; vCPU threads only take MMIO/PIO exits.
+ *
+ * The rule, checked: while event_loop_run() runs, only its thread adds, modifies or removes
+ * watches (an assert, on unless NDEBUG). Code that can run on a vCPU thread (an MMIO exit: a
+ * device reset, a queue notify served without ioeventfd) hands such a change to the loop
+ * with event_loop_call().
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -25,6 +31,10 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_handl
 int event_loop_modify(struct event_loop *loop, int fd, uint32_t events);
 /* Safe to call from inside a handler, also for the fd being handled. */
 int event_loop_remove(struct event_loop *loop, int fd);
+
+/* True on the thread that may change watches: the one in event_loop_run(), else the one that
+ * created the loop. */
+bool event_loop_on_thread(const struct event_loop *loop);
 
 /* Runs a function on the loop thread: from vCPU threads or signal context-free code.
  * The function runs after the current round of events. */

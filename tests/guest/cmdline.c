@@ -124,6 +124,17 @@ static bool parse_rounds(const char *p)
 	return true;
 }
 
+/* probe.net-resets=N, 1 to PROBE_NET_RESETS_MAX. */
+static bool parse_net_resets(const char *p)
+{
+	uint64_t n;
+
+	if (!parse_uint(&p, &n) || !at_word_end(p) || n < 1 || n > PROBE_NET_RESETS_MAX)
+		return false;
+	opts.net_resets = (uint32_t)n;
+	return true;
+}
+
 /* probe.on-power-button=poweroff|ignore */
 static bool parse_power_button(const char *p)
 {
@@ -152,6 +163,8 @@ static void parse_word(const char *w)
 		ok = parse_hostile(w + 14);
 	else if (str_starts(w, "probe.hostile-rounds="))
 		ok = parse_rounds(w + 21);
+	else if (str_starts(w, "probe.net-resets="))
+		ok = parse_net_resets(w + 17);
 	else if (str_starts(w, "probe.on-power-button="))
 		ok = parse_power_button(w + 22);
 	else if (str_starts(w, "virtio_mmio.device="))

@@ -139,6 +139,8 @@ void probe_main(uint64_t info, uint32_t entry)
 	out_end();
 	if (opts.hostile[0])
 		hostile_run();
+	if (opts.net_resets)
+		net_resets_run();
 	bench_run(boot.cmdline);
 	if (opts.poweroff)
 		power_off();

@@ -277,6 +277,46 @@ int net_init(struct virtio_dev *d)
 	return 0;
 }
 
+/* Reset (virtio_negotiate writes Status 0 first), the same rings again from index 0, and full
+ * receive buffers, as a driver that is brought down and up. */
+static int net_restart(struct net *n)
+{
+	struct virtio_dev *d = n->dev;
+
+	if (virtio_negotiate(d, NET_F_MAC | NET_F_STATUS) || virtio_queue_restart(d, RXQ) ||
+	    virtio_queue_restart(d, TXQ))
+		return -1;
+	n->tx_next = n->tx_busy = 0;
+	virtio_driver_ok(d);
+	d->isr_pending = 0;
+	for (uint16_t i = 0; i < d->vq[RXQ].num; i++)
+		rx_give(n, i);
+	virtio_notify(d, RXQ);
+	return 0;
+}
+
+void net_resets_run(void)
+{
+	struct net *n = n_nets ? &nets[0] : NULL;
+	uint32_t done = 0;
+
+	for (; n && done < opts.net_resets; done++) {
+		uint64_t until = ticks + 50 / TICK_MS;
+
+		/* Frames come in meanwhile: the device watches the TAP again before the reset. */
+		while (ticks < until) {
+			net_poll(n->dev);
+			wait_for_interrupt();
+		}
+		if (net_restart(n))
+			break;
+	}
+	out_begin("net-resets");
+	out_dec("index", 0);
+	out_dec("done", done);
+	out_end();
+}
+
 struct virtio_dev *net_device(uint32_t index)
 {
 	for (uint32_t i = 0; i < n_nets; i++)

@@ -24,6 +24,7 @@
 #define SECTOR_SIZE 512
 #define PROBE_HOSTILE_NAME_MAX 32 /* probe.hostile= mode names */
 #define PROBE_HOSTILE_ROUNDS_MAX 16 /* probe.hostile-rounds= */
+#define PROBE_NET_RESETS_MAX 64 /* probe.net-resets= */
 
 /* Interrupt vectors the probe uses. */
 /* One vector per interrupt line of the virtio transports, as Linux has one handler per IRQ:
@@ -169,6 +170,7 @@ struct probe_options {
 	char hostile[PROBE_HOSTILE_NAME_MAX]; /* probe.hostile=MODE, "" for none */
 	uint32_t hostile_rounds; /* probe.hostile-rounds=N: break, reset, break again (1-16) */
 	bool power_button_poweroff; /* probe.on-power-button=poweroff; default: report only */
+	uint32_t net_resets; /* probe.net-resets=N: reset NIC 0 and start it again, N times */
 };
 
 extern struct probe_options opts;
@@ -361,6 +363,8 @@ void net_poll(struct virtio_dev *d);
 uint32_t net_count(void);
 /* The virtio device of NIC INDEX, or NULL. */
 struct virtio_dev *net_device(uint32_t index);
+/* probe.net-resets=N: NIC 0 reset (Status 0) and started again N times while frames arrive. */
+void net_resets_run(void);
 
 /* ---- hostile.c: probe.hostile=MODE breaks the virtio rules on purpose (PROTOCOL.md) ---- */
 bool hostile_known(const char *name, size_t len);

@@ -31,6 +31,11 @@ struct virtio_net {
 	int tap_fd; /* owned by struct hotplug; -1 while empty */
 	bool rx_watched;
 	bool tap_gone; /* the TAP's interface was deleted under us: link down until detached */
+	/* The loop's view, changed on the loop thread only (eventloop.h): what a vCPU thread
+	 * wants (rx_want, tap_gone) is applied there by net_loop_sync(). */
+	bool tap_in_loop;
+	bool rx_want;
+	bool sync_queued;
 	struct virtq_elem elem;
 };
 
@@ -51,6 +56,43 @@ static uint64_t net_features(struct virtio_device *vdev _unused_)
 	return NET_F_MAC | NET_F_STATUS;
 }
 
+/* With the lock held, on the loop thread: makes the loop's watch match what was asked. */
+static void net_loop_apply_locked(struct virtio_net *net)
+{
+	if (net->tap_fd < 0 || !net->tap_in_loop)
+		return;
+	if (net->tap_gone) {
+		event_loop_remove(net->vdev.loop, net->tap_fd);
+		net->tap_in_loop = false;
+		net->rx_watched = false;
+	} else if (net->rx_watched != net->rx_want &&
+		   event_loop_modify(net->vdev.loop, net->tap_fd, net->rx_want ? EPOLLIN : 0) >= 0) {
+		net->rx_watched = net->rx_want;
+	}
+}
+
+static void net_loop_sync(void *opaque)
+{
+	struct virtio_net *net = opaque;
+
+	pthread_mutex_lock(&net->vdev.lock);
+	net->sync_queued = false;
+	net_loop_apply_locked(net);
+	pthread_mutex_unlock(&net->vdev.lock);
+}
+
+/* With the lock held, from any thread: a vCPU thread (a reset, a notify served as an MMIO
+ * exit) queues the change to the loop instead of touching its watches (issue 14). */
+static void net_loop_update_locked(struct virtio_net *net)
+{
+	if (event_loop_on_thread(net->vdev.loop)) {
+		net_loop_apply_locked(net);
+		return;
+	}
+	if (!net->sync_queued && event_loop_call(net->vdev.loop, net_loop_sync, net) >= 0)
+		net->sync_queued = true;
+}
+
 /* The TAP's interface is gone (EBADFD, EIO): its fd would report an error forever, so it
  * leaves the loop, the link goes down and the slot waits for device_del. */
 static void net_tap_lost(struct virtio_net *net, int err)
@@ -58,9 +100,8 @@ static void net_tap_lost(struct virtio_net *net, int err)
 	if (net->tap_gone)
 		return;
 	virtio_fault_locked(&net->vdev, VIRTIO_FAULT_TAP_GONE, err);
-	event_loop_remove(net->vdev.loop, net->tap_fd);
 	net->tap_gone = true;
-	net->rx_watched = false;
+	net_loop_update_locked(net);
 	virtio_config_changed_locked(&net->vdev);
 }
 
@@ -99,10 +140,10 @@ static void net_tx(struct virtio_net *net)
 
 static void net_rx_watch(struct virtio_net *net, bool on)
 {
-	if (net->tap_fd < 0 || net->tap_gone || net->rx_watched == on)
+	if (net->tap_fd < 0 || net->tap_gone)
 		return;
-	if (event_loop_modify(net->vdev.loop, net->tap_fd, on ? EPOLLIN : 0) >= 0)
-		net->rx_watched = on;
+	net->rx_want = on;
+	net_loop_update_locked(net);
 }
 
 /* Moves frames from the TAP into receive buffers until either runs out. */
@@ -210,7 +251,7 @@ struct virtio_net *virtio_net_free(struct virtio_net *net)
 {
 	if (!net)
 		return NULL;
-	if (net->tap_fd >= 0)
+	if (net->tap_fd >= 0 && net->tap_in_loop)
 		event_loop_remove(net->vdev.loop, net->tap_fd);
 	virtio_device_done(&net->vdev);
 	free(net);
@@ -232,6 +273,7 @@ int virtio_net_attach(void *dev, const struct net_backend *b)
 	r = event_loop_add(net->vdev.loop, b->tap_fd, 0, net_tap_ready, net);
 	if (r >= 0) {
 		net->tap_fd = b->tap_fd;
+		net->tap_in_loop = true;
 		net->rx_watched = false;
 		net_rx_watch(net, true);
 		virtio_config_changed_locked(&net->vdev);
@@ -245,11 +287,12 @@ int virtio_net_detach(void *dev)
 	struct virtio_net *net = dev;
 
 	pthread_mutex_lock(&net->vdev.lock);
-	if (net->tap_fd >= 0 && !net->tap_gone)
+	if (net->tap_fd >= 0 && net->tap_in_loop)
 		event_loop_remove(net->vdev.loop, net->tap_fd);
 	net->tap_fd = -1;
+	net->tap_in_loop = false;
 	net->tap_gone = false;
-	net->rx_watched = false;
+	net->rx_watched = net->rx_want = false;
 	virtio_config_changed_locked(&net->vdev);
 	pthread_mutex_unlock(&net->vdev.lock);
 	return 0;
