@@ -189,3 +189,64 @@ int error_set(char **ret_error, int r, const char *fmt, ...)
 	*ret_error = s;
 	return r;
 }
+
+/* fd is what a file of our own looks like: a regular file with no other name. */
+static bool fd_is_own_file(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	       st.st_uid == geteuid();
+}
+
+int openat_owned_file(int dirfd, const char *name, int flags, mode_t mode)
+{
+	int fd;
+
+	if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+		return -EINVAL;
+	fd = openat(dirfd, name, (flags & ~O_TRUNC) | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK, mode);
+	if (fd < 0)
+		return -errno;
+	if (!fd_is_own_file(fd)) {
+		safe_close(fd);
+		return -EPERM;
+	}
+	if (((flags & O_TRUNC) && ftruncate(fd, 0) < 0) || fd_set_nonblock(fd, false) < 0) {
+		int r = -errno;
+
+		safe_close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int owned_file_clean(int dirfd, const char *name)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+					O_NONBLOCK);
+
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd >= 0 && fd_is_own_file(fd))
+		return 0;
+	return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int open_owned_file(const char *path, int flags, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = -1;
+
+	if (!slash)
+		return openat_owned_file(AT_FDCWD, path, flags, mode);
+	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	return openat_owned_file(dfd, slash + 1, flags, mode);
+}

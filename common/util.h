@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,5 +50,18 @@ int write_full(int fd, const void *buf, size_t len);
  * nothing but return r when ret_error is NULL. The one way libraries hand a user's error up.
  */
 int error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Opens name in the folder dirfd for writing a file the caller (root) owns, when the folder
+ * may belong to a less trusted user (issue 14): never through a symlink (O_NOFOLLOW: -ELOOP),
+ * never a hard link, a file of another user or anything but a regular file (-EPERM). Nothing
+ * is removed: the owner of the folder layout cleans it first (owned_file_clean). flags:
+ * O_WRONLY or O_RDWR plus O_APPEND or O_TRUNC (the truncation happens after the checks);
+ * O_CREAT and O_CLOEXEC are implied. Returns the fd.
+ */
+int openat_owned_file(int dirfd, const char *name, int flags, mode_t mode);
+/* The same for path: the last component as above, in the folder the rest names. */
+int open_owned_file(const char *path, int flags, mode_t mode);
+/* Removes name from dirfd unless it is absent or a file openat_owned_file() would take. */
+int owned_file_clean(int dirfd, const char *name);
 /* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);

@@ -154,53 +154,93 @@ static void child_exec(struct argv_buf *a, int log_fd, int root_fd)
 	_exit(127);
 }
 
-static void clean_rundir(const char *rd)
+/*
+ * Where the files of a running domain live, and why they are safe (issue 14). The runtime
+ * folder is root's and no one else may write to it (checked here at every start), so the
+ * domain's folder in it cannot be swapped for a link. The domain's folder itself belongs to
+ * the VMM's user, who may plant links in it: mvirtd reaches it only through a descriptor
+ * (mkdirat, openat with O_NOFOLLOW, fchown, fchmod), removes any entry that is not a plain
+ * file of root's before the VMM starts, and opens vmm.log with openat_owned_file(), which
+ * neither follows a symlink nor writes through a hard link. The VMM opens console.log and
+ * vmm.pid (as root, before it drops privileges) the same way.
+ */
+static int runtime_dir_open(const char *dir, char **ret_error)
 {
-	static const char *const files[] = { "qmp.sock", "console.sock", "vmm.pid" };
-	char path[512];
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
 
-	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", rd, files[i]);
-		unlink(path);
-	}
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return set_error(ret_error, -errno, _("Cannot open the runtime folder %s: %s."), dir,
+				 strerror(errno));
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return set_error(ret_error, -EPERM,
+				 _("The runtime folder %s may be changed by users other than "
+				   "mvirtd's; make it belong to root with mode 0700 or 0755."), dir);
+	return TAKE_FD(fd);
 }
 
-/* The VMM's runtime folder: its user must be able to remove its sockets at exit. */
+static void clean_rundir(int rdfd)
+{
+	static const char *const gone[] = { "qmp.sock", "console.sock", "vmm.pid" };
+	static const char *const kept[] = { "vmm.log", "console.log" };
+
+	for (size_t i = 0; i < ELEMENTSOF(gone); i++)
+		unlinkat(rdfd, gone[i], 0);
+	for (size_t i = 0; i < ELEMENTSOF(kept); i++)
+		if (owned_file_clean(rdfd, kept[i]) < 0)
+			log_warning("Cannot remove %s from the runtime folder of a domain: %m.",
+				    kept[i]);
+}
+
+/* The VMM's runtime folder: its user must be able to remove its sockets at exit. Returns
+ * the folder's descriptor. */
 static int rundir_prepare(struct domain *d, char **ret_error)
 {
 	const struct manager_config *cfg = manager_config(d->manager);
+	_cleanup_close_ int rtfd = -1, rdfd = -1;
+	struct stat st;
 
-	if (mkdir(d->rundir, 0700) < 0 && errno != EEXIST)
+	rtfd = runtime_dir_open(cfg->runtime_dir, ret_error);
+	if (rtfd < 0)
+		return rtfd;
+	if (!*d->name || strchr(d->name, '/') || streq(d->name, ".") || streq(d->name, ".."))
+		return set_error(ret_error, -EINVAL,
+				 _("The domain name '%s' cannot name a runtime folder."), d->name);
+	if (mkdirat(rtfd, d->name, 0700) < 0 && errno != EEXIST)
+		return set_error(ret_error, -errno, _("Cannot create the runtime folder %s: %s."),
+				 d->rundir, strerror(errno));
+	rdfd = openat(rtfd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rdfd < 0 || fstat(rdfd, &st) < 0)
 		return set_error(ret_error, -errno, _("Cannot create the runtime folder %s: %s."),
 				 d->rundir, strerror(errno));
 	/* mvirtd (root) still reaches the sockets in it; nobody else but the VMM's user. */
-	if (cfg->vmm_user && (chown(d->rundir, cfg->vmm_uid, cfg->vmm_gid) < 0 ||
-			      chmod(d->rundir, 0700) < 0))
+	if (cfg->vmm_user && (fchown(rdfd, cfg->vmm_uid, cfg->vmm_gid) < 0 ||
+			      fchmod(rdfd, 0700) < 0))
 		return set_error(ret_error, -errno,
 				 _("Cannot give the runtime folder %s to the VMM's user %s: %s."),
 				 d->rundir, cfg->vmm_user, strerror(errno));
-	clean_rundir(d->rundir);
-	return 0;
+	clean_rundir(rdfd);
+	return TAKE_FD(rdfd);
 }
 
 int vmm_spawn(struct domain *d, char **ret_error)
 {
 	_cleanup_(argv_buf_free) struct argv_buf a = { 0 };
-	_cleanup_close_ int log_fd = -1, root_fd = -1;
-	char path[512];
+	_cleanup_close_ int log_fd = -1, root_fd = -1, rdfd = -1;
 	pid_t pid;
 	int r;
 
-	r = rundir_prepare(d, ret_error);
-	if (r < 0)
-		return r;
+	rdfd = rundir_prepare(d, ret_error);
+	if (rdfd < 0)
+		return rdfd;
 	r = build_argv(d, &a, &root_fd, ret_error);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "%s/vmm.log", d->rundir);
-	log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	/* Root writes here, in the VMM user's folder: see the note above runtime_dir_open(). */
+	log_fd = openat_owned_file(rdfd, "vmm.log", O_WRONLY | O_APPEND, 0600);
 	if (log_fd < 0)
-		return set_error(ret_error, -errno, _("Cannot open %s: %s."), path, strerror(errno));
+		return set_error(ret_error, log_fd, _("Cannot open %s/vmm.log: %s."), d->rundir,
+				 strerror(-log_fd));
 	pid = fork();
 	if (pid < 0)
 		return set_error(ret_error, -errno, _("Cannot start mvirt-vmm: %s."), strerror(errno));

@@ -126,3 +126,39 @@ def test_image_outside_the_image_folders_is_refused(mvirtd, workdir):
     finally:
         shutil.rmtree(outside_dir)
     dom.Destroy()
+
+
+def test_links_planted_by_the_vmm_user_are_not_followed(daemon_nobody, workdir):
+    """Issue 14, finding 2: the domain's runtime folder belongs to the VMM's user, who can
+    plant vmm.log, console.log and vmm.pid as symlinks to root's files. Root (mvirtd, and the
+    VMM before it drops privileges) must neither append to nor truncate those files."""
+    d = daemon_nobody
+    dom, sig = boot(d, workdir, "links")
+    dom.Destroy()
+    sig.wait("StateChanged", "shutoff")
+    rundir = os.path.join(d.runtime_dir, "links")
+    victims = {}
+    for name in ("vmm.log", "console.log", "vmm.pid"):
+        victim = os.path.join(workdir, f"victim-{name}")
+        with open(victim, "w") as f:
+            f.write("root's own text\n")
+        os.chmod(victim, 0o600)
+        victims[name] = victim
+        path = os.path.join(rundir, name)
+        if os.path.lexists(path):
+            os.unlink(path)
+        # Planted as the VMM's user would: a symlink it owns, in its folder.
+        os.symlink(victim, path)
+        os.lchown(path, 65534, 65534)
+    dom.Start()
+    sig.wait("StateChanged", "running")
+    wait_for(lambda: "PROBE ready" in console(d, "links"), 60, what="the probe to be ready")
+    for name, victim in victims.items():
+        with open(victim) as f:
+            assert f.read() == "root's own text\n", f"{name} was written through its link"
+        path = os.path.join(rundir, name)
+        assert not os.path.islink(path), name
+        st = os.lstat(path)
+        assert stat.S_ISREG(st.st_mode) and st.st_uid == 0 and st.st_nlink == 1, name
+    dom.Destroy()
+    sig.wait("StateChanged", "shutoff")

@@ -145,3 +145,34 @@ def test_sandbox_hotplug_only_through_getfd(workdir):  # noqa: F811
             q.close()
         rc = vm.stop()
     assert rc == 0, vm.stderr()
+
+
+def test_pidfile_and_logs_are_not_opened_through_links(workdir):  # noqa: F811
+    """Issue 14, finding 2: -pidfile (O_TRUNC), -D and logfile= (O_APPEND) are opened as root
+    in a folder another user may own: a symlink or a hard link there is refused, and the file
+    it points to is left as it was."""
+    require_kvm()
+    require_root()
+    victim = os.path.join(workdir, "victim")
+    with open(victim, "w") as f:
+        f.write("root's own text\n")
+    cases = {
+        "pid": ["-pidfile", os.path.join(workdir, "vmm.pid")],
+        "log": ["-D", os.path.join(workdir, "vmm.log")],
+        "console": ["-serial", f"unix:{workdir}/console.sock,logfile={workdir}/console.log"],
+    }
+    for what, args in cases.items():
+        for kind in ("symlink", "hardlink"):
+            target = args[1] if what != "console" else os.path.join(workdir, "console.log")
+            if kind == "symlink":
+                os.symlink(victim, target)
+            else:
+                os.link(victim, target)
+            vm = Vmm(workdir, args, name=f"links-{what}-{kind}")
+            try:
+                assert vm.wait_exit(30) == 1, f"{what} {kind}"
+            finally:
+                vm.stop()
+                os.unlink(target)
+            with open(victim) as f:
+                assert f.read() == "root's own text\n", f"{what} written through a {kind}"

@@ -229,9 +229,10 @@ static int console_listen(struct serial *s, const char *path)
 static int console_open(struct serial *s, const struct console_config *cfg)
 {
 	if (cfg->logfile) {
-		s->log_fd = open(cfg->logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		/* Opened as root in the VMM user's folder: see pidfile_write() in main.c. */
+		s->log_fd = open_owned_file(cfg->logfile, O_WRONLY | O_APPEND, 0600);
 		if (s->log_fd < 0)
-			return log_error_errno(errno, _("Cannot open the console log %s: %m."),
+			return log_error_errno(s->log_fd, _("Cannot open the console log %s: %m."),
 				cfg->logfile);
 	}
 	switch (cfg->kind) {
