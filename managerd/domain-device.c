@@ -6,6 +6,7 @@
 
 #include "i18n.h"
 #include "log.h"
+#include "image.h"
 #include "manager.h"
 #include "util.h"
 
@@ -60,6 +61,13 @@ int domain_attach_device(struct domain *d, const char *xml, unsigned flags, char
 	if (r < 0)
 		return r;
 	device_def_ensure_alias(dev);
+	/* The image policy holds for --config too, when the definition is accepted (issue 14). */
+	if (dev->kind == DEVICE_KIND_DISK) {
+		r = image_def_check(&manager_config(d->manager)->images, dev->disk.source,
+				    ret_error);
+		if (r < 0)
+			return r;
+	}
 	if (flags & DOMAIN_AFFECT_CONFIG) {
 		/* Checked before the live part so that a config clash changes nothing. */
 		r = domain_def_check_attach(d->def, dev, ret_error);

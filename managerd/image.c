@@ -131,3 +131,41 @@ int image_open(const struct image_policy *p, const char *path, bool readonly, bo
 	}
 	return TAKE_FD(fd);
 }
+
+/* path is lexically inside dir: a prefix at a '/' and no ".." component to climb out. */
+static bool path_lexically_inside(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) != 0 || (path[n] != '/' && n > 1))
+		return false;
+	return !strstr(path, "/../") && !(strlen(path) >= 3 && streq(path + strlen(path) - 3, "/.."));
+}
+
+int image_def_check(const struct image_policy *p, const char *path, char **ret_error)
+{
+	_cleanup_free_ char *real = realpath(path, NULL), *dir = NULL, *real_dir = NULL;
+	_cleanup_free_ char *joined = NULL;
+	const char *slash;
+
+	if (real)
+		return real_inside(p, path, real, ret_error);
+	/* Not there (yet): its folder decides, or where it is written, if that is missing too. */
+	slash = strrchr(path, '/');
+	dir = slash && slash != path ? strndup(path, (size_t)(slash - path)) : strdup("/");
+	if (!dir)
+		return -ENOMEM;
+	real_dir = realpath(dir, NULL);
+	if (real_dir) {
+		if (asprintf(&joined, "%s%s", streq(real_dir, "/") ? "" : real_dir,
+			     slash ? slash : "/") < 0)
+			return -ENOMEM;
+		return real_inside(p, path, joined, ret_error);
+	}
+	for (size_t i = 0; i < p->n_dirs; i++)
+		if (path_lexically_inside(path, p->dirs[i]))
+			return 0;
+	return outside_error(p, path, ret_error);
+}

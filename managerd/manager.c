@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "image.h"
 #include "job.h"
 #include "log.h"
 #include "manager.h"
@@ -273,6 +274,20 @@ static int define_store(struct manager *m, struct domain *old, const struct doma
 	return store_domain_insert(m->store, &row, ret_error);
 }
 
+/* Every file a definition names lies in the image folders: refused when it is accepted, not
+ * only at the next Start (issue 14). The kernel and initrd are opened as root. */
+static int define_paths_check(struct manager *m, const struct domain_def *def, char **ret_error)
+{
+	const struct image_policy *p = &m->cfg.images;
+	int r = image_def_check(p, def->kernel, ret_error);
+
+	if (r >= 0 && !isempty(def->initrd))
+		r = image_def_check(p, def->initrd, ret_error);
+	for (size_t i = 0; r >= 0 && i < def->n_disks; i++)
+		r = image_def_check(p, def->disks[i].source, ret_error);
+	return r;
+}
+
 int manager_define(struct manager *m, const char *xml, struct domain **ret, char **ret_error)
 {
 	_cleanup_domain_def_ struct domain_def *def = NULL;
@@ -284,6 +299,8 @@ int manager_define(struct manager *m, const char *xml, struct domain **ret, char
 	if (r < 0)
 		return -EBADMSG;
 	r = domain_def_validate(def, ret_error);
+	if (r >= 0)
+		r = define_paths_check(m, def, ret_error);
 	if (r < 0)
 		return r;
 	domain_def_ensure_aliases(def);

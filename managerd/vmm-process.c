@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "image.h"
 #include "job.h"
 #include "log.h"
 #include "manager.h"
@@ -52,13 +53,32 @@ static int arg_add(struct argv_buf *a, const char *fmt, ...)
 	return 0;
 }
 
-/* The VMM's option syntax splits on ','; a path holding one cannot be passed safely. */
-static int check_no_comma(const char *what, const char *path, char **ret_error)
+/* The descriptors the VMM inherits: the root disk, the kernel and the initrd. */
+struct vmm_fds {
+	int root, kernel, initrd;
+};
+
+static void vmm_fds_close(struct vmm_fds *f)
 {
-	if (strchr(path, ','))
-		return set_error(ret_error, -EINVAL,
-				 _("The %s path %s contains a comma, which mvirt-vmm's command line "
-				   "cannot carry; rename or link the file."), what, path);
+	safe_close(f->root);
+	safe_close(f->kernel);
+	safe_close(f->initrd);
+}
+
+/*
+ * The kernel and initrd are read by the VMM as root before it drops privileges, and the initrd
+ * lands in guest memory: they follow the image folders like disks (issue 14). mvirtd opens
+ * them and the VMM reads the open file through /proc/self/fd/N, never the path.
+ */
+static int boot_file_open(struct domain *d, const char *what, const char *path, int *ret_fd,
+			  char **ret_error)
+{
+	_cleanup_free_ char *err = NULL;
+
+	*ret_fd = image_open(&manager_config(d->manager)->images, path, true, false, &err);
+	if (*ret_fd < 0)
+		return set_error(ret_error, *ret_fd, _("Cannot start domain %s with its %s: %s"),
+				 d->name, what, err);
 	return 0;
 }
 
@@ -101,23 +121,26 @@ static int build_privilege(struct domain *d, struct argv_buf *a)
 	return r;
 }
 
-static int build_argv(struct domain *d, struct argv_buf *a, int *root_fd, char **ret_error)
+static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
+		      char **ret_error)
 {
 	const struct domain_def *def = d->def;
 	const char *rd = d->rundir;
 	int r;
 
-	r = check_no_comma(_("kernel"), def->kernel, ret_error);
+	r = boot_file_open(d, _("kernel"), def->kernel, &fds->kernel, ret_error);
+	if (!r && !isempty(def->initrd))
+		r = boot_file_open(d, _("initrd"), def->initrd, &fds->initrd, ret_error);
 	r = r ?: arg_add(a, "%s", manager_config(d->manager)->vmm_path);
 	r = r ?: arg_add(a, "-machine") ?: arg_add(a, "microvm");
-	r = r ?: arg_add(a, "-kernel") ?: arg_add(a, "%s", def->kernel);
-	if (!r && !isempty(def->initrd))
-		r = arg_add(a, "-initrd") ?: arg_add(a, "%s", def->initrd);
+	r = r ?: arg_add(a, "-kernel") ?: arg_add(a, "/proc/self/fd/%d", fds->kernel);
+	if (!r && fds->initrd >= 0)
+		r = arg_add(a, "-initrd") ?: arg_add(a, "/proc/self/fd/%d", fds->initrd);
 	if (!r && !isempty(def->cmdline))
 		r = arg_add(a, "-append") ?: arg_add(a, "%s", def->cmdline);
 	r = r ?: arg_add(a, "-m") ?: arg_add(a, "%lluM", (unsigned long long)(def->memory_kib / 1024));
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
-	r = r ?: build_root_disk(d, a, root_fd, ret_error);
+	r = r ?: build_root_disk(d, a, &fds->root, ret_error);
 	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
 		char mac[18];
 
@@ -132,9 +155,11 @@ static int build_argv(struct domain *d, struct argv_buf *a, int *root_fd, char *
 	return r ?: build_privilege(d, a);
 }
 
-static void child_exec(struct argv_buf *a, int log_fd, int root_fd)
+static void child_exec(struct argv_buf *a, int log_fd, const struct vmm_fds *fds)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* The fds the VMM inherits: the root disk's (fd=N), the kernel's and the initrd's. */
+	int inherited[] = { fds->root, fds->kernel, fds->initrd };
 	sigset_t all;
 
 	/* The daemon blocks signals for its signalfd; the VMM must start with none blocked. */
@@ -146,9 +171,9 @@ static void child_exec(struct argv_buf *a, int log_fd, int root_fd)
 		dup2(null, STDIN_FILENO);
 	dup2(log_fd, STDOUT_FILENO);
 	dup2(log_fd, STDERR_FILENO);
-	/* The root disk's descriptor is the one fd the VMM inherits (its fd=N). */
-	if (root_fd >= 0)
-		fcntl(root_fd, F_SETFD, 0);
+	for (size_t i = 0; i < ELEMENTSOF(inherited); i++)
+		if (inherited[i] >= 0)
+			fcntl(inherited[i], F_SETFD, 0);
 	execv(a->argv[0], a->argv);
 	dprintf(log_fd, "mvirtd: cannot run %s: %s\n", a->argv[0], strerror(errno));
 	_exit(127);
@@ -226,14 +251,15 @@ static int rundir_prepare(struct domain *d, char **ret_error)
 int vmm_spawn(struct domain *d, char **ret_error)
 {
 	_cleanup_(argv_buf_free) struct argv_buf a = { 0 };
-	_cleanup_close_ int log_fd = -1, root_fd = -1, rdfd = -1;
+	_cleanup_(vmm_fds_close) struct vmm_fds fds = { -1, -1, -1 };
+	_cleanup_close_ int log_fd = -1, rdfd = -1;
 	pid_t pid;
 	int r;
 
 	rdfd = rundir_prepare(d, ret_error);
 	if (rdfd < 0)
 		return rdfd;
-	r = build_argv(d, &a, &root_fd, ret_error);
+	r = build_argv(d, &a, &fds, ret_error);
 	if (r < 0)
 		return r;
 	/* Root writes here, in the VMM user's folder: see the note above runtime_dir_open(). */
@@ -245,7 +271,7 @@ int vmm_spawn(struct domain *d, char **ret_error)
 	if (pid < 0)
 		return set_error(ret_error, -errno, _("Cannot start mvirt-vmm: %s."), strerror(errno));
 	if (pid == 0)
-		child_exec(&a, log_fd, root_fd);
+		child_exec(&a, log_fd, &fds);
 	d->pid = pid;
 	d->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (d->pidfd < 0 || proc_pid_start_time(pid, &d->start_time) < 0)

@@ -111,7 +111,10 @@ class Mvirtd:
         argv = [env_path("MVIRTD"), "--bus-address", self.bus_address,
                 "--state-dir", self.state_dir, "--runtime-dir", self.runtime_dir,
                 "--vmm", env_path("MVIRT_VMM"), "--image-dir", self.workdir,
-                "--image-dir", "/var/lib/mvirt/images", *self.extra_args]
+                "--image-dir", "/var/lib/mvirt/images",
+                # The probe kernel (a boot file, under the image policy since issue 14).
+                "--image-dir", os.path.dirname(os.path.realpath(env_path("MVIRT_PROBE"))),
+                *self.extra_args]
         if self.netns:
             argv = self.netns.argv(*argv)
         kw = {"env": {**os.environ, **self.env}} if self.env else {}

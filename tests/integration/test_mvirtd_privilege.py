@@ -115,14 +115,17 @@ def test_image_outside_the_image_folders_is_refused(mvirtd, workdir):
             assert "--allow-devices" in str(e.value) and node in str(e.value)
         # Nothing was plugged: the live definition still has only the root disk.
         assert "vdb" not in str(dom.GetXML(1))
-        # A domain whose root disk lies outside does not start, and says why.
-        _, props, path = mvirtd.define(domain_xml("outside", env_path("MVIRT_PROBE"), outside))
-        dom2 = mvirtd.domain(path)[0]
+        # A domain whose root disk lies outside is not even defined (issue 14), and says why.
         with pytest.raises(dbus.DBusException) as e:
-            dom2.Start()
+            mvirtd.define(domain_xml("outside", env_path("MVIRT_PROBE"), outside))
         assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument"
         assert outside in str(e.value)
-        assert mvirtd.state(props) == "shutoff"
+        # --config alone (flags=2) is refused at once too, not at the next Start (finding 5).
+        with pytest.raises(dbus.DBusException) as e:
+            dom.AttachDevice(disk_xml(outside, "vdb"), 2)
+        assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument"
+        assert outside in str(e.value)
+        assert "vdb" not in str(dom.GetXML(2))
     finally:
         shutil.rmtree(outside_dir)
     dom.Destroy()
@@ -162,3 +165,40 @@ def test_links_planted_by_the_vmm_user_are_not_followed(daemon_nobody, workdir):
         assert stat.S_ISREG(st.st_mode) and st.st_uid == 0 and st.st_nlink == 1, name
     dom.Destroy()
     sig.wait("StateChanged", "shutoff")
+
+
+def test_kernel_and_initrd_follow_the_image_folders(mvirtd, workdir):
+    """Issue 14, finding 3: <kernel> and <initrd> are read by the VMM as root, and the initrd
+    lands in guest memory: outside the image folders they are refused at define, and a kernel
+    swapped for a link to outside after define does not start (it is passed by fd)."""
+    probe = env_path("MVIRT_PROBE")
+    for kernel, initrd in (("/etc/shadow", None), (probe, "/etc/gshadow")):
+        xml = domain_xml("escape", kernel)
+        if initrd:
+            xml = xml.replace("</kernel>", f"</kernel><initrd>{initrd}</initrd>")
+        with pytest.raises(dbus.DBusException) as e:
+            mvirtd.define(xml)
+        assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument", str(e.value)
+        assert (initrd or kernel) in str(e.value)
+    assert list(mvirtd.manager().ListDomains()) == []
+    # A kernel inside a folder at define time, a link to outside at Start.
+    kernel = os.path.join(workdir, "vmlinuz")
+    shutil.copy(probe, kernel)
+    dom, props, _ = mvirtd.define(domain_xml("swapped", kernel))
+    os.unlink(kernel)
+    os.symlink("/etc/shadow", kernel)
+    with pytest.raises(dbus.DBusException) as e:
+        dom.Start()
+    assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument", str(e.value)
+    assert kernel in str(e.value)
+    assert mvirtd.state(props) == "shutoff"
+    # The probe kernel in its folder boots, passed by fd: the VMM names /proc/self/fd/N.
+    os.unlink(kernel)
+    shutil.copy(probe, kernel)
+    dom.Start()
+    wait_for(lambda: "PROBE ready" in console(mvirtd, "swapped"), 60, what="the probe")
+    [pid] = _vmm_pids(mvirtd.runtime_dir)
+    with open(f"/proc/{pid}/cmdline") as f:
+        argv = f.read().split("\0")
+    assert argv[argv.index("-kernel") + 1].startswith("/proc/self/fd/"), argv
+    dom.Destroy()
