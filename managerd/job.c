@@ -45,6 +45,21 @@ void job_blocking_end(void)
 		pthread_mutex_lock(&big_lock);
 }
 
+void job_unlocked_begin(void)
+{
+	if (!jobs_loop)
+		return;
+	pthread_mutex_unlock(&big_lock);
+	if (in_worker)
+		loop_wakeup(jobs_loop);
+}
+
+void job_unlocked_end(void)
+{
+	if (jobs_loop)
+		pthread_mutex_lock(&big_lock);
+}
+
 int jobs_init(struct loop *l)
 {
 	jobs_loop = l;

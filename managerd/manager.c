@@ -295,7 +295,10 @@ int manager_define(struct manager *m, const char *xml, struct domain **ret, char
 	struct domain *old, *same_name;
 	int r;
 
+	/* The caller's document is parsed without the big lock: nothing shared is read. */
+	job_unlocked_begin();
 	r = domain_def_parse(xml, &def, ret_error);
+	job_unlocked_end();
 	if (r < 0)
 		return -EBADMSG;
 	r = domain_def_validate(def, ret_error);

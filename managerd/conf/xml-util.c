@@ -83,6 +83,78 @@ static void xml_errors_capture(void *userdata, xmlErrorPtr err)
 	}
 }
 
+/* Where the text after p ends with end (a C string), or the end of the text. */
+static const char *skip_past(const char *p, const char *limit, const char *end)
+{
+	size_t n = strlen(end);
+
+	for (; p + n <= limit; p++)
+		if (!memcmp(p, end, n))
+			return p + n;
+	return limit;
+}
+
+/*
+ * The document's shape, counted on its bytes in one pass before the parser runs: elements,
+ * attributes per element and nesting depth. Comments, CDATA, processing instructions and
+ * declarations are skipped; what is not well-formed is left to the parser to name.
+ */
+static int xml_bounds_check(const char *xml, size_t len, char **ret_error)
+{
+	const char *p = xml, *limit = xml + len;
+	unsigned elements = 0, depth = 0;
+	long line = 1;
+
+	while (p < limit) {
+		const char *start = p;
+
+		if (*p != '<') {
+			line += *p++ == '\n';
+			continue;
+		}
+		if (!strncmp(p, "<!--", 4))
+			p = skip_past(p + 4, limit, "-->");
+		else if (!strncmp(p, "<![CDATA[", 9))
+			p = skip_past(p + 9, limit, "]]>");
+		else if (!strncmp(p, "<?", 2))
+			p = skip_past(p + 2, limit, "?>");
+		else if (!strncmp(p, "<!", 2))
+			p = skip_past(p + 2, limit, ">");
+		else if (!strncmp(p, "</", 2)) {
+			p = skip_past(p + 2, limit, ">");
+			depth = depth ? depth - 1 : 0;
+		} else {
+			unsigned attrs = 0;
+			char quote = 0;
+
+			if (++elements > CONF_XML_ELEMENTS_MAX)
+				return error_set(ret_error, -EINVAL,
+					_("The XML document has more than %d elements; a definition "
+					  "needs far fewer."), CONF_XML_ELEMENTS_MAX);
+			if (++depth > CONF_XML_DEPTH_MAX)
+				return error_set(ret_error, -EINVAL,
+					_("The XML document nests elements more than %d levels deep "
+					  "at line %ld."), CONF_XML_DEPTH_MAX, line);
+			for (p++; p < limit && (quote || *p != '>'); p++) {
+				if (quote && *p == quote)
+					quote = 0;
+				else if (!quote && (*p == '"' || *p == '\''))
+					quote = *p;
+				else if (!quote && *p == '=' && ++attrs > CONF_XML_ATTRS_MAX)
+					return error_set(ret_error, -EINVAL,
+						_("An element at line %ld of the XML document has more "
+						  "than %d attributes."), line, CONF_XML_ATTRS_MAX);
+			}
+			if (p < limit && p[-1] == '/')
+				depth--;
+			p = p < limit ? p + 1 : p;
+		}
+		for (; start < p; start++)
+			line += *start == '\n';
+	}
+	return 0;
+}
+
 static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
 {
 	_cleanup_(xmlFreeParserCtxtp) xmlParserCtxtPtr pctxt = NULL;
@@ -95,6 +167,8 @@ static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
 	if (len > CONF_XML_MAX)
 		return error_set(ret_error, -EINVAL,
 			_("The XML document is larger than %d bytes; shorten it."), CONF_XML_MAX);
+	if (xml_bounds_check(xml, len, ret_error) < 0)
+		return -EINVAL;
 	pctxt = xmlNewParserCtxt();
 	if (!pctxt)
 		return -ENOMEM;

@@ -184,3 +184,47 @@ def test_busctl_and_gdbus_speak_to_mvirtd(mvirtd, workdir):  # noqa: F811
                             "--object-path", MANAGER_PATH,
                             "--method", "org.mvirt.Manager1.LookupByName", "nope")
     assert rc != 0 and "org.mvirt.Error.NotFound" in err and "nope" in err, err
+
+
+def test_hostile_document_does_not_stall_other_clients(mvirtd):
+    """Issue 14, finding 4: a ~1 MB DefineXML whose <vcpu> had 143,243 attributes took 48 s,
+    and a ListDomains of another client waited behind it. The shape is now bounded before
+    the parser runs, and no lock is held while a caller's document is parsed."""
+    import threading
+    import time
+
+    mvirtd.define(domain_xml("present", kernel()))
+    attrs = "".join(f" a{i:x}='1'" for i in range(90000))
+    hostile = domain_xml("hostile", kernel()).replace("<vcpu>", f"<vcpu{attrs}>")
+    assert len(hostile) < 1024 * 1024
+    result = {}
+
+    def define():
+        bus = dbus.bus.BusConnection(mvirtd.bus_address)
+        m = dbus.Interface(bus.get_object("org.mvirt.Manager1", MANAGER_PATH),
+                           "org.mvirt.Manager1")
+        t0 = time.monotonic()
+        try:
+            m.DefineXML(hostile, timeout=120)
+            result["error"] = None
+        except dbus.DBusException as e:
+            result["error"] = e
+        result["seconds"] = time.monotonic() - t0
+
+    caller = threading.Thread(target=define)
+    caller.start()
+    try:
+        reader = dbus.bus.BusConnection(mvirtd.bus_address)
+        m = dbus.Interface(reader.get_object("org.mvirt.Manager1", MANAGER_PATH),
+                           "org.mvirt.Manager1")
+        while caller.is_alive():
+            t0 = time.monotonic()
+            assert len(m.ListDomains(timeout=30)) == 1
+            assert time.monotonic() - t0 < 2, "a read waited behind the hostile document"
+            time.sleep(0.05)
+    finally:
+        caller.join()
+    e = result["error"]
+    assert e is not None and e.get_dbus_name() == "org.mvirt.Error.InvalidXML", e
+    assert "more than 32 attributes" in str(e), str(e)
+    assert result["seconds"] < 2, result
