@@ -1,4 +1,5 @@
-/* The runtime table: what a later mvirtd needs to find a running domain's VMM again. */
+/* The runtime table: what a later mvirtd needs to find a running domain's VMM again; and the
+ * bridges it created. */
 #include "config.h"
 
 #include <errno.h>
@@ -97,6 +98,64 @@ int store_runtime_list(struct store *s, struct store_runtime **ret, size_t *ret_
 		return r;
 	return store_collect_rows(
 		s, st, sizeof(**ret), runtime_from_row, NULL, (void **)ret, ret_n, ret_error);
+}
+
+/* Bridges mvirtd created. */
+
+int store_bridge_add(struct store *s, const char *name, char **ret_error)
+{
+	int r = store_tx_begin(s, ret_error);
+
+	if (r < 0)
+		return r;
+	/* Not OR IGNORE: that would ignore the CHECK on the name as well. */
+	r = store_stmt_change(s, ret_error, "INSERT INTO bridges (name) VALUES (?)", "t", name);
+	if (r == -EEXIST)
+		r = 0;
+	else if (r == -EINVAL)
+		r = error_set(ret_error, r, _("The bridge name %s cannot be recorded."), name);
+	return store_tx_end(s, r < 0 ? r : 0, ret_error);
+}
+
+int store_bridge_delete(struct store *s, const char *name, char **ret_error)
+{
+	int r = store_tx_begin(s, ret_error);
+
+	if (r < 0)
+		return r;
+	r = store_stmt_change(s, ret_error, "DELETE FROM bridges WHERE name = ?", "t", name);
+	return store_tx_end(s, r < 0 ? r : 0, ret_error);
+}
+
+int store_bridge_created(struct store *s, const char *name)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = store_stmt_new(s, &st, NULL, "SELECT 1 FROM bridges WHERE name = ?", "t", name);
+	int rc;
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_sqlite_errno(s->db, rc);
+}
+
+static int bridge_from_row(sqlite3_stmt *st, void *p)
+{
+	return store_copy_text(p, STORE_IFNAME_MAX + 1, st, 0) < 0 ? -EIO : 0;
+}
+
+int store_bridge_list(struct store *s, char (**ret)[STORE_IFNAME_MAX + 1], size_t *ret_n,
+		      char **ret_error)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = store_stmt_new(s, &st, ret_error, "SELECT name FROM bridges ORDER BY name", "");
+
+	if (r < 0)
+		return r;
+	return store_collect_rows(s, st, sizeof(**ret), bridge_from_row, NULL, (void **)ret,
+				  ret_n, ret_error);
 }
 
 int proc_pid_start_time(pid_t pid, uint64_t *ret)

@@ -50,6 +50,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE devices ADD COLUMN host_ifname TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE runtime ADD COLUMN vmm_start_time INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runtime ADD COLUMN console_socket TEXT NOT NULL DEFAULT '';",
+	/* 3: the bridges mvirtd created (issue 14): only these are ever brought up, down or
+	 * deleted, and one is deleted when its last port goes, also after a restart. */
+	"CREATE TABLE bridges ("
+	"  name TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 15));"
+	/* Version 2 kept it per device (created & 2), the name in the formatted definition. */
+	"INSERT OR IGNORE INTO bridges (name)"
+	"  SELECT substr(rest, 1, instr(rest, '''') - 1) FROM"
+	"  (SELECT substr(definition, instr(definition, 'bridge=''') + 8) AS rest FROM devices"
+	"   WHERE (created & 2) AND instr(definition, 'bridge=''') > 0)"
+	"  WHERE instr(rest, '''') BETWEEN 2 AND 16;",
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one step per version");
 

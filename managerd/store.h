@@ -18,7 +18,7 @@
 
 #include "cleanup.h"
 
-#define STORE_SCHEMA_VERSION 2          /* the newest schema this code writes */
+#define STORE_SCHEMA_VERSION 3          /* the newest schema this code writes */
 #define STORE_BUSY_TIMEOUT_MS 5000      /* default wait for a lock held by another connection */
 #define STORE_UUID_MAX 36
 #define STORE_NAME_MAX 64
@@ -152,6 +152,13 @@ int store_runtime_set(struct store *s, const struct store_runtime *rt, char **re
 int store_runtime_get(struct store *s, const char *domain_uuid, struct store_runtime *ret,
 		      char **ret_error);
 int store_runtime_delete(struct store *s, const char *domain_uuid, char **ret_error);
+/* Bridges mvirtd created (name: 1 to STORE_IFNAME_MAX bytes). add is idempotent; delete of an
+ * absent name is 0; created is 1 or 0 (or -errno); list returns names, free with free(). */
+int store_bridge_add(struct store *s, const char *name, char **ret_error);
+int store_bridge_delete(struct store *s, const char *name, char **ret_error);
+int store_bridge_created(struct store *s, const char *name);
+int store_bridge_list(struct store *s, char (**ret)[STORE_IFNAME_MAX + 1], size_t *ret_n,
+		      char **ret_error);
 /* Every runtime row (what restore walks); free with free(). */
 int store_runtime_list(struct store *s, struct store_runtime **ret, size_t *ret_n,
 		       char **ret_error);

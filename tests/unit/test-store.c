@@ -195,6 +195,38 @@ static void test_migrate_and_reopen(void **state)
 	store_close(old);
 }
 
+/* Issue 14: the bridges mvirtd created, remembered across restarts (schema version 3). */
+static void test_bridges(void **state)
+{
+	struct fixture *f = *state;
+	char (*names)[STORE_IFNAME_MAX + 1] = NULL;
+	char path[128];
+	struct store *s = NULL;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/br.db", f->dir);
+	assert_int_equal(store_open_version(path, 2, &s, NULL), 0);
+	s = store_close(s);
+	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_bridge_created(s, "mvbr0"), 0);
+	assert_int_equal(store_bridge_add(s, "mvbr0", NULL), 0);
+	assert_int_equal(store_bridge_add(s, "mvbr0", NULL), 0);
+	assert_int_equal(store_bridge_add(s, "mvbr1", NULL), 0);
+	assert_int_equal(store_bridge_add(s, "sixteen-chars-xx", NULL), -EINVAL);
+	s = store_close(s);
+	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_bridge_created(s, "mvbr0"), 1);
+	assert_int_equal(store_bridge_list(s, &names, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "mvbr0");
+	assert_string_equal(names[1], "mvbr1");
+	free(names);
+	assert_int_equal(store_bridge_delete(s, "mvbr0", NULL), 0);
+	assert_int_equal(store_bridge_delete(s, "mvbr0", NULL), 0);
+	assert_int_equal(store_bridge_created(s, "mvbr0"), 0);
+	store_close(s);
+}
+
 static void test_locked(void **state)
 {
 	struct fixture *f = *state;
@@ -245,6 +277,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devices_and_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bridges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 	};
