@@ -282,25 +282,57 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 	return qmp_run(d, "device_add", dev, -1, step, ret_error);
 }
 
-static int tap_prepare(struct domain *d, struct plug *p, const char *step, char **ret_error)
+/*
+ * The bridge: one mvirtd created (remembered in the store, issue 14) is brought up; an
+ * administrator's is used as it is, up or down, and never changed. A bridge made now is
+ * recorded before anything is plugged into it, so a crash cannot lose track of it.
+ */
+static int bridge_prepare(struct domain *d, struct plug *p, const char *step, char **ret_error)
 {
 	const struct net_def *net = &p->dev.net;
+	struct store *s = manager_store(d->manager);
 	bool made = false;
-	int r;
+	int ours = store_bridge_created(s, net->bridge), r;
 
+	if (ours < 0)
+		return set_error(ret_error, ours, _("%s failed: the database cannot say whether "
+						    "mvirtd created bridge %s."), step, net->bridge);
 	r = netdev_bridge_ensure(net->bridge, manager_config(d->manager)->allow_bridge_create,
-				 &made);
+				 ours > 0, &made);
 	if (r < 0)
 		return set_error(ret_error, r == -ENODEV ? -EINVAL : r,
 				 _("%s failed at the bridge: %s cannot be used (%s)."), step,
 				 net->bridge, strerror(-r));
-	if (made)
-		p->created |= STORE_DEVICE_BRIDGE_CREATED;
-	r = netdev_tap_create(isempty(net->ifname) ? NULL : net->ifname, net->mac, net->bridge,
+	if (!made)
+		return 0;
+	r = store_bridge_add(s, net->bridge, ret_error);
+	if (r < 0) {
+		(void)netdev_bridge_delete(net->bridge);
+		return r;
+	}
+	p->created |= STORE_DEVICE_BRIDGE_CREATED;
+	return 0;
+}
+
+static int tap_prepare(struct domain *d, struct plug *p, const char *step, char **ret_error)
+{
+	const struct net_def *net = &p->dev.net;
+	const char *bridge = net->type == NET_TYPE_BRIDGE ? net->bridge : NULL;
+	int r;
+
+	if (bridge && (r = bridge_prepare(d, p, step, ret_error)) < 0)
+		return r;
+	/* A name in use is refused (-EEXIST), never taken over: see tap_open_user() for that. */
+	r = netdev_tap_create(isempty(net->ifname) ? NULL : net->ifname, net->mac, bridge,
 			      p->tap, &p->tap_fd);
+	if (r == -EEXIST)
+		return set_error(ret_error, -EEXIST,
+				 _("%s failed: the interface %s exists already; pick another "
+				   "<target dev=>, or give <target dev='%s' managed='no'/> with "
+				   "type='ethernet' to use that TAP."), step, net->ifname,
+				 net->ifname);
 	if (r < 0)
-		return set_error(ret_error, r == -EEXIST ? -EEXIST : r,
-				 _("%s failed creating TAP %s: %s."), step,
+		return set_error(ret_error, r, _("%s failed creating TAP %s: %s."), step,
 				 isempty(net->ifname) ? "mvtapN" : net->ifname, strerror(-r));
 	p->created |= STORE_DEVICE_TAP_CREATED;
 	return 0;
@@ -325,7 +357,8 @@ static int nic_backend_add(struct domain *d, struct plug *p, const char *step, c
 	return r;
 }
 
-/* type='ethernet': the user's TAP, opened here so that the VMM needs no /dev/net/tun. */
+/* type='ethernet' with <target managed='no'>: the user's existing TAP (libvirt's rule), opened
+ * here so that the VMM needs no /dev/net/tun. Without managed='no' mvirtd makes the TAP. */
 static int tap_open_user(struct domain *d, struct plug *p, const char *step, char **ret_error)
 {
 	const char *tap = p->dev.net.ifname;
@@ -348,8 +381,8 @@ static int nic_plug(struct domain *d, struct plug *p, const char *step, char **r
 	char addr[16], mac[18];
 	int r;
 
-	r = net->type == NET_TYPE_BRIDGE ? tap_prepare(d, p, step, ret_error)
-					 : tap_open_user(d, p, step, ret_error);
+	r = net->unmanaged ? tap_open_user(d, p, step, ret_error)
+			   : tap_prepare(d, p, step, ret_error);
 	if (r < 0)
 		return r;
 	r = nic_backend_add(d, p, step, ret_error);
@@ -367,12 +400,18 @@ static int nic_plug(struct domain *d, struct plug *p, const char *step, char **r
 	return qmp_run(d, "device_add", dev, -1, step, ret_error);
 }
 
-/* Deletes a bridge this daemon created once no port is left on it. */
-static void bridge_release(const char *bridge, unsigned created)
+/* Deletes a bridge this daemon created (the store says) once no port is left on it, and
+ * forgets one that is gone. Any device's release may be the last: not only its creator's. */
+static void bridge_release(struct store *s, const char *bridge)
 {
-	if (!(created & STORE_DEVICE_BRIDGE_CREATED) || isempty(bridge))
+	int ports;
+
+	if (isempty(bridge) || store_bridge_created(s, bridge) <= 0)
 		return;
-	if (netdev_bridge_port_count(bridge) == 0 && netdev_bridge_delete(bridge) < 0)
+	ports = netdev_bridge_port_count(bridge);
+	if (ports == -ENODEV || (ports == 0 && netdev_bridge_delete(bridge) >= 0))
+		(void)store_bridge_delete(s, bridge, NULL);
+	else if (ports == 0)
 		log_warning("Cannot delete bridge %s that mvirtd created: %m.", bridge);
 }
 
@@ -393,7 +432,7 @@ static void plug_rollback(struct domain *d, struct plug *p)
 			log_warning_errno(r, "Cannot delete TAP %s that mvirtd created: %m.", p->tap);
 	}
 	if (p->dev.kind == DEVICE_KIND_INTERFACE)
-		bridge_release(p->dev.net.bridge, p->created);
+		bridge_release(manager_store(d->manager), p->dev.net.bridge);
 	if (p->row)
 		(void)store_device_delete(manager_store(d->manager), d->uuid, alias, NULL);
 }
@@ -469,7 +508,7 @@ void hotplug_unplug_finish(struct domain *d, const struct store_device *row)
 			 row->alias);
 	if (device_def_parse(row->definition, &dev, NULL) >= 0 &&
 	    dev->kind == DEVICE_KIND_INTERFACE)
-		bridge_release(dev->net.bridge, row->created);
+		bridge_release(manager_store(d->manager), dev->net.bridge);
 	if (d->live && dev)
 		(void)domain_def_remove_device(d->live, dev, NULL, NULL);
 	(void)store_device_delete(manager_store(d->manager), d->uuid, row->alias, NULL);
@@ -561,6 +600,19 @@ int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 	return 0;
 }
 
+void hotplug_bridges_reap(struct manager *m)
+{
+	struct store *s = manager_store(m);
+	char (*names)[STORE_IFNAME_MAX + 1] = NULL;
+	size_t n = 0;
+
+	if (store_bridge_list(s, &names, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		bridge_release(s, names[i]);
+	free(names);
+}
+
 void hotplug_cleanup_all(struct domain *d)
 {
 	struct store *s = manager_store(d->manager);
@@ -575,7 +627,7 @@ void hotplug_cleanup_all(struct domain *d)
 		/* The VMM is gone, and with it the last fd of every TAP mvirtd made. */
 		if (device_def_parse(rows[i].definition, &dev, NULL) >= 0 &&
 		    dev->kind == DEVICE_KIND_INTERFACE)
-			bridge_release(dev->net.bridge, rows[i].created);
+			bridge_release(manager_store(d->manager), dev->net.bridge);
 		(void)store_device_delete(s, d->uuid, rows[i].alias, NULL);
 	}
 	store_device_array_free(rows, n);

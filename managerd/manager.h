@@ -163,6 +163,9 @@ void hotplug_device_deleted(struct domain *d, const char *alias);
 void hotplug_unplug_finish(struct domain *d, const struct store_device *row);
 /* Forgets the rows and host-side resources of all live devices (the VMM is gone). */
 void hotplug_cleanup_all(struct domain *d);
+/* Deletes every bridge mvirtd created that has no port left (at start: one left behind by a
+ * crash or a race), and forgets those that are gone (issue 14). */
+void hotplug_bridges_reap(struct manager *m);
 
 /* vmm-process.c */
 int vmm_spawn(struct domain *d, char **ret_error);

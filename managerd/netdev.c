@@ -226,7 +226,7 @@ int netdev_set_up(const char *name, bool up)
 	return ifreq_ioctl(SIOCSIFFLAGS, &ifr);
 }
 
-int netdev_bridge_ensure(const char *bridge, bool create, bool *ret_created)
+int netdev_bridge_ensure(const char *bridge, bool create, bool ours, bool *ret_created)
 {
 	_cleanup_close_ int fd = -1;
 	bool created = false;
@@ -247,7 +247,8 @@ int netdev_bridge_ensure(const char *bridge, bool create, bool *ret_created)
 			return -errno;
 		created = true;
 	}
-	r = netdev_set_up(bridge, true);
+	/* An administrator's bridge keeps the state it has, down included (issue 14). */
+	r = created || ours ? netdev_set_up(bridge, true) : 0;
 	if (r < 0) {
 		if (created)
 			(void)netdev_bridge_delete(bridge);

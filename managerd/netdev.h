@@ -38,9 +38,10 @@ int netdev_set_up(const char *name, bool up);
 /* The name of the bridge name is enslaved to ("" if none). */
 int netdev_get_master(const char *name, char ret[IFNAMSIZ]);
 
-/* Makes sure bridge exists and is up. Creates it only if create is true
- * (-ENODEV otherwise); *ret_created says whether it did. */
-int netdev_bridge_ensure(const char *bridge, bool create, bool *ret_created);
+/* Makes sure bridge exists. Creates it only if create is true (-ENODEV otherwise);
+ * *ret_created says whether it did. Brings it up only if it made it now or ours says mvirtd
+ * made it earlier: an administrator's bridge is never changed (up/down, MTU). */
+int netdev_bridge_ensure(const char *bridge, bool create, bool ours, bool *ret_created);
 /* Number of interfaces enslaved to bridge, or -errno. */
 int netdev_bridge_port_count(const char *bridge);
 int netdev_bridge_delete(const char *bridge);

@@ -379,6 +379,8 @@ int manager_restore(struct manager *m)
 			d->state = DOMAIN_RUNNING;
 	}
 	free(rts);
+	/* Before any job runs: a bridge a domain needs again is made again when it is plugged. */
+	hotplug_bridges_reap(m);
 	for (struct domain *d = manager_first(m); d; d = d->next) {
 		_cleanup_free_ char *err = NULL;
 

@@ -109,10 +109,11 @@ int net_def_validate(const struct net_def *net, char **ret_error)
 	mac_format(net->mac, mac);
 	if (net->type == NET_TYPE_BRIDGE && (r = ifname_check(net->bridge, "bridge", ret_error)) < 0)
 		return r;
-	if (net->type == NET_TYPE_ETHERNET && !net->ifname[0])
+	/* libvirt's rule: an existing TAP only with managed='no'; otherwise mvirtd makes it. */
+	if (net->unmanaged && (net->type != NET_TYPE_ETHERNET || !net->ifname[0]))
 		return error_set(ret_error, -EINVAL,
-			_("The ethernet interface with MAC %s needs <target dev=> naming "
-			  "an existing TAP device."),
+			_("The interface with MAC %s has <target managed='no'>, which needs "
+			  "type='ethernet' and <target dev=> naming an existing TAP device."),
 			mac);
 	if (net->ifname[0] && (r = ifname_check(net->ifname, "TAP", ret_error)) < 0)
 		return r;

@@ -160,9 +160,11 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 {
 	_cleanup_free_ char *type = xml_string(ctxt, node, "string(./@type)");
 	_cleanup_free_ char *mac = xml_string(ctxt, node, "string(./mac/@address)");
+	_cleanup_free_ char *managed = xml_string(ctxt, node, "string(./target/@managed)");
 	int r;
 
 	*net = (struct net_def){};
+	net->unmanaged = managed && streq(managed, "no");
 	net->type = net_type_from_string(type);
 	if (net->type < 0)
 		return error_set(ret_error, -EINVAL,
@@ -274,6 +276,7 @@ void net_def_format_buf(struct xbuf *b, const struct net_def *net, int indent)
 	if (net->ifname[0]) {
 		xbuf_printf(b, "%*s<target", indent + 2, "");
 		xbuf_attr(b, "dev", net->ifname);
+		xbuf_attr(b, "managed", net->unmanaged ? "no" : "");
 		xbuf_printf(b, "/>\n");
 	}
 	xbuf_printf(b, "%*s<model type='virtio'/>\n", indent + 2, "");

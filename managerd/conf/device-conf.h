@@ -84,6 +84,7 @@ struct net_def {
 	enum net_type type;
 	char bridge[CONF_IFNAME_MAX + 1];        /* <source bridge=>, bridge type only */
 	char ifname[CONF_IFNAME_MAX + 1];        /* <target dev=>: the host TAP, "" if absent */
+	bool unmanaged;                          /* <target managed='no'>: an existing TAP */
 	uint8_t mac[CONF_MAC_LEN];               /* <mac address=> */
 	bool mac_generated;                      /* no <mac> was given: mac is 52:54:00:xx:xx:xx */
 	char model[CONF_SHORT_MAX + 1];          /* <model type=>: "virtio" (also when absent) */

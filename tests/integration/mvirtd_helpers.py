@@ -78,11 +78,13 @@ def disk_xml(image, target=None, readonly=False):
     return f"<disk type='file' device='disk'><source file='{image}'/>{t}{ro}</disk>"
 
 
-def nic_xml(bridge=None, mac=None, tap=None, ethernet=False):
+def nic_xml(bridge=None, mac=None, tap=None, ethernet=False, unmanaged=False):
+    """unmanaged: <target managed='no'>, libvirt's way to name an existing TAP."""
     kind = "ethernet" if ethernet else "bridge"
     src = f"<source bridge='{bridge}'/>" if bridge else ""
     m = f"<mac address='{mac}'/>" if mac else ""
-    t = f"<target dev='{tap}'/>" if tap else ""
+    managed = " managed='no'" if unmanaged else ""
+    t = f"<target dev='{tap}'{managed}/>" if tap else ""
     return f"<interface type='{kind}'>{src}{m}{t}<model type='virtio'/></interface>"
 
 

@@ -5,6 +5,7 @@ refused and nothing is left behind; an existing one is used and kept), --shutdow
 """
 import os
 import re
+import signal
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -13,8 +14,8 @@ import pytest
 
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  # noqa: F401
                         wait_for, workdir)
-from mvirtd_helpers import (Mvirtd, Signals, dbus_error_name, domain_xml, make_image,
-                            nic_xml)
+from mvirtd_helpers import (Mvirtd, Signals, _vmm_pids, dbus_error_name, domain_xml,
+                            make_image, nic_xml)
 from mvirtd_helpers import console  # complete lines only
 
 # Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
@@ -73,7 +74,13 @@ def test_ethernet_nic_on_a_tap_the_user_made(daemon_ns, workdir, netns):
                                                          "usertap0").stdout).group(1)
         return addr, mac
     before = host_side()
-    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True), 1)
+    # Issue 14, finding 7: without managed='no' an existing TAP is not taken over (it may be a
+    # VPN's): libvirt's rule, mvirtd would make the TAP and the name is in use.
+    with pytest.raises(dbus.DBusException) as e:
+        dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True), 1)
+    assert "exists already" in str(e.value) and "managed='no'" in str(e.value), str(e.value)
+    assert live_nics(dom) == [] and host_side() == before
+    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True, unmanaged=True), 1)
     alias = sig.wait("DeviceAdded")[0]
     wait_for(lambda: re.search(r"PROBE net index=0 mac=\S+ link=up", console(d, "eth")), 30,
              what="the probe to see eth0 up")
@@ -86,8 +93,17 @@ def test_ethernet_nic_on_a_tap_the_user_made(daemon_ns, workdir, netns):
     # mvirtd neither removed nor changed the TAP it did not make.
     assert host_side() == before
     # The TAP can be plugged again.
-    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True), 1)
-    sig.wait("DeviceAdded")
+    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True, unmanaged=True), 1)
+    alias = sig.wait("DeviceAdded")[0]
+    dom.DetachDeviceAlias(alias, 1)
+    sig.wait("DeviceRemoved", alias)
+    # type='ethernet' without managed='no': mvirtd makes the TAP, and removes it at detach.
+    dom.AttachDevice(nic_xml(tap="ethmade0", ethernet=True), 1)
+    alias = sig.wait("DeviceAdded")[0]
+    assert "ethmade0" in links(netns)
+    dom.DetachDeviceAlias(alias, 1)
+    sig.wait("DeviceRemoved", alias)
+    wait_for(lambda: "ethmade0" not in links(netns), 10, what="mvirtd's TAP to go")
     dom.Destroy()
     assert "usertap0" in links(netns)
 
@@ -113,7 +129,50 @@ def test_no_create_bridges(daemon_ns, workdir, netns):
     sig.wait("DeviceRemoved", alias)
     wait_for(lambda: "nbtap0" not in links(netns), 10, what="mvirtd's TAP to go")
     assert "adminbr0" in links(netns)
+    # Issue 14, finding 6: an administrator's bridge that is down stays down.
+    netns.run("ip", "link", "add", "adminbr1", "type", "bridge")
+    dom.AttachDevice(nic_xml("adminbr1", tap="nbtap1"), 1)
+    alias = sig.wait("DeviceAdded")[0]
+    assert not link_up(netns, "adminbr1")
+    dom.DetachDeviceAlias(alias, 1)
+    sig.wait("DeviceRemoved", alias)
+    assert not link_up(netns, "adminbr1") and "adminbr1" in links(netns)
     dom.Destroy()
+
+
+def link_up(netns, name):
+    flags = netns.run("ip", "-o", "link", "show", "dev", name).stdout.split("<")[1].split(">")[0]
+    return "UP" in flags.split(",")
+
+
+def test_created_bridge_goes_with_its_last_port(daemon_ns, workdir, netns):
+    """Issue 14, finding 8: a bridge mvirtd made goes when its last port goes, whichever NIC
+    made it, and one left behind (a crash) goes at the next start."""
+    require_root()
+    d = daemon_ns()
+    dom, props, sig = boot(d, workdir, "brs", cmdline="probe.ip=10.0.0.2")
+    dom.AttachDevice(nic_xml("mvbr7", tap="brtap0"), 1)
+    first = sig.wait("DeviceAdded")[0]
+    dom.AttachDevice(nic_xml("mvbr7", tap="brtap1"), 1)
+    second = sig.wait("DeviceAdded")[0]
+    assert link_up(netns, "mvbr7")
+    # The NIC that made the bridge goes first: the bridge stays for the other.
+    dom.DetachDeviceAlias(first, 1)
+    sig.wait("DeviceRemoved", first)
+    assert "mvbr7" in links(netns)
+    dom.DetachDeviceAlias(second, 1)
+    sig.wait("DeviceRemoved", second)
+    wait_for(lambda: "mvbr7" not in links(netns), 10, what="the bridge mvirtd made to go")
+    # A crash leaves one behind with no port: the next start removes it.
+    dom.AttachDevice(nic_xml("mvbr8", tap="brtap2"), 1)
+    sig.wait("DeviceAdded")
+    [pid] = _vmm_pids(d.runtime_dir)
+    d.kill9()
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: "brtap2" not in links(netns), 10, what="the VMM's TAP to go")
+    assert "mvbr8" in links(netns)
+    d.start()
+    wait_for(lambda: "mvbr8" not in links(netns), 20, what="the restart to remove mvbr8")
 
 
 def test_shutdown_timeout_and_suspend_resume(workdir, dbus_bus):
