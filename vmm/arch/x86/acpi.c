@@ -88,7 +88,8 @@ static void dsdt_slot(struct aml_buf *sb, unsigned i, const struct acpi_virtio_d
 	aml_res_end(&res);
 	aml_buffer(&v, &res);
 	aml_name(&dev, "_CRS", &v);
-	snprintf(name, sizeof(name), "VR%02u", i);
+	/* Two digits: the slots are far fewer than 100 (and -O1 sees the bound). */
+	snprintf(name, sizeof(name), "VR%02u", i % 100u);
 	aml_device(sb, name, &dev);
 	aml_buf_done(&res);
 	aml_buf_done(&v);
