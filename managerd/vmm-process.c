@@ -70,16 +70,19 @@ static void vmm_fds_close(struct vmm_fds *f)
  * lands in guest memory: they follow the image folders like disks (issue 14). mvirtd opens
  * them and the VMM reads the open file through /proc/self/fd/N, never the path.
  */
-static int boot_file_open(struct domain *d, const char *what, const char *path, int *ret_fd,
+static int boot_file_open(struct domain *d, bool kernel, const char *path, int *ret_fd,
 			  char **ret_error)
 {
 	_cleanup_free_ char *err = NULL;
 
 	*ret_fd = image_open(&manager_config(d->manager)->images, path, true, false, &err);
-	if (*ret_fd < 0)
-		return set_error(ret_error, *ret_fd, _("Cannot start domain %s with its %s: %s"),
-				 d->name, what, err);
-	return 0;
+	if (*ret_fd >= 0)
+		return 0;
+	if (kernel)
+		return set_error(ret_error, *ret_fd, _("Cannot start domain %s with its kernel: %s"),
+				 d->name, err);
+	return set_error(ret_error, *ret_fd, _("Cannot start domain %s with its initrd: %s"),
+			 d->name, err);
 }
 
 /*
@@ -128,9 +131,9 @@ static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
 	const char *rd = d->rundir;
 	int r;
 
-	r = boot_file_open(d, _("kernel"), def->kernel, &fds->kernel, ret_error);
+	r = boot_file_open(d, true, def->kernel, &fds->kernel, ret_error);
 	if (!r && !isempty(def->initrd))
-		r = boot_file_open(d, _("initrd"), def->initrd, &fds->initrd, ret_error);
+		r = boot_file_open(d, false, def->initrd, &fds->initrd, ret_error);
 	r = r ?: arg_add(a, "%s", manager_config(d->manager)->vmm_path);
 	r = r ?: arg_add(a, "-machine") ?: arg_add(a, "microvm");
 	r = r ?: arg_add(a, "-kernel") ?: arg_add(a, "/proc/self/fd/%d", fds->kernel);

@@ -785,7 +785,7 @@ static void test_getfd_per_client(void **state)
 {
 	struct fixture *f = *state;
 	int before, small = sized_file(f, "small.img", 4096), n;
-	char name[16], text[160];
+	char name[24], text[160];
 
 	skip_greeting(f, 0);
 	skip_greeting(f, 1);
