@@ -43,7 +43,9 @@ size_t json_stream_pending(const struct json_stream *s)
 
 static void consume(struct json_stream *s, size_t n)
 {
-	memmove(s->buf, s->buf + n, s->len - n);
+	/* Nothing to move when all goes (and buf may still be NULL: memmove's is UB). */
+	if (n < s->len)
+		memmove(s->buf, s->buf + n, s->len - n);
 	s->len -= n;
 }
 

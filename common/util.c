@@ -62,8 +62,10 @@ int parse_size(const char *s, uint64_t *ret)
 	len = strlen(copy);
 	for (size_t i = 0; i < ELEMENTSOF(units); i++)
 		if (copy[len - 1] == units[i].suffix || copy[len - 1] == units[i].suffix + 32) {
+			/* One suffix: "M" alone left len 0 and the next turn read copy[-1]. */
 			shift = units[i].shift;
 			copy[--len] = '\0';
+			break;
 		}
 	r = parse_u64(copy, &v);
 	if (r < 0)

@@ -62,6 +62,7 @@ static inline void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static inline uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static int file_read_all(const char *path, uint64_t max, uint8_t **ret, size_t *ret_len)
 {
@@ -89,16 +90,19 @@ static uint64_t elf_find_pvh(const uint8_t *img, size_t len, const Elf64_Phdr *p
 		return 0;
 	end = off + ph->p_filesz;
 	while (end - off >= sizeof(Elf64_Nhdr)) {
-		const Elf64_Nhdr *n = (const Elf64_Nhdr *)(img + off);
-		uint64_t name = (n->n_namesz + 3) & ~3ULL, desc = (n->n_descsz + 3) & ~3ULL;
-		uint64_t d = off + sizeof(*n) + name;
+		/* Copied out: the image gives no alignment (UBSan found a misaligned load). */
+		Elf64_Nhdr nh, *n = &nh;
+		uint64_t name, desc, d;
 
+		memcpy(&nh, img + off, sizeof(nh));
+		name = (n->n_namesz + 3) & ~3ULL;
+		desc = (n->n_descsz + 3) & ~3ULL;
+		d = off + sizeof(*n) + name;
 		if (name > end - off || desc > end - off || d + desc > end)
 			return 0;
 		if (n->n_type == XEN_ELFNOTE_PHYS32_ENTRY && n->n_namesz == 4 &&
 			memcmp(img + off + sizeof(*n), "Xen", 4) == 0 && n->n_descsz >= 4)
-			return n->n_descsz >= 8 ? *(const uint64_t *)(img + d) :
-						  get32(img + d);
+			return n->n_descsz >= 8 ? get64(img + d) : get32(img + d);
 		off = d + desc;
 	}
 	return 0;
