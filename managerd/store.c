@@ -59,7 +59,14 @@ static const char *const migrations[] = {
 	"  SELECT substr(rest, 1, instr(rest, '''') - 1) FROM"
 	"  (SELECT substr(definition, instr(definition, 'bridge=''') + 8) AS rest FROM devices"
 	"   WHERE (created & 2) AND instr(definition, 'bridge=''') > 0)"
-	"  WHERE instr(rest, '''') BETWEEN 2 AND 16;",
+	"  WHERE instr(rest, '''') BETWEEN 2 AND 16;"
+	/* type='ethernet' with a TAP named used to mean the user's existing TAP: it says so now
+	 * (libvirt's managed='no'), or restore would make a TAP and meet the user's. A device
+	 * row holds one interface; the domains' own definitions are left as they are. */
+	"UPDATE devices SET definition = replace(definition, '<target dev=',"
+	"  '<target managed=''no'' dev=')"
+	"  WHERE kind = 'interface' AND instr(definition, 'type=''ethernet''') > 0"
+	"  AND instr(definition, 'managed=') = 0;",
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one step per version");
 

@@ -199,15 +199,40 @@ static void test_migrate_and_reopen(void **state)
 static void test_bridges(void **state)
 {
 	struct fixture *f = *state;
+	struct store_device br = {
+		.domain_uuid = U1, .alias = "net-br", .kind = "interface", .slot = 0,
+		.definition = (char *)"<interface type='bridge'>\n  <mac address='52:54:00:00:00:01'/>"
+				      "\n  <source bridge='oldbr0'/>\n  <target dev='vnet0'/>\n"
+				      "</interface>\n",
+		.created = STORE_DEVICE_TAP_CREATED | STORE_DEVICE_BRIDGE_CREATED,
+		.state = STORE_DEVICE_ATTACHED,
+	}, eth = br, got;
 	char (*names)[STORE_IFNAME_MAX + 1] = NULL;
 	char path[128];
 	struct store *s = NULL;
 	size_t n = 0;
 
+	strcpy(eth.alias, "net-eth");
+	eth.slot = 1;
+	eth.created = 0;
+	eth.definition = (char *)"<interface type='ethernet'>\n  <mac address='52:54:00:00:00:02'/>"
+				 "\n  <target dev='usertap'/>\n</interface>\n";
 	snprintf(path, sizeof(path), "%s/br.db", f->dir);
 	assert_int_equal(store_open_version(path, 2, &s, NULL), 0);
+	/* Version 2's devices: a bridge made for one (created & 2), a user's TAP for another. */
+	add_domain(s, U1, "vm");
+	assert_int_equal(store_device_insert(s, &br, NULL), 0);
+	assert_int_equal(store_device_insert(s, &eth, NULL), 0);
 	s = store_close(s);
 	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_bridge_created(s, "oldbr0"), 1);
+	assert_int_equal(store_device_get(s, U1, "net-eth", &got, NULL), 0);
+	assert_non_null(strstr(got.definition, "<target managed='no' dev='usertap'/>"));
+	store_device_clear(&got);
+	assert_int_equal(store_device_get(s, U1, "net-br", &got, NULL), 0);
+	assert_null(strstr(got.definition, "managed"));
+	store_device_clear(&got);
+	assert_int_equal(store_bridge_delete(s, "oldbr0", NULL), 0);
 	assert_int_equal(store_bridge_created(s, "mvbr0"), 0);
 	assert_int_equal(store_bridge_add(s, "mvbr0", NULL), 0);
 	assert_int_equal(store_bridge_add(s, "mvbr0", NULL), 0);
