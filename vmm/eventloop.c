@@ -235,16 +235,21 @@ int event_loop_run(struct event_loop *loop)
 {
 	struct epoll_event events[EVENT_LOOP_BATCH];
 	pthread_t creator = loop->owner;
+	bool moved = !pthread_equal(creator, pthread_self());
 	int status;
 
-	loop->owner = pthread_self();
+	/* Written only when another thread runs the loop (tests): the VMM creates and runs it on
+	 * its main thread, so vCPU threads reading owner never race a write. */
+	if (moved)
+		loop->owner = pthread_self();
 	while (!should_quit(loop, &status)) {
 		int n = epoll_wait(loop->epoll_fd, events, EVENT_LOOP_BATCH, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			loop->owner = creator;
+			if (moved)
+				loop->owner = creator;
 			return log_error_errno(errno, "The event loop failed to wait: %m");
 		}
 		for (int i = 0; i < n; i++) {
@@ -257,6 +262,7 @@ int event_loop_run(struct event_loop *loop)
 		}
 		reap_removed(loop);
 	}
-	loop->owner = creator;
+	if (moved)
+		loop->owner = creator;
 	return status;
 }
