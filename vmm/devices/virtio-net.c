@@ -97,8 +97,12 @@ static void net_loop_update_locked(struct virtio_net *net)
  * leaves the loop, the link goes down and the slot waits for device_del. */
 static void net_tap_lost(struct virtio_net *net, int err)
 {
-	if (net->tap_gone)
+	/* Already lost on a vCPU thread, the removal queued (or the queue was full): the loop
+	 * thread, polled with EPOLLERR, makes it now rather than spin. */
+	if (net->tap_gone) {
+		net_loop_update_locked(net);
 		return;
+	}
 	virtio_fault_locked(&net->vdev, VIRTIO_FAULT_TAP_GONE, err);
 	net->tap_gone = true;
 	net_loop_update_locked(net);
