@@ -341,7 +341,7 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 					 _("mvirt-vmm for domain %s ended before it served QMP: %s"),
 					 d->name, d->state_reason);
 		}
-		if (access(path, F_OK) == 0 && qmp_client_connect(path, 2000, &d->qmp) == 0)
+		if (access(path, F_OK) == 0 && domain_qmp_connect(d, path, 2000) == 0)
 			return 0;
 		job_blocking_begin();
 		usleep(20 * 1000);

@@ -1,19 +1,22 @@
 """Issue 9, privilege: mvirtd opens the images and TAPs and passes them to a VMM that runs as
 an unprivileged user with no capabilities in a sandbox; image paths are checked against the
 image folders (--image-dir) and devices are refused unless allowed (--allow-devices)."""
+import json
 import os
 import re
 import shutil
 import stat
 import tempfile
+import time
 
 import dbus
 import pytest
 
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root, wait_for,  # noqa: F401
                         workdir)
-from mvirtd_helpers import (Mvirtd, Signals, _vmm_pids, dbus_error_name, disk_xml, domain_xml,
-                            make_image, mvirtd, nic_xml, stop_daemon)  # noqa: F401
+from mvirtd_helpers import (Mvirtd, QmpSession, Signals, _vmm_pids, dbus_error_name,  # noqa: F401
+                            disk_xml, domain_xml, kill_vmms, make_image, mvirtd, nic_xml,
+                            stop_daemon)
 from mvirtd_helpers import console  # complete lines only
 
 # Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
@@ -202,3 +205,37 @@ def test_kernel_and_initrd_follow_the_image_folders(mvirtd, workdir):
         argv = f.read().split("\0")
     assert argv[argv.index("-kernel") + 1].startswith("/proc/self/fd/"), argv
     dom.Destroy()
+
+
+def test_qmp_socket_link_to_another_vmm_is_not_used(daemon_nobody, workdir):
+    """Issue 14 (finding 2's kind): qmp.sock lies in the VMM user's folder. A link planted
+    there to another domain's socket must not make mvirtd reconcile (and unplug) that other
+    domain's devices: mvirtd checks that the peer is the domain's own VMM."""
+    d = daemon_nobody
+    dom_a, sig_a = boot(d, workdir, "qa")
+    dom_b, sig_b = boot(d, workdir, "qb")
+    img = make_image(os.path.join(workdir, "b-data.img"))
+    dom_b.AttachDevice(disk_xml(img, "vdb"), 1)
+    assert sig_b.wait("DeviceAdded")[0] == "disk-vdb"
+    sock_b = os.path.join(d.runtime_dir, "qb", "qmp.sock")
+
+    def b_has_disk():
+        q = QmpSession(sock_b)
+        try:
+            return "disk-vdb" in json.dumps(q.slots())
+        finally:
+            q.close()
+    assert b_has_disk()
+    pids = _vmm_pids(d.runtime_dir)
+    d.kill9()
+    sock_a = os.path.join(d.runtime_dir, "qa", "qmp.sock")
+    os.unlink(sock_a)
+    os.symlink(sock_b, sock_a)
+    os.lchown(sock_a, 65534, 65534)
+    d.start()
+    dom_b, props_b = d.domain(d.manager().LookupByName("qb"))
+    wait_for(lambda: d.state(props_b) == "running", 30, what="qb to be restored")
+    time.sleep(2)  # the restore of qa has run by now
+    assert b_has_disk(), d.log()
+    assert "disk-vdb" in str(dom_b.GetXML(1))
+    kill_vmms(pids)
