@@ -81,7 +81,9 @@ class Mvirtd:
     def start(self):
         argv = [self.b.mvirtd, "--bus-address", self.addr, "--state-dir",
                 os.path.join(self.work, "state"), "--runtime-dir", os.path.join(self.work, "run"),
-                "--vmm", self.b.vmm, "--image-dir", os.path.dirname(self.work)]
+                "--vmm", self.b.vmm, "--image-dir", os.path.dirname(self.work),
+                # The probe kernel: boot files follow the image folders (issue 14).
+                "--image-dir", os.path.dirname(os.path.realpath(self.b.probe))]
         if self.netns:  # ip netns exec execs mvirtd: the pid stays its own
             argv = ["ip", "netns", "exec", self.netns] + argv
         with open(os.path.join(self.work, "mvirtd.log"), "ab") as log:
