@@ -93,6 +93,7 @@ static const struct seccomp_rule main_rules[] = {
 	CALL(epoll_pwait),     /* the same, through newer glibc */
 	CALL(epoll_ctl),       /* adding and removing QMP clients, TAPs, ioeventfds */
 	CALL(accept4),         /* QMP and console clients */
+	{ SCMP_SYS(getsockopt), 2, SO_PEERCRED }, /* who a QMP client is: the last slot */
 	CALL(recvmsg),         /* QMP requests, with SCM_RIGHTS for getfd */
 	CALL(sendmsg),         /* QMP replies and events */
 	CALL(sendto),          /* the same */

@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -840,6 +843,77 @@ static void test_getfd_owner(void **state)
 	assert_int_equal(plugged_size(f), 8192);
 }
 
+/* A client of the socket at path: its first message (the greeting, or a refusal). */
+static int connect_and_read(const char *path, char *buf, size_t size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    poll(&p, 1, READ_TIMEOUT_MS) != 1 || (n = read(fd, buf, size - 1)) <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	buf[n] = '\0';
+	return fd;
+}
+
+/* Issue 14: the last client slot is kept for the VMM's owner (mvirtd): the VMM's own user
+ * cannot hold every connection and lock the daemon out. */
+static void test_last_slot_kept_for_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct event_loop *loop = event_loop_new();
+	struct qmp_server *srv;
+	char path[128], buf[512], *error = NULL;
+	int fds[QMP_CLIENTS_MAX], status;
+	pthread_t thread;
+	mode_t old;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(path, sizeof(path), "%s/qmp.sock", f->dir);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	old = umask(0);
+	srv = qmp_server_new(loop, path, f->hp, NULL, &error);
+	umask(old);
+	assert_non_null(srv);
+	assert_int_equal(pthread_create(&thread, NULL, loop_thread, loop), 0);
+	for (int i = 0; i < QMP_CLIENTS_MAX - 1; i++) {
+		fds[i] = connect_and_read(path, buf, sizeof(buf));
+		assert_true(fds[i] >= 0);
+		assert_non_null(strstr(buf, "\"QMP\""));
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) { /* another user: refused the last slot */
+		int fd;
+
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(2);
+		fd = connect_and_read(path, buf, sizeof(buf));
+		_exit(fd >= 0 && strstr(buf, "Too many QMP clients") ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The owner (root here) still gets in. */
+	fds[QMP_CLIENTS_MAX - 1] = connect_and_read(path, buf, sizeof(buf));
+	assert_true(fds[QMP_CLIENTS_MAX - 1] >= 0);
+	assert_non_null(strstr(buf, "\"QMP\""));
+	for (int i = 0; i < QMP_CLIENTS_MAX; i++)
+		close(fds[i]);
+	event_loop_quit(loop, 0);
+	pthread_join(thread, NULL);
+	qmp_server_free(srv);
+	event_loop_free(loop);
+}
+
 /* Issue 14, finding 10: an id with \u0000 or bytes that are not UTF-8 gets an error without
  * the id (nothing raw is echoed), and the client goes on. */
 static void test_nul_and_bad_utf8_refused(void **state)
@@ -921,6 +995,7 @@ int main(void)
 		T(test_getfd_owner),
 		T(test_getfd_per_client),
 		T(test_nul_and_bad_utf8_refused),
+		T(test_last_slot_kept_for_owner),
 		T(test_quit),
 		T(test_flood),
 	};

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hotplug.h"
 #include "qmp.h"
@@ -52,6 +53,7 @@ struct qmp_server {
 	struct hotplug *hp;
 	struct vm_control vm;
 	struct qmp_client *clients[QMP_CLIENTS_MAX];
+	uid_t owner_uid; /* may take the last client slot, as root may */
 };
 
 /* One command being run: where the reply goes, and the error it ends with. */

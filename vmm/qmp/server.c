@@ -465,13 +465,30 @@ static void on_timer(struct event_loop *loop, int fd, uint32_t events, void *opa
 	server_sweep(s);
 }
 
+/* The last client slot is kept for the VMM's owner (mvirtd: root, or the user who started
+ * the VMM), so that other users of the socket (the VMM's own user, once it drops
+ * privileges) cannot lock the daemon out by holding every connection (issue 14). */
+static bool peer_may_take_last_slot(const struct qmp_server *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == 0 || cred.uid == s->owner_uid;
+}
+
 int qmp_server_add_client(struct qmp_server *s, int fd)
 {
 	struct qmp_client *c;
-	int i, r;
+	int i, r, used = 0;
 
+	for (int k = 0; k < QMP_CLIENTS_MAX; k++)
+		used += s->clients[k] != NULL;
 	for (i = 0; i < QMP_CLIENTS_MAX && s->clients[i]; i++)
 		;
+	if (i < QMP_CLIENTS_MAX && used == QMP_CLIENTS_MAX - 1 && !peer_may_take_last_slot(s, fd))
+		i = QMP_CLIENTS_MAX;
 	if (i == QMP_CLIENTS_MAX) {
 		static const char busy[] = "{\"error\": {\"class\": \"GenericError\", \"desc\": "
 					   "\"Too many QMP clients are connected (8); close one "
@@ -563,6 +580,8 @@ struct qmp_server *qmp_server_new(struct event_loop *loop, const char *socket_pa
 	s->loop = loop;
 	s->hp = hp;
 	s->listen_fd = -1;
+	/* Before any privilege drop: the user mvirtd (or whoever started the VMM) is. */
+	s->owner_uid = getuid();
 	if (vm)
 		s->vm = *vm;
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
