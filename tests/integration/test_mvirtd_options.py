@@ -15,7 +15,7 @@ import pytest
 from mvirt_test import (dbus_bus, env_path, netns, require_kvm, require_root,  # noqa: F401
                         wait_for, workdir)
 from mvirtd_helpers import (Mvirtd, Signals, _vmm_pids, dbus_error_name, domain_xml,
-                            make_image, nic_xml)
+                            kill_vmms, make_image, nic_xml)
 from mvirtd_helpers import console  # complete lines only
 
 # Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
@@ -54,11 +54,14 @@ def daemon_ns(workdir, dbus_bus, netns):
         yield start
     finally:
         for d in started:
+            pids = _vmm_pids(d.runtime_dir)
             try:
                 d.destroy_all()
             except dbus.DBusException:
                 pass
             d.stop()
+            # A domain the daemon was still starting (a restore) when destroy_all() looked.
+            kill_vmms(set(pids) | set(_vmm_pids(d.runtime_dir)))
 
 
 def test_ethernet_nic_on_a_tap_the_user_made(daemon_ns, workdir, netns):
@@ -173,6 +176,11 @@ def test_created_bridge_goes_with_its_last_port(daemon_ns, workdir, netns):
     assert "mvbr8" in links(netns)
     d.start()
     wait_for(lambda: "mvbr8" not in links(netns), 20, what="the restart to remove mvbr8")
+    # The restart starts the domain again (it was running): end it, and every VMM it ran.
+    dom, props = d.domain(d.manager().LookupByName("brs"))
+    wait_for(lambda: d.state(props) == "running", 60, what="brs to be started again")
+    dom.Destroy()
+    kill_vmms(_vmm_pids(d.runtime_dir) + [pid])
 
 
 def test_shutdown_timeout_and_suspend_resume(workdir, dbus_bus):
