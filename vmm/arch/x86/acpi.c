@@ -11,6 +11,7 @@
 #define FADT_LEN 276
 #define FADT_HW_REDUCED (1u << 20)
 #define IAPC_VGA_NOT_PRESENT (1u << 2)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
 #define MADT_PCAT_COMPAT 1u
 #define GAS_SYSTEM_IO 1
 
@@ -220,7 +221,9 @@ static int fadt_build(struct acpi_tables *ts)
 		return -E2BIG;
 	header_fill(t, "FACP", FADT_LEN, 6);
 	put32(t + 40, (uint32_t)table_addr(ts, ACPI_TABLE_DSDT));
-	put16(t + 109, IAPC_VGA_NOT_PRESENT);
+	/* No CMOS RTC at ports 0x70/0x71: without this flag Linux probes one anyway, reads
+	 * 0xff (update in progress) and spins in mc146818_avoid_UIP, seconds of boot. */
+	put16(t + 109, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
 	put32(t + 112, FADT_HW_REDUCED);
 	t[131] = 5; /* FADT minor version: ACPI 6.5 */
 	put64(t + 140, table_addr(ts, ACPI_TABLE_DSDT));
