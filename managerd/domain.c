@@ -218,7 +218,7 @@ static int live_def_init(struct domain *d)
 		d->live->disks[d->live->n_disks++] = d->def->disks[root];
 	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
 		if ((size_t)i < d->def->n_nets)
-			memcpy(d->nic_macs[i], d->def->nets[i].mac, CONF_MAC_LEN);
+			memcpy(d->nic_macs[i], d->def->nets[i].mac, MAC_LEN);
 		else if (mac_generate(d->nic_macs[i]) < 0)
 			return -EIO;
 	}

@@ -133,14 +133,14 @@ static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_er
 static int nic_slot_used(struct domain *d, int slot)
 {
 	for (size_t i = 0; i < d->live->n_nets; i++)
-		if (memcmp(d->live->nets[i].mac, d->nic_macs[slot], CONF_MAC_LEN) == 0)
+		if (memcmp(d->live->nets[i].mac, d->nic_macs[slot], MAC_LEN) == 0)
 			return 1;
 	return 0;
 }
 
 static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error)
 {
-	char have[CONF_NIC_SLOTS * 20] = "", mac[18];
+	char have[CONF_NIC_SLOTS * 20] = "", mac[MAC_STR_SIZE];
 	int n_free = 0;
 
 	for (int s = 0; s < CONF_NIC_SLOTS; s++) {
@@ -148,11 +148,11 @@ static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error
 			continue;
 		if (net->mac_generated) {
 			/* The guest read each slot's MAC at boot: the NIC takes the slot's. */
-			memcpy(net->mac, d->nic_macs[s], CONF_MAC_LEN);
+			memcpy(net->mac, d->nic_macs[s], MAC_LEN);
 			net->mac_generated = false;
 			return s;
 		}
-		if (memcmp(net->mac, d->nic_macs[s], CONF_MAC_LEN) == 0)
+		if (memcmp(net->mac, d->nic_macs[s], MAC_LEN) == 0)
 			return s;
 		mac_format(d->nic_macs[s], mac);
 		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", n_free ? ", " : "",
@@ -345,7 +345,7 @@ static int nic_plug(struct domain *d, struct plug *p, const char *step, char **r
 {
 	const struct net_def *net = &p->dev.net;
 	_cleanup_json_ struct json_object *dev = json_object_new_object();
-	char addr[16], mac[18];
+	char addr[16], mac[MAC_STR_SIZE];
 	int r;
 
 	r = net->type == NET_TYPE_BRIDGE ? tap_prepare(d, p, step, ret_error)

@@ -85,7 +85,7 @@ struct domain {
 	int pidfd;
 	struct qmp_client *qmp;
 	char rundir[256];
-	uint8_t nic_macs[CONF_NIC_SLOTS][CONF_MAC_LEN]; /* fixed when the VMM starts */
+	uint8_t nic_macs[CONF_NIC_SLOTS][MAC_LEN]; /* fixed when the VMM starts */
 
 	/* job.c: calls waiting for this domain's worker, at most DOMAIN_JOBS_MAX */
 	struct job *jobs_head, *jobs_tail;

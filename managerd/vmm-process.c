@@ -119,7 +119,7 @@ static int build_argv(struct domain *d, struct argv_buf *a, int *root_fd, char *
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
 	r = r ?: build_root_disk(d, a, root_fd, ret_error);
 	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
-		char mac[18];
+		char mac[MAC_STR_SIZE];
 
 		mac_format(d->nic_macs[i], mac);
 		r = arg_add(a, "-device") ?: arg_add(a, "virtio-net-device,mac=%s", mac);

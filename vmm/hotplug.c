@@ -21,6 +21,7 @@
 
 #include "hotplug.h"
 #include "i18n.h"
+#include "mac.h"
 #include "log.h"
 #include "util.h"
 
@@ -479,30 +480,11 @@ int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error)
 	return 0;
 }
 
-static int mac_parse(const char *s, uint8_t ret[6])
-{
-	unsigned v[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		    &end) != 6 || strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		ret[i] = v[i];
-	return 0;
-}
-
-static void mac_format(const uint8_t mac[6], char ret[18])
-{
-	snprintf(ret, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		mac[5]);
-}
-
 static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slot,
 	char **ret_error)
 {
-	uint8_t want[6], have[6] = { 0 };
-	char have_s[18];
+	uint8_t want[MAC_LEN], have[MAC_LEN] = { 0 };
+	char have_s[MAC_STR_SIZE];
 
 	if (!spec->mac)
 		return 0;
@@ -512,7 +494,7 @@ static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slo
 			spec->mac);
 	if (hp->ops && hp->ops->net_mac)
 		hp->ops->net_mac(hp->net_slots[slot].dev, have);
-	if (memcmp(want, have, 6) == 0)
+	if (memcmp(want, have, MAC_LEN) == 0)
 		return 0;
 	mac_format(have, have_s);
 	return error_set(ret_error, -EINVAL, _("The MAC address %s differs from the MAC %s of NIC slot "

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cleanup.h"
+#include "mac.h"
 
 #define HOTPLUG_BLK_SLOTS 6
 #define HOTPLUG_NET_SLOTS 2
@@ -68,7 +69,7 @@ struct slot_ops {
 	int (*attach_net)(void *dev, const struct net_backend *b);
 	int (*detach_net)(void *dev);
 	/* The MAC the guest read at probe time: fixed for the life of the VM. */
-	void (*net_mac)(void *dev, uint8_t ret_mac[6]);
+	void (*net_mac)(void *dev, uint8_t ret_mac[MAC_LEN]);
 };
 
 struct hotplug;
@@ -144,7 +145,7 @@ struct slot_info {
 	bool root;                     /* the boot disk in blk slot 0: never unplugged */
 	const struct blk_backend *blk; /* a disk slot's backend, or NULL */
 	const struct net_backend *net; /* a NIC slot's backend, or NULL */
-	uint8_t mac[6];                /* a NIC slot's fixed MAC */
+	uint8_t mac[MAC_LEN];          /* a NIC slot's fixed MAC */
 };
 int hotplug_slot_info(struct hotplug *hp, enum slot_kind kind, int slot, struct slot_info *ret);
 /* Number of slots of a kind (HOTPLUG_BLK_SLOTS or HOTPLUG_NET_SLOTS). */

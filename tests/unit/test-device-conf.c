@@ -42,7 +42,7 @@ static void test_disk(void **state)
 static void test_interface(void **state)
 {
 	_cleanup_device_def_ struct device_def *dev = NULL, *gen = NULL;
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 
 	assert_int_equal(device_def_from_xml("<interface type='bridge'><source bridge='br0'/>"
 					     "<mac address='52:54:00:AA:BB:CC'/>"
@@ -125,7 +125,7 @@ static void test_errors(void **state)
 static void test_tables(void **state)
 {
 	char buf[CONF_DISK_TARGET_MAX + 1];
-	uint8_t mac[CONF_MAC_LEN];
+	uint8_t mac[MAC_LEN];
 
 	for (int k = 0; k < _DEVICE_KIND_MAX; k++)
 		assert_int_equal(device_kind_from_string(device_kind_to_string(k)), k);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "mac.h"
 #include "qmp-internal.h"
 #include "util.h"
 
@@ -268,7 +269,7 @@ static int cmd_netdev_del(struct qmp_request *r, struct json_object *args,
 static struct json_object *slot_to_json(const struct slot_info *info)
 {
 	struct json_object *o = json_object_new_object();
-	char addr[8], mac[18];
+	char addr[8], mac[MAC_STR_SIZE];
 
 	snprintf(addr, sizeof(addr), "0x%x", info->slot);
 	json_object_object_add(o, "kind", json_object_new_string(slot_kind_to_string(info->kind)));
@@ -289,8 +290,7 @@ static struct json_object *slot_to_json(const struct slot_info *info)
 		json_object_object_add(o, "ifname", json_object_new_string(info->net->ifname));
 	}
 	if (info->kind == SLOT_NET) {
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", info->mac[0],
-			info->mac[1], info->mac[2], info->mac[3], info->mac[4], info->mac[5]);
+		mac_format(info->mac, mac);
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 		if (info->id)
 			json_object_object_add(o, "boot", json_object_new_boolean(info->boot));
