@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "util.h"
+#include "vmm-contract.h"
 
 static const char *const state_names[_DOMAIN_STATE_MAX] = {
 	[DOMAIN_SHUTOFF] = "shutoff",
@@ -73,11 +74,11 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	if (state == DOMAIN_SHUTOFF)
 		(void)store_domain_set_desired_state(manager_store(m), d->uuid,
 						     STORE_DESIRED_SHUTOFF, NULL);
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/console.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_CONSOLE_SOCKET, d->rundir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/vmm.pid", d->rundir);
+	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_PIDFILE, d->rundir);
 	unlink(path);
 	d->live = domain_def_free(d->live);
 	d->pid = 0;
@@ -196,7 +197,7 @@ int domain_qmp_reconnect(struct domain *d)
 
 	loop_remove(l, &d->qmp);
 	d->qmp = qmp_client_free(d->qmp);
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	r = qmp_client_connect(path, QMP_CLIENT_TIMEOUT_MS, &d->qmp);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m", path,
@@ -232,9 +233,10 @@ static int runtime_record(struct domain *d, char **ret_error)
 	int r;
 
 	memcpy(rt.domain_uuid, d->uuid, sizeof(rt.domain_uuid));
-	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s/qmp.sock", d->rundir) >=
+	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s" "/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir) >=
 		    (int)sizeof(rt.qmp_socket) ||
-	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/console.sock", d->rundir) >=
+	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s" "/" MVIRT_RUNTIME_CONSOLE_SOCKET,
+		     d->rundir) >=
 		    (int)sizeof(rt.console_socket))
 		return set_error(ret_error, -ENAMETOOLONG,
 				 _("The runtime folder %s is too long for a unix socket path; use a "

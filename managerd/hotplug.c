@@ -191,6 +191,9 @@ static int row_write(struct domain *d, struct plug *p, bool persistent,
 	return store_device_update(manager_store(d->manager), &row, ret_error);
 }
 
+_Static_assert(sizeof(MVIRT_FDNAME_PREFIX) - 1 + CONF_ALIAS_MAX <= MVIRT_FDNAME_MAX,
+	       "getfd takes \"fd-<alias>\" for the longest alias");
+
 /* Names fd in the VMM with getfd (SCM_RIGHTS); the backend command then takes it by name. */
 static int fd_pass(struct domain *d, const char *fdname, int fd, const char *step,
 		   char **ret_error)
@@ -247,13 +250,13 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 	_cleanup_json_ struct json_object *dev = json_object_new_object();
 	struct json_object *file = json_object_new_object(), *cache = json_object_new_object();
 	_cleanup_close_ int fd = -1;
-	char addr[16], fdname[CONF_ALIAS_MAX + 4];
+	char addr[16], fdname[MVIRT_FDNAME_MAX + 1];
 	int r;
 
 	fd = disk_open(d, disk, step, ret_error);
 	if (fd < 0)
 		return fd;
-	snprintf(fdname, sizeof(fdname), "fd-%s", disk->alias);
+	snprintf(fdname, sizeof(fdname), MVIRT_FDNAME_PREFIX "%s", disk->alias);
 	r = fd_pass(d, fdname, fd, step, ret_error);
 	if (r < 0)
 		return r;
@@ -310,10 +313,10 @@ static int nic_backend_add(struct domain *d, struct plug *p, const char *step, c
 {
 	const struct net_def *net = &p->dev.net;
 	_cleanup_json_ struct json_object *nd = json_object_new_object();
-	char fdname[CONF_ALIAS_MAX + 4];
+	char fdname[MVIRT_FDNAME_MAX + 1];
 	int r;
 
-	snprintf(fdname, sizeof(fdname), "fd-%s", net->alias);
+	snprintf(fdname, sizeof(fdname), MVIRT_FDNAME_PREFIX "%s", net->alias);
 	r = fd_pass(d, fdname, p->tap_fd, step, ret_error);
 	if (r < 0)
 		return r;

@@ -290,7 +290,7 @@ int restore_domain(struct domain *d, const struct store_runtime *rt)
 	kill(rt->vmm_pid, SIGKILL);
 	snprintf(d->state_reason, sizeof(d->state_reason),
 		 _("mvirtd killed mvirt-vmm (process %d) because it did not answer on its QMP "
-		   "socket %s/qmp.sock after mvirtd restarted."), (int)rt->vmm_pid, d->rundir);
+		   "socket %s after mvirtd restarted."), (int)rt->vmm_pid, rt->qmp_socket);
 	/* Crashed keeps the desired state running: start_wanted() starts it afresh. */
 	domain_stopped(d, DOMAIN_CRASHED);
 	return 0;

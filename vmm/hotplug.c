@@ -26,7 +26,6 @@
 #include "util.h"
 
 /* The virtio-net header with VIRTIO_NET_F_MRG_RXBUF / version 1 layout. */
-#define VNET_HDR_LEN 12
 
 struct blk_entry {
 	struct blk_backend b;
@@ -349,12 +348,12 @@ int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_e
 	return 0;
 }
 
-/* A TAP must exist before netdev_add: TUNSETIFF would otherwise create one silently. */
+/* A TAP must exist before netdev_add: TUNSETIFF would otherwise create one silently. The
+ * header size (TUNSETVNETHDRSZ) is set by virtio_net_attach(), which owns the header. */
 static int tap_open(const char *ifname, char **ret_error)
 {
 	_cleanup_close_ int fd = -1;
 	struct ifreq ifr = { 0 };
-	int hdr_len = VNET_HDR_LEN;
 
 	if (strlen(ifname) >= IFNAMSIZ)
 		return error_set(ret_error, -ENAMETOOLONG, _("The interface name \"%s\" is longer than %d "
@@ -390,9 +389,6 @@ static int tap_open(const char *ifname, char **ret_error)
 		return error_set(ret_error, -errno, _("Could not attach to the TAP device \"%s\": %s."),
 			ifname, strerror(errno));
 	}
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
-		return error_set(ret_error, -errno, _("Could not set the virtio-net header size on TAP "
-						 "\"%s\": %s."), ifname, strerror(errno));
 	return TAKE_FD(fd);
 }
 
@@ -401,7 +397,6 @@ static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error
 {
 	_cleanup_close_ int fd = -1;
 	struct ifreq ifr = { 0 };
-	int hdr_len = VNET_HDR_LEN;
 
 	if (ioctl(src, TUNGETIFF, &ifr) < 0)
 		return error_set(ret_error, -ENOTTY, _("The file descriptor given for netdev \"%s\" is not "
@@ -416,7 +411,7 @@ static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error
 	if (fd < 0)
 		return error_set(ret_error, -errno, _("Could not duplicate the TAP fd for netdev \"%s\": "
 						 "%s."), id, strerror(errno));
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || fd_set_nonblock(fd, true) < 0)
+	if (fd_set_nonblock(fd, true) < 0)
 		return error_set(ret_error, -errno, _("Could not prepare the TAP \"%s\" for netdev \"%s\": "
 						 "%s."), ifr.ifr_name, id, strerror(errno));
 	memcpy(ret_ifname, ifr.ifr_name, IFNAMSIZ);

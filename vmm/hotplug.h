@@ -15,11 +15,12 @@
 
 #include "cleanup.h"
 #include "mac.h"
+#include "vmm-contract.h"
 
-#define HOTPLUG_BLK_SLOTS 6
-#define HOTPLUG_NET_SLOTS 2
-/* Longest node-name, netdev or device id, as QEMU's id rules allow in practice. */
-#define HOTPLUG_ID_MAX 64
+#define HOTPLUG_BLK_SLOTS MVIRT_BLK_SLOTS
+#define HOTPLUG_NET_SLOTS MVIRT_NET_SLOTS
+/* The size of a node-name, netdev or device id buffer, NUL included. */
+#define HOTPLUG_ID_MAX (MVIRT_ID_MAX + 1)
 /* Backends opened at once, plugged or not: every slot plus room for a spare
  * set, so a manager can open the next backend before removing the old one. */
 #define HOTPLUG_BLK_BACKENDS_MAX (2 * HOTPLUG_BLK_SLOTS)

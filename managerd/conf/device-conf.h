@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "mac.h"
+#include "vmm-contract.h"
 
 /* Limits, each counted without the terminating NUL. */
 #define CONF_XML_MAX (1024 * 1024)   /* bytes of one XML document */
@@ -28,6 +29,10 @@
 #define CONF_SHORT_MAX 31            /* driver names, model types and the like */
 #define CONF_DISK_SLOTS 6            /* vda .. vdf: the VMM's virtio-blk slots */
 #define CONF_NIC_SLOTS 2             /* the VMM's virtio-net slots */
+
+_Static_assert(CONF_DISK_SLOTS == MVIRT_BLK_SLOTS, "a disk target names one of the VMM's disk slots");
+_Static_assert(CONF_NIC_SLOTS == MVIRT_NET_SLOTS, "a NIC takes one of the VMM's NIC slots");
+_Static_assert(CONF_ALIAS_MAX <= MVIRT_ID_MAX, "an alias is the device's QMP id in the VMM");
 
 enum device_kind {
 	DEVICE_KIND_DISK,

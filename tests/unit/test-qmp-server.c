@@ -23,6 +23,7 @@
 
 #include "json-stream.h"
 #include "util.h"
+#include "vmm-contract.h"
 #include "vmm/eventloop.h"
 #include "vmm/hotplug.h"
 #include "vmm/qmp/qmp.h"
@@ -698,6 +699,30 @@ static struct json_object *getfd_with(struct fixture *f, const char *name, int f
 	return recv_msg(f, 0);
 }
 
+/* mvirtd names the fd of a device "fd-<alias>" (vmm-contract.h): the longest alias must fit. */
+static void test_getfd_longest_name(void **state)
+{
+	struct fixture *f = *state;
+	int fd = sized_file(f, "name.img", 4096);
+	char name[MVIRT_FDNAME_MAX + 2], text[160];
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *c = NULL;
+
+	skip_greeting(f, 0);
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	memcpy(name, MVIRT_FDNAME_PREFIX, strlen(MVIRT_FDNAME_PREFIX));
+	a = getfd_with(f, name, fd);
+	assert_error(a, "GenericError", "fdname");
+	name[MVIRT_FDNAME_MAX] = 0;
+	b = getfd_with(f, name, fd);
+	assert_return_empty(b);
+	snprintf(text, sizeof(text), "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"%s\"}}",
+		 name);
+	c = command(f, 0, text);
+	assert_return_empty(c);
+	close(fd);
+}
+
 /* The disk a blockdev-add + device_add of named fd "img" gives slot 0: its size. */
 static uint64_t plugged_size(struct fixture *f)
 {
@@ -853,6 +878,7 @@ int main(void)
 		T(test_getfd),
 		T(test_getfd_failures_close),
 		T(test_getfd_owner),
+		T(test_getfd_longest_name),
 		T(test_quit),
 		T(test_flood),
 	};

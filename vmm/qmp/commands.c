@@ -159,10 +159,10 @@ static int cmd_getfd(struct qmp_request *r, struct json_object *args, struct jso
 	struct qmp_named_fd *slot = NULL;
 
 	(void)ret;
-	if (isempty(name) || strlen(name) >= HOTPLUG_ID_MAX)
+	if (isempty(name) || strlen(name) > MVIRT_FDNAME_MAX)
 		return qmp_fail(r, "GenericError", -EINVAL, _("The fdname \"%s\" must be 1 to %d "
 							       "characters long."), name,
-			HOTPLUG_ID_MAX - 1);
+			MVIRT_FDNAME_MAX);
 	if (!c->fds_offered || c->n_pending_fds == 0)
 		return qmp_fail(r, "GenericError", -EBADF,
 			_("No file descriptor came with getfd \"%s\"; send one with SCM_RIGHTS "
