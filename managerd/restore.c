@@ -191,19 +191,17 @@ static void backend_del_quiet(struct domain *d, const char *cmd, const char *key
 static void bare_backends_remove(struct domain *d, const struct store_device *rows, size_t n,
 				 const struct vmm_slots *vs)
 {
-	char alias[CONF_ALIAS_MAX + 1];
+	char alias[CONF_ALIAS_MAX + 1], target[CONF_DISK_TARGET_MAX + 1];
 
 	for (int i = 0; i < CONF_DISK_SLOTS; i++) {
-		snprintf(alias, sizeof(alias), "disk-vd%c", 'a' + i);
+		(void)disk_slot_to_target(i, target);
+		disk_default_alias(target, alias);
 		if (!vs->blk[i].boot && !vs->blk[i].used && !slot_id_used(vs, alias) &&
 		    !rows_have(rows, n, alias))
 			backend_del_quiet(d, "blockdev-del", "node-name", alias);
 	}
 	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
-		const uint8_t *m = d->nic_macs[i];
-
-		snprintf(alias, sizeof(alias), "net-%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2],
-			 m[3], m[4], m[5]);
+		net_default_alias(d->nic_macs[i], alias);
 		if (!slot_id_used(vs, alias) && !rows_have(rows, n, alias))
 			backend_del_quiet(d, "netdev_del", "id", alias);
 	}

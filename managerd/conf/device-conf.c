@@ -364,20 +364,26 @@ bool net_def_matches(const struct net_def *have, const struct net_def *want)
 	return want->alias[0] && streq(have->alias, want->alias);
 }
 
+void disk_default_alias(const char *target, char ret[CONF_ALIAS_MAX + 1])
+{
+	snprintf(ret, CONF_ALIAS_MAX + 1, "disk-%s", target);
+}
+
+void net_default_alias(const uint8_t mac[MAC_LEN], char ret[CONF_ALIAS_MAX + 1])
+{
+	snprintf(ret, CONF_ALIAS_MAX + 1, "net-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+}
+
 void device_def_ensure_alias(struct device_def *dev)
 {
 	if (dev->kind == DEVICE_KIND_DISK) {
 		if (!dev->disk.alias[0])
-			snprintf(dev->disk.alias, sizeof(dev->disk.alias), "disk-%s",
-				 dev->disk.target);
+			disk_default_alias(dev->disk.target, dev->disk.alias);
 		return;
 	}
-	if (!dev->net.alias[0]) {
-		const uint8_t *m = dev->net.mac;
-
-		snprintf(dev->net.alias, sizeof(dev->net.alias),
-			 "net-%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	}
+	if (!dev->net.alias[0])
+		net_default_alias(dev->net.mac, dev->net.alias);
 }
 
 const char *device_def_alias(const struct device_def *dev)

@@ -152,7 +152,11 @@ int device_def_format(const struct device_def *dev, char **ret_xml);
 bool disk_def_matches(const struct disk_def *have, const struct disk_def *want);
 bool net_def_matches(const struct net_def *have, const struct net_def *want);
 
-/* Fills an empty alias with a stable default: "disk-vdb" for disks, "net-525400123456" for NICs. */
+/* The default alias rule, also used to find a backend the daemon named but no device holds:
+ * "disk-<target>" ("disk-vdb") for a disk, "net-<MAC>" ("net-525400123456") for a NIC. */
+void disk_default_alias(const char *target, char ret[CONF_ALIAS_MAX + 1]);
+void net_default_alias(const uint8_t mac[MAC_LEN], char ret[CONF_ALIAS_MAX + 1]);
+/* Fills an empty alias with the default above. */
 void device_def_ensure_alias(struct device_def *dev);
 /* The device's alias (empty string if none). */
 const char *device_def_alias(const struct device_def *dev);
