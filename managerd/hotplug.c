@@ -334,7 +334,6 @@ static int tap_open_user(struct domain *d, struct plug *p, const char *step, cha
 	const char *tap = p->dev.net.ifname;
 	int r;
 
-	(void)d;
 	r = netdev_tap_attach(tap, &p->tap_fd);
 	if (r < 0)
 		return set_error(ret_error, r == -ENODEV || r == -EINVAL ? -EINVAL : -EIO,

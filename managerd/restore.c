@@ -341,8 +341,6 @@ static int job_restore(struct domain *d, const char *arg, unsigned flags, char *
 	struct store_runtime rt = { 0 };
 	int r;
 
-	(void)arg;
-	(void)flags;
 	/* The state stays what manager_restore() saw (running while the VMM lives) until
 	 * restore_domain() knows better: a client is never told a running VM is shut off. */
 	if (store_runtime_get(manager_store(d->manager), d->uuid, &rt, NULL) >= 0)

@@ -254,7 +254,7 @@ static const char *vmm_status(void *opaque)
 	return names[((struct vmm *)opaque)->state];
 }
 
-static void vmm_on_signal(struct event_loop *loop, int fd, uint32_t events _unused_, void *opaque)
+static void vmm_on_signal(struct event_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct vmm *vmm = opaque;
 	struct signalfd_siginfo si;

@@ -31,7 +31,7 @@ const char *vm_exit_reason_to_string(enum vm_exit_reason reason)
 	return exit_reason_table[reason];
 }
 
-static void kick_handler(int sig _unused_)
+static void kick_handler(int sig)
 {
 }
 

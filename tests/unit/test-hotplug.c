@@ -38,7 +38,6 @@ static int fake_attach_blk(void *dev, const struct blk_backend *b, const char *s
 {
 	struct fake_dev *d = dev;
 
-	(void)serial;
 	if (d->fail_attach)
 		return d->fail_attach;
 	assert_null(d->blk);

@@ -38,7 +38,6 @@ struct fake_dev {
 
 static int attach_blk(void *dev, const struct blk_backend *b, const char *serial)
 {
-	(void)serial;
 	((struct fake_dev *)dev)->blk = b;
 	return 0;
 }
@@ -63,7 +62,6 @@ static int detach_net(void *dev)
 
 static void net_mac(void *dev, uint8_t ret_mac[6])
 {
-	(void)dev;
 	memcpy(ret_mac, (uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, 6);
 }
 

@@ -46,7 +46,7 @@ static void net_config_read(struct virtio_device *vdev, uint32_t off, uint8_t *d
 	memcpy(data, cfg + off, len);
 }
 
-static uint64_t net_features(struct virtio_device *vdev _unused_)
+static uint64_t net_features(struct virtio_device *vdev)
 {
 	return NET_F_MAC | NET_F_STATUS;
 }
@@ -171,7 +171,7 @@ static const struct virtio_device_ops virtio_net_ops = {
 	.reset = net_reset,
 };
 
-static void net_tap_ready(struct event_loop *loop _unused_, int fd _unused_, uint32_t events,
+static void net_tap_ready(struct event_loop *loop, int fd, uint32_t events,
 	void *opaque)
 {
 	struct virtio_net *net = opaque;

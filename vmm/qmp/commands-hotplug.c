@@ -48,7 +48,6 @@ static int cmd_blockdev_add(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	if (driver && !streq(driver, "raw") && !streq(driver, "file"))
 		return qmp_fail(r, "GenericError", -EINVAL, _("The block driver \"%s\" is not "
 							       "supported; use \"raw\" or leave it out."),
@@ -81,7 +80,6 @@ static int cmd_netdev_add(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	if (type && !streq(type, "tap"))
 		return qmp_fail(r, "GenericError", -EINVAL, _("The netdev type \"%s\" is not "
 							       "supported; use \"tap\"."), type);
@@ -204,7 +202,6 @@ static int cmd_device_add(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	err = driver_kind(r, driver, &spec.kind);
 	if (err >= 0)
 		err = check_kind_args(r, args, spec.kind, driver);
@@ -227,7 +224,6 @@ static int cmd_device_del(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	err = hotplug_device_del(r->server->hp, id, &error);
 	if (err < 0)
 		return qmp_fail_take(r, err == -ENOENT ? "DeviceNotFound" : "GenericError", err, error);
@@ -255,14 +251,12 @@ static int backend_del(struct qmp_request *r, struct json_object *args, bool blk
 static int cmd_blockdev_del(struct qmp_request *r, struct json_object *args,
 	struct json_object **ret)
 {
-	(void)ret;
 	return backend_del(r, args, true);
 }
 
 static int cmd_netdev_del(struct qmp_request *r, struct json_object *args,
 	struct json_object **ret)
 {
-	(void)ret;
 	return backend_del(r, args, false);
 }
 
@@ -303,7 +297,6 @@ static int cmd_query_slots(struct qmp_request *r, struct json_object *args,
 {
 	struct json_object *list = json_object_new_array();
 
-	(void)args;
 	for (enum slot_kind k = 0; k < _SLOT_KIND_MAX; k++)
 		for (int i = 0; i < hotplug_slot_count(k); i++) {
 			struct slot_info info;
