@@ -45,7 +45,7 @@ static bool list_has(const char *list, const char *word)
 }
 
 /*
- * Fault-injection hook for the tests of issue 9: with MVIRT_DEBUG_PAUSE_AT=cmd[,cmd...] in the
+ * Fault-injection hook for test_mvirtd_faults.py: with MVIRT_DEBUG_PAUSE_AT=cmd[,cmd...] in the
  * environment, a hot-plug step stops just before it sends cmd, creates
  * <rundir>/debug-pause-<cmd> and waits (without the big lock) until that file is removed,
  * the daemon exits (SIGTERM: -ECANCELED, and the attach rolls back) or the limit passes.
