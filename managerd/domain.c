@@ -15,22 +15,18 @@
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
+#include "string-table.h"
 #include "util.h"
 #include "vmm-contract.h"
 
-static const char *const state_names[_DOMAIN_STATE_MAX] = {
+static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
 	[DOMAIN_SHUTOFF] = "shutoff",
 	[DOMAIN_RUNNING] = "running",
 	[DOMAIN_PAUSED] = "paused",
 	[DOMAIN_CRASHED] = "crashed",
 };
 
-const char *domain_state_to_string(enum domain_state s)
-{
-	if (s < 0 || s >= _DOMAIN_STATE_MAX)
-		return NULL;
-	return state_names[s];
-}
+DEFINE_STRING_TABLE_TO_STRING(domain_state, enum domain_state, _DOMAIN_STATE_MAX)
 
 bool domain_is_active(const struct domain *d)
 {

@@ -23,6 +23,7 @@
 #include "i18n.h"
 #include "mac.h"
 #include "log.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The virtio-net header with VIRTIO_NET_F_MRG_RXBUF / version 1 layout. */
@@ -61,12 +62,7 @@ static const char *const slot_kind_table[_SLOT_KIND_MAX] = {
 	[SLOT_NET] = "net",
 };
 
-const char *slot_kind_to_string(enum slot_kind kind)
-{
-	if (kind < 0 || kind >= _SLOT_KIND_MAX)
-		return NULL;
-	return slot_kind_table[kind];
-}
+DEFINE_STRING_TABLE_TO_STRING(slot_kind, enum slot_kind, _SLOT_KIND_MAX)
 
 int hotplug_slot_count(enum slot_kind kind)
 {
