@@ -65,7 +65,7 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	if (d->pidfd >= 0)
 		exit_status_read(d);
 	d->pidfd = safe_close(d->pidfd);
-	hotplug_cleanup_all(d);
+	domain_hotplug_cleanup_all(d);
 	(void)store_runtime_delete(manager_store(m), d->uuid, NULL);
 	if (state == DOMAIN_SHUTOFF)
 		(void)store_domain_set_desired_state(manager_store(m), d->uuid,
@@ -132,7 +132,7 @@ static void qmp_event_dispatch(struct domain *d, struct json_object *ev)
 	else if (streq_ptr(name, "RESUME") && d->state == DOMAIN_PAUSED)
 		state_set(d, DOMAIN_RUNNING);
 	else if (streq_ptr(name, "DEVICE_DELETED") && qmp_event_device(ev))
-		hotplug_device_deleted(d, qmp_event_device(ev));
+		domain_hotplug_device_deleted(d, qmp_event_device(ev));
 }
 
 static void domain_events_drain(struct domain *d)
@@ -254,14 +254,14 @@ static int devices_apply(struct domain *d, char **ret_error)
 			continue;
 		dev.kind = DEVICE_KIND_DISK;
 		dev.disk = d->def->disks[i];
-		r = hotplug_apply(d, &dev, true, ret_error);
+		r = domain_hotplug_apply(d, &dev, true, ret_error);
 		if (r < 0)
 			return r;
 	}
 	for (size_t i = 0; i < d->def->n_nets; i++) {
 		dev.kind = DEVICE_KIND_INTERFACE;
 		dev.net = d->def->nets[i];
-		r = hotplug_apply(d, &dev, true, ret_error);
+		r = domain_hotplug_apply(d, &dev, true, ret_error);
 		if (r < 0)
 			return r;
 	}

@@ -127,7 +127,7 @@ static void row_reconcile(struct domain *d, struct store_device *row, struct vmm
 		slot->used = false; /* accounted for: not a stray */
 	if (row->state == STORE_DEVICE_DETACHING) {
 		if (!slot) {
-			hotplug_unplug_finish(d, row);
+			domain_hotplug_unplug_finish(d, row);
 			return;
 		}
 		/* The removal was asked; ask again, DEVICE_DELETED finishes it. */
@@ -144,7 +144,7 @@ static void row_reconcile(struct domain *d, struct store_device *row, struct vmm
 	qmp_quiet(d, dev->kind == DEVICE_KIND_DISK ? "blockdev-del" : "netdev_del",
 		  dev->kind == DEVICE_KIND_DISK ? "node-name" : "id", row->alias);
 	(void)store_device_delete(s, d->uuid, row->alias, NULL);
-	if (row->state == STORE_DEVICE_ATTACHED && hotplug_apply(d, dev, row->persistent, &err) < 0)
+	if (row->state == STORE_DEVICE_ATTACHED && domain_hotplug_apply(d, dev, row->persistent, &err) < 0)
 		log_warning("Cannot re-apply device %s of domain %s: %s", row->alias, d->name,
 			    err ? err : "");
 }
@@ -267,7 +267,7 @@ int restore_domain(struct domain *d, const struct store_runtime *rt)
 
 	if (vmm_check_alive(rt->vmm_pid, rt->vmm_start_time) < 0) {
 		log_info("The VMM of domain %s (process %d) is gone.", d->name, (int)rt->vmm_pid);
-		hotplug_cleanup_all(d);
+		domain_hotplug_cleanup_all(d);
 		(void)store_runtime_delete(manager_store(d->manager), d->uuid, NULL);
 		/* It may have died after manager_restore() saw it alive and showed it running. */
 		if (d->state != DOMAIN_SHUTOFF) {

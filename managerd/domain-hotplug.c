@@ -428,7 +428,7 @@ static int plug_prepare(struct domain *d, struct plug *p, char **ret_error)
 	return domain_def_check_attach(d->live, &p->dev, ret_error);
 }
 
-int hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
+int domain_hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
 		  char **ret_error)
 {
 	struct plug p = { .dev = *dev, .tap_fd = -1 };
@@ -462,7 +462,7 @@ int hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
 }
 
 /* The device is gone from the VMM: release its backend, TAP, bridge and row. */
-void hotplug_unplug_finish(struct domain *d, const struct store_device *row)
+void domain_hotplug_unplug_finish(struct domain *d, const struct store_device *row)
 {
 	_cleanup_device_def_ struct device_def *dev = NULL;
 	bool disk = streq(row->kind, "disk");
@@ -489,11 +489,11 @@ static int job_unplug_finish(struct domain *d, const char *alias, unsigned flags
 	/* Detaching: the late event of our device_del. Attached: another QMP client removed it
 	 * behind the daemon's back; the VMM no longer has it either way. */
 	if (row.state != STORE_DEVICE_ATTACHING && d->qmp)
-		hotplug_unplug_finish(d, &row);
+		domain_hotplug_unplug_finish(d, &row);
 	return 0;
 }
 
-void hotplug_device_deleted(struct domain *d, const char *alias)
+void domain_hotplug_device_deleted(struct domain *d, const char *alias)
 {
 	_cleanup_free_ char *err = NULL;
 
@@ -503,7 +503,7 @@ void hotplug_device_deleted(struct domain *d, const char *alias)
 			    err ? err : "");
 }
 
-int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
+int domain_hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 {
 	struct store *s = manager_store(d->manager);
 	_cleanup_(store_device_clear) struct store_device row = { 0 };
@@ -545,7 +545,7 @@ int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 			*ret_error = NULL;
 		}
 		row.state = STORE_DEVICE_DETACHING;
-		hotplug_unplug_finish(d, &row);
+		domain_hotplug_unplug_finish(d, &row);
 		return 0;
 	}
 	if (r < 0) {
@@ -556,14 +556,14 @@ int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 	r = qmp_client_wait_event(d->qmp, "DEVICE_DELETED", alias, DOMAIN_DETACH_TIMEOUT_MS, &ev);
 	if (r > 0) {
 		row.state = STORE_DEVICE_DETACHING;
-		hotplug_unplug_finish(d, &row);
+		domain_hotplug_unplug_finish(d, &row);
 	} else
 		log_warning("%s: no DEVICE_DELETED within %d ms; it stays detaching.", step,
 			    DOMAIN_DETACH_TIMEOUT_MS);
 	return 0;
 }
 
-void hotplug_cleanup_all(struct domain *d)
+void domain_hotplug_cleanup_all(struct domain *d)
 {
 	struct store *s = manager_store(d->manager);
 	struct store_device *rows = NULL;
