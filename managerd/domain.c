@@ -56,7 +56,6 @@ static void exit_status_read(struct domain *d)
 void domain_stopped(struct domain *d, enum domain_state state)
 {
 	struct manager *m = d->manager;
-	char path[512];
 
 	loop_remove(manager_loop(m), d);
 	loop_remove(manager_loop(m), &d->qmp);
@@ -70,12 +69,7 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	if (state == DOMAIN_SHUTOFF)
 		(void)store_domain_set_desired_state(manager_store(m), d->uuid,
 						     STORE_DESIRED_SHUTOFF, NULL);
-	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_CONSOLE_SOCKET, d->rundir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_PIDFILE, d->rundir);
-	unlink(path);
+	vmm_rundir_clean(d->rundir);
 	d->live = domain_def_free(d->live);
 	d->pid = 0;
 	d->stopping = false;
@@ -193,7 +187,7 @@ int domain_qmp_reconnect(struct domain *d)
 
 	loop_remove(l, &d->qmp);
 	d->qmp = qmp_client_free(d->qmp);
-	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	r = qmp_client_connect(path, QMP_CLIENT_TIMEOUT_MS, &d->qmp);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m", path,
@@ -229,11 +223,10 @@ static int runtime_record(struct domain *d, char **ret_error)
 	int r;
 
 	memcpy(rt.domain_uuid, d->uuid, sizeof(rt.domain_uuid));
-	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s" "/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir) >=
-		    (int)sizeof(rt.qmp_socket) ||
-	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s" "/" MVIRT_RUNTIME_CONSOLE_SOCKET,
-		     d->rundir) >=
-		    (int)sizeof(rt.console_socket))
+	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s/" MVIRT_RUNTIME_QMP_SOCKET,
+		     d->rundir) >= (int)sizeof(rt.qmp_socket) ||
+	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/" MVIRT_RUNTIME_CONSOLE_SOCKET,
+		     d->rundir) >= (int)sizeof(rt.console_socket))
 		return set_error(ret_error, -ENAMETOOLONG,
 				 _("The runtime folder %s is too long for a unix socket path; use a "
 				   "shorter --runtime-dir or domain name."), d->rundir);

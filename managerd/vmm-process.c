@@ -125,10 +125,11 @@ static int build_argv(struct domain *d, struct argv_buf *a, int *root_fd, char *
 		mac_format(d->nic_macs[i], mac);
 		r = arg_add(a, "-device") ?: arg_add(a, "virtio-net-device,mac=%s", mac);
 	}
-	r = r ?: arg_add(a, "-qmp") ?: arg_add(a, "unix:%s" "/" MVIRT_RUNTIME_QMP_SOCKET ",server,nowait", rd);
-	r = r ?: arg_add(a, "-serial") ?: arg_add(a, "unix:%s" "/" MVIRT_RUNTIME_CONSOLE_SOCKET ",logfile=%s" "/" MVIRT_RUNTIME_CONSOLE_LOG,
-						      rd, rd);
-	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s" "/" MVIRT_RUNTIME_PIDFILE, rd);
+	r = r ?: arg_add(a, "-qmp") ?: arg_add(a, "unix:%s/" MVIRT_RUNTIME_QMP_SOCKET
+						    ",server,nowait", rd);
+	r = r ?: arg_add(a, "-serial") ?: arg_add(a, "unix:%s/" MVIRT_RUNTIME_CONSOLE_SOCKET
+						       ",logfile=%s/" MVIRT_RUNTIME_CONSOLE_LOG, rd, rd);
+	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/" MVIRT_RUNTIME_PIDFILE, rd);
 	r = r ?: arg_add(a, "-D") ?: arg_add(a, "%s/vmm.log", rd);
 	return r ?: build_privilege(d, a);
 }
@@ -155,7 +156,7 @@ static void child_exec(struct argv_buf *a, int log_fd, int root_fd)
 	_exit(127);
 }
 
-static void clean_rundir(const char *rd)
+void vmm_rundir_clean(const char *rd)
 {
 	static const char *const files[] = { MVIRT_RUNTIME_QMP_SOCKET, MVIRT_RUNTIME_CONSOLE_SOCKET,
 					      MVIRT_RUNTIME_PIDFILE };
@@ -181,7 +182,7 @@ static int rundir_prepare(struct domain *d, char **ret_error)
 		return set_error(ret_error, -errno,
 				 _("Cannot give the runtime folder %s to the VMM's user %s: %s."),
 				 d->rundir, cfg->vmm_user, strerror(errno));
-	clean_rundir(d->rundir);
+	vmm_rundir_clean(d->rundir);
 	return 0;
 }
 
@@ -266,7 +267,7 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s" "/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
 		if (vmm_exited(d)) {
 			vmm_exit_reason(d);
