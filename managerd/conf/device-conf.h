@@ -30,7 +30,7 @@
 #define CONF_DISK_SLOTS 6            /* vda .. vdf: the VMM's virtio-blk slots */
 #define CONF_NIC_SLOTS 2             /* the VMM's virtio-net slots */
 
-_Static_assert(CONF_DISK_SLOTS == MVIRT_BLK_SLOTS, "a disk target names one of the VMM's disk slots");
+_Static_assert(CONF_DISK_SLOTS == MVIRT_BLK_SLOTS, "a disk target names a VMM disk slot");
 _Static_assert(CONF_NIC_SLOTS == MVIRT_NET_SLOTS, "a NIC takes one of the VMM's NIC slots");
 _Static_assert(CONF_ALIAS_MAX <= MVIRT_ID_MAX, "an alias is the device's QMP id in the VMM");
 
