@@ -50,7 +50,7 @@ void log_set_ident(const char *ident)
 	log_ident = ident;
 }
 
-DEFINE_STRING_TABLE_TO_STRING(log_level, enum log_level, _LOG_LEVEL_MAX)
+DEFINE_STRING_TABLE_TO_STRING(log_level, enum log_level, _LOG_LEVEL_MAX);
 
 enum log_level log_level_from_string(const char *s)
 {

@@ -26,7 +26,7 @@ static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
 	[DOMAIN_CRASHED] = "crashed",
 };
 
-DEFINE_STRING_TABLE_TO_STRING(domain_state, enum domain_state, _DOMAIN_STATE_MAX)
+DEFINE_STRING_TABLE_TO_STRING(domain_state, enum domain_state, _DOMAIN_STATE_MAX);
 
 bool domain_is_active(const struct domain *d)
 {

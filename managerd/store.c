@@ -65,8 +65,8 @@ static const char *const store_device_state_table[_STORE_DEVICE_STATE_MAX] = {
 	[STORE_DEVICE_DETACHING] = "detaching",
 };
 
-DEFINE_STRING_TABLE(store_desired_state, enum store_desired_state, _STORE_DESIRED_MAX)
-DEFINE_STRING_TABLE(store_device_state, enum store_device_state, _STORE_DEVICE_STATE_MAX)
+DEFINE_STRING_TABLE(store_desired_state, enum store_desired_state, _STORE_DESIRED_MAX);
+DEFINE_STRING_TABLE(store_device_state, enum store_device_state, _STORE_DEVICE_STATE_MAX);
 
 /* Maps an SQLite result to -errno; constraint kinds become EEXIST, ENOENT or EINVAL. */
 int store_sqlite_errno(sqlite3 *db, int rc)

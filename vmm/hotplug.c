@@ -62,7 +62,7 @@ static const char *const slot_kind_table[_SLOT_KIND_MAX] = {
 	[SLOT_NET] = "net",
 };
 
-DEFINE_STRING_TABLE_TO_STRING(slot_kind, enum slot_kind, _SLOT_KIND_MAX)
+DEFINE_STRING_TABLE_TO_STRING(slot_kind, enum slot_kind, _SLOT_KIND_MAX);
 
 int hotplug_slot_count(enum slot_kind kind)
 {

@@ -25,7 +25,7 @@ static const char *const vm_exit_reason_table[_VM_EXIT_REASON_MAX] = {
 	[VM_EXIT_ERROR] = "guest-panic",
 };
 
-DEFINE_STRING_TABLE_TO_STRING(vm_exit_reason, enum vm_exit_reason, _VM_EXIT_REASON_MAX)
+DEFINE_STRING_TABLE_TO_STRING(vm_exit_reason, enum vm_exit_reason, _VM_EXIT_REASON_MAX);
 
 static void kick_handler(int sig)
 {

@@ -25,7 +25,7 @@ static const char *const colour_table[_COLOUR_MAX] = {
 
 const char *colour_to_string(enum colour c);
 enum colour colour_from_string(const char *s);
-DEFINE_STRING_TABLE(colour, enum colour, _COLOUR_MAX)
+DEFINE_STRING_TABLE(colour, enum colour, _COLOUR_MAX);
 
 static void test_round_trip(void **state)
 {

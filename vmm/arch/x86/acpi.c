@@ -20,7 +20,7 @@ static const char *const acpi_table_table[_ACPI_TABLE_MAX] = {
 	[ACPI_TABLE_APIC] = "APIC", [ACPI_TABLE_XSDT] = "XSDT",
 };
 
-DEFINE_STRING_TABLE_TO_STRING(acpi_table, enum acpi_table, _ACPI_TABLE_MAX)
+DEFINE_STRING_TABLE_TO_STRING(acpi_table, enum acpi_table, _ACPI_TABLE_MAX);
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
