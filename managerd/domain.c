@@ -56,6 +56,7 @@ static void exit_status_read(struct domain *d)
 void domain_stopped(struct domain *d, enum domain_state state)
 {
 	struct manager *m = d->manager;
+	char path[512];
 
 	loop_remove(manager_loop(m), d);
 	loop_remove(manager_loop(m), &d->qmp);
@@ -69,7 +70,12 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	if (state == DOMAIN_SHUTOFF)
 		(void)store_domain_set_desired_state(manager_store(m), d->uuid,
 						     STORE_DESIRED_SHUTOFF, NULL);
-	vmm_rundir_clean(d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_CONSOLE_SOCKET, d->rundir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_PIDFILE, d->rundir);
+	unlink(path);
 	d->live = domain_def_free(d->live);
 	d->pid = 0;
 	d->stopping = false;

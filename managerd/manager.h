@@ -173,8 +173,6 @@ void vmm_exit_record(struct domain *d, const siginfo_t *si);
 void vmm_exit_reason(struct domain *d);
 /* -ESRCH unless pid is alive and started at start_time. */
 int vmm_check_alive(pid_t pid, uint64_t start_time);
-/* Removes the files a VMM leaves in its runtime folder (vmm-contract.h names them). */
-void vmm_rundir_clean(const char *rd);
 
 /* restore.c */
 int restore_domain(struct domain *d, const struct store_runtime *rt);

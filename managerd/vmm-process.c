@@ -156,7 +156,7 @@ static void child_exec(struct argv_buf *a, int log_fd, int root_fd)
 	_exit(127);
 }
 
-void vmm_rundir_clean(const char *rd)
+static void clean_rundir(const char *rd)
 {
 	static const char *const files[] = { MVIRT_RUNTIME_QMP_SOCKET, MVIRT_RUNTIME_CONSOLE_SOCKET,
 					      MVIRT_RUNTIME_PIDFILE };
@@ -182,7 +182,7 @@ static int rundir_prepare(struct domain *d, char **ret_error)
 		return set_error(ret_error, -errno,
 				 _("Cannot give the runtime folder %s to the VMM's user %s: %s."),
 				 d->rundir, cfg->vmm_user, strerror(errno));
-	vmm_rundir_clean(d->rundir);
+	clean_rundir(d->rundir);
 	return 0;
 }
 
