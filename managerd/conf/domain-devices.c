@@ -176,7 +176,7 @@ static int find_device(const struct domain_def *def, const struct device_def *wa
 			return error_set(ret_error, -ENOENT, _("Domain %s has no disk %s."),
 				def->name,
 				want->disk.target[0] ? want->disk.target : want->disk.alias);
-		char mac[MAC_STR_SIZE];
+		char mac[18];
 
 		mac_format(want->net.mac, mac);
 		return error_set(ret_error, -ENOENT, _("Domain %s has no interface %s."), def->name,
