@@ -1,4 +1,4 @@
-/* org.mvirt.Domain1 and its properties: a thin layer over domain.c and hotplug.c. */
+/* org.mvirt.Domain1 and its properties: a thin layer over domain.c and domain-hotplug.c. */
 #include "config.h"
 
 #include <errno.h>

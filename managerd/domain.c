@@ -15,21 +15,18 @@
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
+#include "string-table.h"
 #include "util.h"
+#include "vmm-contract.h"
 
-static const char *const state_names[_DOMAIN_STATE_MAX] = {
+static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
 	[DOMAIN_SHUTOFF] = "shutoff",
 	[DOMAIN_RUNNING] = "running",
 	[DOMAIN_PAUSED] = "paused",
 	[DOMAIN_CRASHED] = "crashed",
 };
 
-const char *domain_state_to_string(enum domain_state s)
-{
-	if (s < 0 || s >= _DOMAIN_STATE_MAX)
-		return NULL;
-	return state_names[s];
-}
+DEFINE_STRING_TABLE_TO_STRING(domain_state, enum domain_state, _DOMAIN_STATE_MAX);
 
 bool domain_is_active(const struct domain *d)
 {
@@ -68,16 +65,16 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	if (d->pidfd >= 0)
 		exit_status_read(d);
 	d->pidfd = safe_close(d->pidfd);
-	hotplug_cleanup_all(d);
+	domain_hotplug_cleanup_all(d);
 	(void)store_runtime_delete(manager_store(m), d->uuid, NULL);
 	if (state == DOMAIN_SHUTOFF)
 		(void)store_domain_set_desired_state(manager_store(m), d->uuid,
 						     STORE_DESIRED_SHUTOFF, NULL);
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/console.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_CONSOLE_SOCKET, d->rundir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/vmm.pid", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_PIDFILE, d->rundir);
 	unlink(path);
 	d->live = domain_def_free(d->live);
 	d->pid = 0;
@@ -135,7 +132,7 @@ static void qmp_event_dispatch(struct domain *d, struct json_object *ev)
 	else if (streq_ptr(name, "RESUME") && d->state == DOMAIN_PAUSED)
 		state_set(d, DOMAIN_RUNNING);
 	else if (streq_ptr(name, "DEVICE_DELETED") && qmp_event_device(ev))
-		hotplug_device_deleted(d, qmp_event_device(ev));
+		domain_hotplug_device_deleted(d, qmp_event_device(ev));
 }
 
 static void domain_events_drain(struct domain *d)
@@ -196,7 +193,7 @@ int domain_qmp_reconnect(struct domain *d)
 
 	loop_remove(l, &d->qmp);
 	d->qmp = qmp_client_free(d->qmp);
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	r = qmp_client_connect(path, QMP_CLIENT_TIMEOUT_MS, &d->qmp);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m", path,
@@ -218,7 +215,7 @@ static int live_def_init(struct domain *d)
 		d->live->disks[d->live->n_disks++] = d->def->disks[root];
 	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
 		if ((size_t)i < d->def->n_nets)
-			memcpy(d->nic_macs[i], d->def->nets[i].mac, CONF_MAC_LEN);
+			memcpy(d->nic_macs[i], d->def->nets[i].mac, MAC_LEN);
 		else if (mac_generate(d->nic_macs[i]) < 0)
 			return -EIO;
 	}
@@ -232,10 +229,10 @@ static int runtime_record(struct domain *d, char **ret_error)
 	int r;
 
 	memcpy(rt.domain_uuid, d->uuid, sizeof(rt.domain_uuid));
-	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s/qmp.sock", d->rundir) >=
-		    (int)sizeof(rt.qmp_socket) ||
-	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/console.sock", d->rundir) >=
-		    (int)sizeof(rt.console_socket))
+	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s/" MVIRT_RUNTIME_QMP_SOCKET,
+		     d->rundir) >= (int)sizeof(rt.qmp_socket) ||
+	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/" MVIRT_RUNTIME_CONSOLE_SOCKET,
+		     d->rundir) >= (int)sizeof(rt.console_socket))
 		return set_error(ret_error, -ENAMETOOLONG,
 				 _("The runtime folder %s is too long for a unix socket path; use a "
 				   "shorter --runtime-dir or domain name."), d->rundir);
@@ -256,14 +253,14 @@ static int devices_apply(struct domain *d, char **ret_error)
 			continue;
 		dev.kind = DEVICE_KIND_DISK;
 		dev.disk = d->def->disks[i];
-		r = hotplug_apply(d, &dev, true, ret_error);
+		r = domain_hotplug_apply(d, &dev, true, ret_error);
 		if (r < 0)
 			return r;
 	}
 	for (size_t i = 0; i < d->def->n_nets; i++) {
 		dev.kind = DEVICE_KIND_INTERFACE;
 		dev.net = d->def->nets[i];
-		r = hotplug_apply(d, &dev, true, ret_error);
+		r = domain_hotplug_apply(d, &dev, true, ret_error);
 		if (r < 0)
 			return r;
 	}

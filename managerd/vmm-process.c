@@ -19,6 +19,7 @@
 #include "log.h"
 #include "manager.h"
 #include "util.h"
+#include "vmm-contract.h"
 
 /* Every argument mvirtd passes fits this; the VMM has 6 + 2 slots and a few options. */
 #define VMM_ARGS_MAX 64
@@ -119,15 +120,16 @@ static int build_argv(struct domain *d, struct argv_buf *a, int *root_fd, char *
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
 	r = r ?: build_root_disk(d, a, root_fd, ret_error);
 	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
-		char mac[18];
+		char mac[MAC_STR_SIZE];
 
 		mac_format(d->nic_macs[i], mac);
 		r = arg_add(a, "-device") ?: arg_add(a, "virtio-net-device,mac=%s", mac);
 	}
-	r = r ?: arg_add(a, "-qmp") ?: arg_add(a, "unix:%s/qmp.sock,server,nowait", rd);
-	r = r ?: arg_add(a, "-serial") ?: arg_add(a, "unix:%s/console.sock,logfile=%s/console.log",
-						      rd, rd);
-	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/vmm.pid", rd);
+	r = r ?: arg_add(a, "-qmp") ?: arg_add(a, "unix:%s/" MVIRT_RUNTIME_QMP_SOCKET
+						    ",server,nowait", rd);
+	r = r ?: arg_add(a, "-serial") ?: arg_add(a, "unix:%s/" MVIRT_RUNTIME_CONSOLE_SOCKET
+						       ",logfile=%s/" MVIRT_RUNTIME_CONSOLE_LOG, rd, rd);
+	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/" MVIRT_RUNTIME_PIDFILE, rd);
 	r = r ?: arg_add(a, "-D") ?: arg_add(a, "%s/vmm.log", rd);
 	return r ?: build_privilege(d, a);
 }
@@ -156,7 +158,8 @@ static void child_exec(struct argv_buf *a, int log_fd, int root_fd)
 
 static void clean_rundir(const char *rd)
 {
-	static const char *const files[] = { "qmp.sock", "console.sock", "vmm.pid" };
+	static const char *const files[] = { MVIRT_RUNTIME_QMP_SOCKET, MVIRT_RUNTIME_CONSOLE_SOCKET,
+					      MVIRT_RUNTIME_PIDFILE };
 	char path[512];
 
 	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
@@ -264,7 +267,7 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
 		if (vmm_exited(d)) {
 			vmm_exit_reason(d);

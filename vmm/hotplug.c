@@ -21,11 +21,12 @@
 
 #include "hotplug.h"
 #include "i18n.h"
+#include "mac.h"
 #include "log.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The virtio-net header with VIRTIO_NET_F_MRG_RXBUF / version 1 layout. */
-#define VNET_HDR_LEN 12
 
 struct blk_entry {
 	struct blk_backend b;
@@ -61,12 +62,7 @@ static const char *const slot_kind_table[_SLOT_KIND_MAX] = {
 	[SLOT_NET] = "net",
 };
 
-const char *slot_kind_to_string(enum slot_kind kind)
-{
-	if (kind < 0 || kind >= _SLOT_KIND_MAX)
-		return NULL;
-	return slot_kind_table[kind];
-}
+DEFINE_STRING_TABLE_TO_STRING(slot_kind, enum slot_kind, _SLOT_KIND_MAX);
 
 int hotplug_slot_count(enum slot_kind kind)
 {
@@ -348,12 +344,12 @@ int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_e
 	return 0;
 }
 
-/* A TAP must exist before netdev_add: TUNSETIFF would otherwise create one silently. */
+/* A TAP must exist before netdev_add: TUNSETIFF would otherwise create one silently. The
+ * header size (TUNSETVNETHDRSZ) is set by virtio_net_attach(), which owns the header. */
 static int tap_open(const char *ifname, char **ret_error)
 {
 	_cleanup_close_ int fd = -1;
 	struct ifreq ifr = { 0 };
-	int hdr_len = VNET_HDR_LEN;
 
 	if (strlen(ifname) >= IFNAMSIZ)
 		return error_set(ret_error, -ENAMETOOLONG, _("The interface name \"%s\" is longer than %d "
@@ -389,9 +385,6 @@ static int tap_open(const char *ifname, char **ret_error)
 		return error_set(ret_error, -errno, _("Could not attach to the TAP device \"%s\": %s."),
 			ifname, strerror(errno));
 	}
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
-		return error_set(ret_error, -errno, _("Could not set the virtio-net header size on TAP "
-						 "\"%s\": %s."), ifname, strerror(errno));
 	return TAKE_FD(fd);
 }
 
@@ -400,7 +393,6 @@ static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error
 {
 	_cleanup_close_ int fd = -1;
 	struct ifreq ifr = { 0 };
-	int hdr_len = VNET_HDR_LEN;
 
 	if (ioctl(src, TUNGETIFF, &ifr) < 0)
 		return error_set(ret_error, -ENOTTY, _("The file descriptor given for netdev \"%s\" is not "
@@ -415,7 +407,7 @@ static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error
 	if (fd < 0)
 		return error_set(ret_error, -errno, _("Could not duplicate the TAP fd for netdev \"%s\": "
 						 "%s."), id, strerror(errno));
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || fd_set_nonblock(fd, true) < 0)
+	if (fd_set_nonblock(fd, true) < 0)
 		return error_set(ret_error, -errno, _("Could not prepare the TAP \"%s\" for netdev \"%s\": "
 						 "%s."), ifr.ifr_name, id, strerror(errno));
 	memcpy(ret_ifname, ifr.ifr_name, IFNAMSIZ);
@@ -479,30 +471,11 @@ int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error)
 	return 0;
 }
 
-static int mac_parse(const char *s, uint8_t ret[6])
-{
-	unsigned v[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		    &end) != 6 || strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		ret[i] = v[i];
-	return 0;
-}
-
-static void mac_format(const uint8_t mac[6], char ret[18])
-{
-	snprintf(ret, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		mac[5]);
-}
-
 static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slot,
 	char **ret_error)
 {
-	uint8_t want[6], have[6] = { 0 };
-	char have_s[18];
+	uint8_t want[MAC_LEN], have[MAC_LEN] = { 0 };
+	char have_s[MAC_STR_SIZE];
 
 	if (!spec->mac)
 		return 0;
@@ -512,7 +485,7 @@ static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slo
 			spec->mac);
 	if (hp->ops && hp->ops->net_mac)
 		hp->ops->net_mac(hp->net_slots[slot].dev, have);
-	if (memcmp(want, have, 6) == 0)
+	if (memcmp(want, have, MAC_LEN) == 0)
 		return 0;
 	mac_format(have, have_s);
 	return error_set(ret_error, -EINVAL, _("The MAC address %s differs from the MAC %s of NIC slot "

@@ -103,7 +103,7 @@ static int ifname_check(const char *name, const char *what, char **ret_error)
 
 int net_def_validate(const struct net_def *net, char **ret_error)
 {
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 	int r;
 
 	mac_format(net->mac, mac);
@@ -116,7 +116,7 @@ int net_def_validate(const struct net_def *net, char **ret_error)
 			mac);
 	if (net->ifname[0] && (r = ifname_check(net->ifname, "TAP", ret_error)) < 0)
 		return r;
-	if ((net->mac[0] & 1) || !memcmp(net->mac, "\0\0\0\0\0\0", CONF_MAC_LEN))
+	if ((net->mac[0] & 1) || !memcmp(net->mac, "\0\0\0\0\0\0", MAC_LEN))
 		return error_set(ret_error, -EINVAL,
 			_("The MAC address %s is not a unicast address; the first byte "
 			  "must be even and the address not zero."),

@@ -79,32 +79,7 @@ int disk_slot_to_target(unsigned slot, char *buf)
 	return 0;
 }
 
-int mac_parse(const char *s, uint8_t mac[CONF_MAC_LEN])
-{
-	uint8_t out[CONF_MAC_LEN];
-
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (size_t i = 0; i < CONF_MAC_LEN; i++) {
-		const char *p = s + i * 3;
-		char hex[3] = { p[0], p[1], 0 }, *end;
-
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-		    (i < CONF_MAC_LEN - 1 && p[2] != ':'))
-			return -EINVAL;
-		out[i] = (uint8_t)strtoul(hex, &end, 16);
-	}
-	memcpy(mac, out, CONF_MAC_LEN);
-	return 0;
-}
-
-void mac_format(const uint8_t mac[CONF_MAC_LEN], char *buf)
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-}
-
-int mac_generate(uint8_t mac[CONF_MAC_LEN])
+int mac_generate(uint8_t mac[MAC_LEN])
 {
 	uint8_t r[3];
 
@@ -261,7 +236,7 @@ void disk_def_format_buf(struct xbuf *b, const struct disk_def *disk, int indent
 
 void net_def_format_buf(struct xbuf *b, const struct net_def *net, int indent)
 {
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 
 	mac_format(net->mac, mac);
 	xbuf_printf(b, "%*s<interface type='%s'>\n", indent, "", net_type_to_string(net->type));
@@ -384,25 +359,31 @@ bool disk_def_matches(const struct disk_def *have, const struct disk_def *want)
 bool net_def_matches(const struct net_def *have, const struct net_def *want)
 {
 	if (!want->mac_generated)
-		return memcmp(have->mac, want->mac, CONF_MAC_LEN) == 0 &&
+		return memcmp(have->mac, want->mac, MAC_LEN) == 0 &&
 		       (!want->alias[0] || streq(have->alias, want->alias));
 	return want->alias[0] && streq(have->alias, want->alias);
+}
+
+void disk_default_alias(const char *target, char ret[CONF_ALIAS_MAX + 1])
+{
+	snprintf(ret, CONF_ALIAS_MAX + 1, "disk-%s", target);
+}
+
+void net_default_alias(const uint8_t mac[MAC_LEN], char ret[CONF_ALIAS_MAX + 1])
+{
+	snprintf(ret, CONF_ALIAS_MAX + 1, "net-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
 }
 
 void device_def_ensure_alias(struct device_def *dev)
 {
 	if (dev->kind == DEVICE_KIND_DISK) {
 		if (!dev->disk.alias[0])
-			snprintf(dev->disk.alias, sizeof(dev->disk.alias), "disk-%s",
-				 dev->disk.target);
+			disk_default_alias(dev->disk.target, dev->disk.alias);
 		return;
 	}
-	if (!dev->net.alias[0]) {
-		const uint8_t *m = dev->net.mac;
-
-		snprintf(dev->net.alias, sizeof(dev->net.alias),
-			 "net-%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	}
+	if (!dev->net.alias[0])
+		net_default_alias(dev->net.mac, dev->net.alias);
 }
 
 const char *device_def_alias(const struct device_def *dev)

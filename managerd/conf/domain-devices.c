@@ -103,7 +103,7 @@ static int check_disk_join(const struct domain_def *def, const struct disk_def *
 static int check_net_join(const struct domain_def *def, const struct net_def *net,
 			  char **ret_error)
 {
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 
 	mac_format(net->mac, mac);
 	if (def->n_nets >= DOMAIN_NICS_MAX)
@@ -112,7 +112,7 @@ static int check_net_join(const struct domain_def *def, const struct net_def *ne
 			  "already."),
 			def->name, DOMAIN_NICS_MAX);
 	for (size_t i = 0; i < def->n_nets; i++) {
-		if (!memcmp(def->nets[i].mac, net->mac, CONF_MAC_LEN))
+		if (!memcmp(def->nets[i].mac, net->mac, MAC_LEN))
 			return error_set(ret_error, -EEXIST,
 				_("Domain %s already has an interface with MAC %s."), def->name,
 				mac);

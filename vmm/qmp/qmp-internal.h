@@ -16,7 +16,7 @@
 #define QMP_READ_CHUNK 4096     /* bytes read per wake-up, so no client hogs the loop */
 
 struct qmp_named_fd {
-	char name[HOTPLUG_ID_MAX];
+	char name[MVIRT_FDNAME_MAX + 1];
 	int fd; /* -1 when the entry is free */
 };
 

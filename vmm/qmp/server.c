@@ -416,8 +416,6 @@ static void on_client(struct event_loop *loop, int fd, uint32_t events, void *op
 	struct qmp_client *c = opaque;
 	struct qmp_server *s = c->server;
 
-	(void)loop;
-	(void)fd;
 	if (events & EPOLLOUT)
 		client_flush(c);
 	if (!c->dead && (events & EPOLLIN))
@@ -433,8 +431,6 @@ static void on_timer(struct event_loop *loop, int fd, uint32_t events, void *opa
 	uint64_t expirations, now = now_ms();
 	bool any = false;
 
-	(void)loop;
-	(void)events;
 	if (read(fd, &expirations, sizeof(expirations)) < 0) {
 		/* Nothing to read: the tick was already taken. */
 	}
@@ -501,8 +497,6 @@ static void on_accept(struct event_loop *loop, int fd, uint32_t events, void *op
 	struct qmp_server *s = opaque;
 	int cfd;
 
-	(void)loop;
-	(void)events;
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (cfd < 0) {
 		if (errno != EAGAIN && errno != EINTR)

@@ -6,6 +6,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/aml.h"
+#include "string-table.h"
 
 #define ACPI_HEADER_LEN 36
 #define FADT_LEN 276
@@ -15,17 +16,12 @@
 #define MADT_PCAT_COMPAT 1u
 #define GAS_SYSTEM_IO 1
 
-static const char *const table_names[_ACPI_TABLE_MAX] = {
+static const char *const acpi_table_table[_ACPI_TABLE_MAX] = {
 	[ACPI_TABLE_RSDP] = "RSDP", [ACPI_TABLE_DSDT] = "DSDT", [ACPI_TABLE_FACP] = "FACP",
 	[ACPI_TABLE_APIC] = "APIC", [ACPI_TABLE_XSDT] = "XSDT",
 };
 
-const char *acpi_table_to_string(enum acpi_table t)
-{
-	if (t < 0 || t >= _ACPI_TABLE_MAX)
-		return NULL;
-	return table_names[t];
-}
+DEFINE_STRING_TABLE_TO_STRING(acpi_table, enum acpi_table, _ACPI_TABLE_MAX);
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
