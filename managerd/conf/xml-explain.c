@@ -122,6 +122,17 @@ struct allowed {
 	bool holds; /* value is one of the listed */
 };
 
+/* Whether the ", "-separated list already names value. */
+static bool list_has(const char *list, const char *value)
+{
+	size_t n = strlen(value);
+
+	for (const char *p = list; (p = strstr(p, value)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
 /* Adds the <value>s under an <attribute> (through <choice>) to a; anything else is open. */
 static void allowed_add(struct allowed *a, xmlNodePtr n, const char *value)
 {
@@ -141,7 +152,7 @@ static void allowed_add(struct allowed *a, xmlNodePtr n, const char *value)
 		text = xmlNodeGetContent(c);
 		if (text && streq((const char *)text, value))
 			a->holds = true;
-		if (text && !strstr(a->list, (const char *)text)) {
+		if (text && !list_has(a->list, (const char *)text)) {
 			size_t len = strlen(a->list);
 
 			snprintf(a->list + len, sizeof(a->list) - len, "%s%s", len ? ", " : "",
