@@ -1,8 +1,9 @@
 /*
- * Which attribute value made RelaxNG refuse a document, read from the schema itself: for an
+ * Which attribute made RelaxNG refuse a document, read from the schema itself: for an
  * attribute of the document, every <attribute name=> of the schema that belongs to an
  * <element> of the same name (directly, or through a <define> that element refers to) lists
- * the values it allows. The schema stays the one place that says what mvirt supports.
+ * the values it allows; an attribute no such <element> has is named as unsupported. The
+ * schema stays the one place that says what mvirt supports.
  */
 #include "config.h"
 
@@ -174,6 +175,15 @@ static void allowed_collect(const struct rng_set *set, const char *elem, const c
 			}
 }
 
+static bool element_known(const struct rng_set *set, const char *elem)
+{
+	for (unsigned i = 0; i < set->n; i++)
+		for (xmlNodePtr n = xmlDocGetRootElement(set->doc[i]); n; n = next_element(n))
+			if (is_rng(n, "element") && prop_is(n, "name", elem))
+				return true;
+	return false;
+}
+
 int xml_explain_values(xmlDocPtr doc, const char *schema_dir, const char *schema,
 		       char **ret_error)
 {
@@ -192,7 +202,12 @@ int xml_explain_values(xmlDocPtr doc, const char *schema_dir, const char *schema
 			value = xmlNodeGetContent((xmlNodePtr)at);
 			allowed_collect(&set, (const char *)n->name, (const char *)at->name,
 					value ? (const char *)value : "", &a);
-			if (a.found && !a.any && !a.holds)
+			if (!a.found && element_known(&set, (const char *)n->name))
+				r = error_set(ret_error, -EINVAL,
+					_("The attribute %s of <%s> at line %ld is not supported by "
+					  "mvirt; remove it."),
+					(const char *)at->name, (const char *)n->name, xmlGetLineNo(n));
+			else if (a.found && !a.any && !a.holds)
 				r = error_set(ret_error, -EINVAL,
 					_("The value %s of <%s %s> at line %ld is not supported; "
 					  "mvirt supports %s."),

@@ -9,11 +9,12 @@
 #include <libxml/tree.h>
 
 /*
- * Looks for the first attribute (in document order) whose value the schema
- * <schema_dir>/<schema> (with its includes) restricts to a list of <value>s that does not
- * hold it: -EINVAL with a sentence naming the value, the element and attribute, the line and
- * the values mvirt supports (malloc'd into *ret_error). 0 when there is none, or when the
- * schema cannot be read (the caller then gives its generic sentence).
+ * Looks for the first attribute (in document order) that the schema <schema_dir>/<schema>
+ * (with its includes) does not declare for its element, or whose value the schema restricts
+ * to a list of <value>s that does not hold it: -EINVAL with a sentence naming the attribute
+ * (and value), the element, the line and the values mvirt supports (malloc'd into
+ * *ret_error). 0 when there is none, or when the schema cannot be read (the caller then
+ * gives its generic sentence).
  */
 int xml_explain_values(xmlDocPtr doc, const char *schema_dir, const char *schema,
 		       char **ret_error);

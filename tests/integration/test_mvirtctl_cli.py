@@ -102,7 +102,14 @@ def test_libvirt_forms_pass_and_refused_values_are_named(workdir, dbus_bus):  # 
              "The value qcow2 of <driver type> at line 2 is not supported; mvirt supports raw."),
             ("<interface type='user'>\n  <model type='virtio'/>\n</interface>\n",
              "The value user of <interface type> at line 1 is not supported; mvirt supports "
-             "bridge, ethernet.")):
+             "bridge, ethernet."),
+            ("<interface type='ethernet'>\n  <target dev='x' bogus='1'/>\n</interface>\n",
+             "The attribute bogus of <target> at line 2 is not supported by mvirt; remove it."),
+            # libxml2 has no line for this one: no "0:" either.
+            ("<interface type='ethernet'>\n  <target dev='x'/>\n  <target dev='y'/>\n"
+             "</interface>\n",
+             "The file does not match the schema device.rng: Extra element target in "
+             "interleave.")):
         bad = write(os.path.join(workdir, "bad.xml"), text)
         run = mvirtctl("--bus-address", dbus_bus.address, "attach-device", "web1", bad,
                        env={"LC_ALL": "C"})

@@ -160,6 +160,10 @@ static void test_errors(void **state)
 	expect_error("<interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/></interface>",
 		     "The value vdpa of <interface type> at line 1 is not supported; mvirt "
 		     "supports bridge, ethernet.");
+	expect_error("<disk type='file'><driver name='qemu' type='raw' discard='unmap'/>"
+		     "<source file='/a'/><target dev='vda'/></disk>",
+		     "The attribute discard of <driver> at line 1 is not supported by mvirt; "
+		     "remove it.");
 	expect_error("<interface type='user'/>",
 		     "The value user of <interface type> at line 1 is not supported");
 	expect_error("<disk type='file'><source file='/a'/></disk>", "element <disk>");
