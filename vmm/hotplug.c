@@ -284,6 +284,10 @@ static int image_size(int fd, const struct stat *st, const char *what, uint64_t 
 
 static int blk_free_entry(struct hotplug *hp, char **ret_error)
 {
+	/* A released entry only keeps a name for a late blockdev-del: take it last. */
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (!hp->blks[i].used && !hp->blks[i].released)
+			return i;
 	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
 		if (!hp->blks[i].used)
 			return i;
@@ -450,6 +454,9 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 	if (net_find(hp, spec->id) >= 0)
 		return error_set(ret_error, -EEXIST, _("A netdev with id \"%s\" already exists; choose "
 						  "another id or remove it with netdev_del."), spec->id);
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
+		if (!hp->nets[i].used && !hp->nets[i].released)
+			e = &hp->nets[i];
 	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
 		if (!hp->nets[i].used)
 			e = &hp->nets[i];

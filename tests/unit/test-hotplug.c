@@ -361,7 +361,10 @@ static void test_backend_del_after_device_del(void **state)
 	assert_int_equal(device(f, SLOT_BLK, "drive-1", 1), 0);
 	assert_int_equal(del(f, "drive-1"), 0);
 	assert_null(f->blk[1].blk);
+	/* Another backend opened in between does not take the name's place. */
+	assert_int_equal(blockdev(f, "drive-2", image(f, "b.img", 4096), false), 0);
 	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-1", &f->error), 0);
+	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-2", &f->error), 0);
 	/* Once deleted, the name is unknown again. */
 	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-1", &f->error), -ENOENT);
 	clear_error(f);
