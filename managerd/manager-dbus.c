@@ -119,7 +119,8 @@ static DBusHandlerResult reply_introspect_tree(DBusConnection *conn, DBusMessage
 {
 	_cleanup_dbus_message_ DBusMessage *reply = NULL;
 	_cleanup_free_ char *text = NULL;
-	const char *xml = domains ? domains_node_head : dbus_introspection_xml("org.mvirt.Manager1.xml");
+	const char *xml = domains ? domains_node_head
+				  : dbus_introspection_xml("org.mvirt.Manager1.xml");
 	const char *end = NULL, *p;
 	size_t size = 0;
 	FILE *f;

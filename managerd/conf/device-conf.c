@@ -394,7 +394,8 @@ bool net_def_matches(const struct net_def *have, const struct net_def *want)
 	if (want->alias[0])
 		return streq(have->alias, want->alias);
 	/* No MAC and no alias: what the XML does say, as libvirt matches it. */
-	return have->type == want->type && (!want->bridge[0] || streq(have->bridge, want->bridge)) &&
+	return have->type == want->type &&
+	       (!want->bridge[0] || streq(have->bridge, want->bridge)) &&
 	       (!want->ifname[0] || streq(have->ifname, want->ifname)) &&
 	       streq(have->model, want->model);
 }

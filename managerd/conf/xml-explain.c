@@ -107,7 +107,8 @@ static bool owned_by(const struct rng_set *set, xmlNodePtr def, const char *elem
 		name = strdup((const char *)v);
 		xmlFree(v);
 		for (unsigned i = 0; name && i < set->n; i++)
-			for (xmlNodePtr n = xmlDocGetRootElement(set->doc[i]); n; n = next_element(n))
+			for (xmlNodePtr n = xmlDocGetRootElement(set->doc[i]); n;
+			     n = next_element(n))
 				if (is_rng(n, "ref") && prop_is(n, "name", name) &&
 				    owned_by(set, n, elem, depth + 1))
 					return true;
@@ -167,7 +168,8 @@ static void allowed_collect(const struct rng_set *set, const char *elem, const c
 			    const char *value, struct allowed *a)
 {
 	for (unsigned i = 0; i < set->n; i++)
-		for (xmlNodePtr n = xmlDocGetRootElement(set->doc[i]); n; n = next_element(n))
+		for (xmlNodePtr n = xmlDocGetRootElement(set->doc[i]); n;
+		     n = next_element(n))
 			if (is_rng(n, "attribute") && prop_is(n, "name", attr) &&
 			    owned_by(set, n, elem, 0)) {
 				a->found = true;
@@ -206,7 +208,8 @@ int xml_explain_values(xmlDocPtr doc, const char *schema_dir, const char *schema
 				r = error_set(ret_error, -EINVAL,
 					_("The attribute %s of <%s> at line %ld is not supported by "
 					  "mvirt; remove it."),
-					(const char *)at->name, (const char *)n->name, xmlGetLineNo(n));
+					(const char *)at->name, (const char *)n->name,
+					xmlGetLineNo(n));
 			else if (a.found && !a.any && !a.holds)
 				r = error_set(ret_error, -EINVAL,
 					_("The value %s of <%s %s> at line %ld is not supported; "
