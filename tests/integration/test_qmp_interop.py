@@ -2,11 +2,16 @@
 socket: a null id echoed, a second negotiation refused, one error for a bad object split over
 two lines, "/" not escaped, and QEMU's unplug order (device_del, DEVICE_DELETED, then
 blockdev-del / netdev_del) as well as StratoVirt's (device_del alone) leaving nothing open."""
+import json
 import os
+import signal
+import subprocess
+import time
 
 import pytest
 
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
+from qemu_probe import qemu_path
 from qmp_client import QmpClient
 from vmm_helpers import Vmm
 
@@ -20,6 +25,7 @@ def vmm(workdir):  # noqa: F811
     sock = os.path.join(workdir, "qmp.sock")
     v = Vmm(workdir, ["-qmp", f"unix:{sock},server,nowait"])
     v.wait_event("ready", timeout=60)
+    v.qmp_path = sock
     v.qmp = QmpClient(sock)
     yield v
     v.qmp.close()
@@ -97,3 +103,53 @@ def test_netdev_del_after_device_del(vmm):
         assert open_fds(vmm.pid) == before
     finally:
         subprocess.run(["ip", "link", "del", tap], check=False)
+
+
+# The wire details above, replayed against QEMU 7.2 itself: the same replies, in shape.
+TRANSCRIPT = [b'{"execute": "qmp_capabilities"}\r\n',
+              b'{"execute": "query-status", "id": null}\r\n',
+              b'{"execute": "qmp_capabilities", "id": "again"}\r\n',
+              b'{"execute": \r\n', b'}\r\n',
+              b'{"execute": "query-status", "id": "after"}\r\n',
+              b'{"execute": "device_del", "arguments": {"id": "/a/b"}}\r\n']
+
+
+def replay(sock_path):
+    """Sends TRANSCRIPT, returns the raw reply lines (events left out)."""
+    q = QmpClient(sock_path)
+    try:
+        for chunk in TRANSCRIPT:
+            q.send_raw(chunk)
+            time.sleep(0.05)
+        lines = []
+        while len(lines) < 6:
+            line = q.readline()
+            if b'"event"' not in line:
+                lines.append(line)
+        return lines
+    finally:
+        q.close()
+
+
+def shape(line):
+    msg = json.loads(line)
+    return (sorted(msg), msg.get("id", "-"), msg.get("error", {}).get("class"))
+
+
+def test_same_replies_as_qemu(vmm, workdir):  # noqa: F811
+    qemu = qemu_path()
+    if not qemu:
+        pytest.skip("QEMU is not installed")
+    sock = os.path.join(workdir, "qemu-qmp.sock")
+    proc = subprocess.Popen([qemu, "-M", "microvm", "-accel", "tcg", "-display", "none",
+                             "-nodefaults", "-S", "-qmp", f"unix:{sock},server=on,wait=off"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        want = replay(sock)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    vmm.qmp.close()
+    got = replay(vmm.qmp_path)
+    assert [shape(x) for x in got] == [shape(x) for x in want], (got, want)
+    assert b"/a/b" in got[-1] and b"\\/" not in got[-1] and b"\\/" not in want[-1]
