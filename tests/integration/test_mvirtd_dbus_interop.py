@@ -262,5 +262,7 @@ def test_live_xml_says_the_real_console(mvirtd, workdir):  # noqa: F811
         assert live.find("devices/serial").get("type") == "unix"
         wait_for(lambda: os.path.exists(sock), 10, what="the console socket")
         assert sock == os.path.join(mvirtd.runtime_dir, "livecon", "console.sock")
+        # What dumpxml prints of a running domain defines again (issue 15, point 3).
+        assert mvirtd.manager().DefineXML(str(dom.GetXML(1))) == path
     finally:
         dom.Destroy()
