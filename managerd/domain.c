@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -427,15 +428,23 @@ int domain_set_autostart(struct domain *d, bool autostart, char **ret_error)
 
 int domain_get_xml(struct domain *d, unsigned flags, char **ret_xml, char **ret_error)
 {
-	const struct domain_def *def = d->def;
+	_cleanup_domain_def_ struct domain_def *copy = NULL;
+	char console[PATH_MAX];
 
+	if (flags & ~(unsigned)(DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG))
+		return set_error(ret_error, -EINVAL,
+				 _("The GetXML flags %u are not supported; use 0 (current), 1 "
+				   "(live) or 2 (config)."),
+				 flags);
 	if ((flags & DOMAIN_AFFECT_LIVE) && (flags & DOMAIN_AFFECT_CONFIG))
 		return set_error(ret_error, -EINVAL,
 				 _("GetXML takes live (1) or config (2), not both (flags %u)."),
 				 flags);
-	if (flags & ~(unsigned)(DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG))
-		return set_error(ret_error, -EINVAL, _("Unknown GetXML flags %u."), flags);
-	if (!(flags & DOMAIN_AFFECT_CONFIG) && d->live)
-		def = d->live;
-	return domain_def_format(def, ret_xml);
+	copy = domain_def_copy(!(flags & DOMAIN_AFFECT_CONFIG) && d->live ? d->live : d->def);
+	if (!copy)
+		return -ENOMEM;
+	/* Whatever <serial>/<console> was defined, the console is this unix socket: say so. */
+	snprintf(console, sizeof(console), "%s/console.sock", d->rundir);
+	(void)domain_def_set_console(copy, console);
+	return domain_def_format(copy, ret_xml);
 }

@@ -28,9 +28,15 @@
 
 /* The virtio-net header with VIRTIO_NET_F_MRG_RXBUF / version 1 layout. */
 
+/*
+ * A backend freed by device_del keeps its name (released) until blockdev-del / netdev_del
+ * names it or the entry is reused: QEMU's clients unplug with device_del and then delete the
+ * backend, StratoVirt's guide with device_del alone; both succeed and neither leaks an fd.
+ */
 struct blk_entry {
 	struct blk_backend b;
 	bool used;
+	bool released;
 	int slot; /* the slot it fills, or -1 */
 	dev_t st_dev;
 	ino_t st_ino;
@@ -39,6 +45,7 @@ struct blk_entry {
 struct net_entry {
 	struct net_backend b;
 	bool used;
+	bool released;
 	int slot;
 };
 
@@ -273,6 +280,10 @@ static int image_size(int fd, const struct stat *st, const char *what, uint64_t 
 
 static int blk_free_entry(struct hotplug *hp, char **ret_error)
 {
+	/* A released entry only keeps a name for a late blockdev-del: take it last. */
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (!hp->blks[i].used && !hp->blks[i].released)
+			return i;
 	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
 		if (!hp->blks[i].used)
 			return i;
@@ -302,6 +313,9 @@ int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, c
 	slot = blk_free_entry(hp, ret_error);
 	if (slot < 0)
 		return slot;
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (hp->blks[i].released && streq(hp->blks[i].b.node_name, spec->node_name))
+			hp->blks[i].released = false; /* the name is taken again */
 	fd = image_open(spec, ret_error);
 	if (fd < 0)
 		return fd;
@@ -332,6 +346,11 @@ int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_e
 {
 	int i = node_name ? blk_find(hp, node_name) : -1;
 
+	for (int j = 0; i < 0 && node_name && j < HOTPLUG_BLK_BACKENDS_MAX; j++)
+		if (hp->blks[j].released && streq(hp->blks[j].b.node_name, node_name)) {
+			hp->blks[j] = (struct blk_entry){ .b.fd = -1 };
+			return 0; /* device_del closed it already */
+		}
 	if (i < 0)
 		return error_set(ret_error, -ENOENT, _("No block node is named \"%s\"; query-slots lists "
 						  "the nodes in use."), node_name ? node_name : "");
@@ -428,6 +447,9 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 		return error_set(ret_error, -EEXIST, _("A netdev with id \"%s\" already exists; choose "
 						  "another id or remove it with netdev_del."), spec->id);
 	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
+		if (!hp->nets[i].used && !hp->nets[i].released)
+			e = &hp->nets[i];
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
 		if (!hp->nets[i].used)
 			e = &hp->nets[i];
 	if (!e)
@@ -448,6 +470,9 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 		fd = tap_open(spec->ifname, ret_error);
 	if (fd < 0)
 		return fd;
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX; i++)
+		if (hp->nets[i].released && streq(hp->nets[i].b.id, spec->id))
+			hp->nets[i].released = false; /* the name is taken again */
 	*e = (struct net_entry){ .used = true, .slot = -1, .b.tap_fd = fd };
 	str_copy(e->b.id, sizeof(e->b.id), spec->id);
 	str_copy(e->b.ifname, sizeof(e->b.ifname), spec->fd >= 0 ? ifname : spec->ifname);
@@ -459,6 +484,11 @@ int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error)
 {
 	int i = id ? net_find(hp, id) : -1;
 
+	for (int j = 0; i < 0 && id && j < HOTPLUG_NET_BACKENDS_MAX; j++)
+		if (hp->nets[j].released && streq(hp->nets[j].b.id, id)) {
+			hp->nets[j] = (struct net_entry){ .b.tap_fd = -1 };
+			return 0; /* device_del closed it already */
+		}
 	if (i < 0)
 		return error_set(ret_error, -ENOENT, _("No netdev has the id \"%s\"; query-slots lists the "
 						  "netdevs in use."), id ? id : "");
@@ -624,11 +654,19 @@ int hotplug_device_del(struct hotplug *hp, const char *id, char **ret_error)
 		return error_set(ret_error, r, _("Could not unplug device \"%s\" from %s slot 0x%x: %s."),
 			id, slot_kind_to_string(kind), slot, strerror(-r));
 	if (kind == SLOT_BLK) {
-		safe_close(hp->blks[s->backend].b.fd);
-		hp->blks[s->backend] = (struct blk_entry){ .b.fd = -1 };
+		struct blk_entry *e = &hp->blks[s->backend];
+		struct blk_entry gone = { .released = true, .b.fd = -1 };
+
+		safe_close(e->b.fd);
+		memcpy(gone.b.node_name, e->b.node_name, sizeof(gone.b.node_name));
+		*e = gone;
 	} else {
-		safe_close(hp->nets[s->backend].b.tap_fd);
-		hp->nets[s->backend] = (struct net_entry){ .b.tap_fd = -1 };
+		struct net_entry *e = &hp->nets[s->backend];
+		struct net_entry gone = { .released = true, .b.tap_fd = -1 };
+
+		safe_close(e->b.tap_fd);
+		memcpy(gone.b.id, e->b.id, sizeof(gone.b.id));
+		*e = gone;
 	}
 	log_info("Unplugged %s \"%s\" from slot 0x%x.", slot_kind_to_string(kind), id, slot);
 	*s = (struct slot){ .dev = s->dev, .backend = -1 };

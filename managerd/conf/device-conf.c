@@ -135,6 +135,7 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 {
 	_cleanup_free_ char *type = xml_string(ctxt, node, "string(./@type)");
 	_cleanup_free_ char *mac = xml_string(ctxt, node, "string(./mac/@address)");
+	_cleanup_free_ char *managed = NULL;
 	int r;
 
 	*net = (struct net_def){};
@@ -153,6 +154,8 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 	    (r = xml_copy(ctxt, node, "string(./alias/@name)", net->alias, sizeof(net->alias),
 			  "<alias name>", ret_error)) < 0)
 		return r;
+	managed = xml_string(ctxt, node, "string(./target/@managed)");
+	net->managed = !managed || !streq(managed, "no");
 	/* virtio is the only model, and the formatter always names it. */
 	if (!net->model[0])
 		strcpy(net->model, "virtio");
@@ -249,6 +252,8 @@ void net_def_format_buf(struct xbuf *b, const struct net_def *net, int indent)
 	if (net->ifname[0]) {
 		xbuf_printf(b, "%*s<target", indent + 2, "");
 		xbuf_attr(b, "dev", net->ifname);
+		if (!net->managed)
+			xbuf_printf(b, " managed='no'");
 		xbuf_printf(b, "/>\n");
 	}
 	xbuf_printf(b, "%*s<model type='virtio'/>\n", indent + 2, "");
@@ -361,7 +366,13 @@ bool net_def_matches(const struct net_def *have, const struct net_def *want)
 	if (!want->mac_generated)
 		return memcmp(have->mac, want->mac, MAC_LEN) == 0 &&
 		       (!want->alias[0] || streq(have->alias, want->alias));
-	return want->alias[0] && streq(have->alias, want->alias);
+	if (want->alias[0])
+		return streq(have->alias, want->alias);
+	/* No MAC and no alias: what the XML does say, as libvirt matches it. */
+	return have->type == want->type &&
+	       (!want->bridge[0] || streq(have->bridge, want->bridge)) &&
+	       (!want->ifname[0] || streq(have->ifname, want->ifname)) &&
+	       streq(have->model, want->model);
 }
 
 void disk_default_alias(const char *target, char ret[CONF_ALIAS_MAX + 1])

@@ -86,6 +86,8 @@ struct net_def {
 	char ifname[CONF_IFNAME_MAX + 1];        /* <target dev=>: the host TAP, "" if absent */
 	uint8_t mac[MAC_LEN];               /* <mac address=> */
 	bool mac_generated;                      /* no <mac> was given: mac is 52:54:00:xx:xx:xx */
+	bool managed;                            /* <target managed=>: false for 'no' (libvirt's
+						  * unmanaged TAP, type ethernet); true when absent */
 	char model[CONF_SHORT_MAX + 1];          /* <model type=>: "virtio" (also when absent) */
 	char alias[CONF_ALIAS_MAX + 1];
 };
@@ -147,7 +149,9 @@ int device_def_format(const struct device_def *dev, char **ret_xml);
 
 /*
  * Matching for detach, as libvirt does it: a disk by target dev (or, when the request has no
- * target, by alias); a NIC by MAC unless it was generated, then by alias when given.
+ * target, by alias); a NIC by MAC unless it was generated, then by alias when given, else by
+ * what the request does say (type, source bridge, target dev, model): domain_def_find_net()
+ * then insists that exactly one NIC matches.
  */
 bool disk_def_matches(const struct disk_def *have, const struct disk_def *want);
 bool net_def_matches(const struct net_def *have, const struct net_def *want);

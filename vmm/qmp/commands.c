@@ -15,12 +15,19 @@ static int cmd_qmp_capabilities(struct qmp_request *r, struct json_object *args,
 {
 	struct json_object *enable;
 
-	/* Accepted at any time and more than once: the guide's clients never send it. */
+	/* Optional (the guide's clients never send it), but only once, as in QEMU: a client
+	 * that negotiates twice is told so instead of seeing a silent success. */
+	if (r->client && r->client->negotiated)
+		return qmp_fail(r, "CommandNotFound", -EALREADY,
+			_("Capabilities negotiation is already complete; the command was "
+			  "ignored."));
 	if (args && json_object_object_get_ex(args, "enable", &enable) &&
 		json_object_array_length(enable) > 0)
 		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
 			_("mvirt-vmm offers no QMP capabilities; call qmp_capabilities without "
 			  "\"enable\"."));
+	if (r->client)
+		r->client->negotiated = true;
 	return 0;
 }
 

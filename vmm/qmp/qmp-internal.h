@@ -38,6 +38,7 @@ struct qmp_client {
 	unsigned window_count;
 	bool throttled;
 	bool dead;
+	bool negotiated; /* qmp_capabilities succeeded once on this connection */
 };
 
 struct qmp_server {
