@@ -289,7 +289,7 @@ def bench_hotplug(b, work, rounds):
     probe printing the new capacity (QEMU's microvm has no hot-plug on virtio-mmio, so its
     raw QMP cost is measured on q35 with a free pcie-root-port per round)."""
     n = max(rounds * 4, 10)  # QEMU q35 needs a free pcie-root-port per round
-    probe_rounds = max(n, 100)  # the probe-seen latency is a median over 100 rounds (issue 5)
+    probe_rounds = max(n, 100)  # the probe-seen latency is a median over 100 rounds
     disk = image(work)
     capacity = IMAGE_SIZE // 512
     cost = {"mvirt": [], "qemu": []}

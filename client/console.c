@@ -1,7 +1,7 @@
 /*
  * console DOM: relays the terminal to the VMM's serial console socket,
- * <runtime-dir>/<name>/console.sock (the daemon's convention; the D-Bus API
- * does not carry the path). Ctrl-] ends it, as in virsh; the terminal's mode
+ * <runtime-dir>/<name>/console.sock (vmm-contract.h: the daemon's convention; the
+ * D-Bus API does not carry the path). Ctrl-] ends it, as in virsh; the terminal's mode
  * is restored however it ends.
  */
 #include "config.h"
@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "i18n.h"
 #include "util.h"
+#include "vmm-contract.h"
 
 #define CONSOLE_ESCAPE 0x1d /* Ctrl-] */
 #define CONSOLE_BUF 4096
@@ -37,7 +38,8 @@ static int console_socket(const char *runtime_dir, const char *name, int *ret)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, n;
 
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/console.sock", runtime_dir, name);
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s/" MVIRT_RUNTIME_CONSOLE_SOCKET,
+		     runtime_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -159,9 +161,9 @@ int cmd_console(const struct ctl_args *a)
 		return r;
 	r = console_socket(a->runtime_dir, name, &con.sock);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), _("Cannot connect to the console socket %s/%s/console.sock: "
-					     "%s (is --runtime-dir the daemon's?)."),
-			 a->runtime_dir, name, strerror(-r));
+		snprintf(msg, sizeof(msg), _("Cannot connect to the console socket %s/%s/%s: %s (is "
+					     "--runtime-dir the daemon's?)."),
+			 a->runtime_dir, name, MVIRT_RUNTIME_CONSOLE_SOCKET, strerror(-r));
 		return ctl_fail(a->argv[0], msg);
 	}
 	sigemptyset(&mask);

@@ -14,6 +14,7 @@
 #include "i18n.h"
 #include "util.h"
 #include "validate.h"
+#include "xml-explain.h"
 
 #ifndef SCHEMADIR
 #define SCHEMADIR "/usr/share/mvirt/schemas"
@@ -263,6 +264,13 @@ int ctl_xml_load_validated(const char *schema_dir, const char *schema, const cha
 		r = explain_unknown(schema_dir, schema, doc, ret_error);
 		if (r < 0)
 			return r;
+		/* A value the schema does not list: the same sentence mvirtd gives. */
+		if (xml_explain_values(doc, schema_dir, schema, ret_error) < 0)
+			return -EBADMSG;
+		/* libxml2 gives no line for some faults inside <interleave>: no "0:" then. */
+		if (fe.line <= 0)
+			return fail(ret_error, -EBADMSG, _("The file does not match the schema %s: %s."),
+				    schema, fe.message[0] ? fe.message : "?");
 		return fail(ret_error, -EBADMSG,
 			    _("%d: The file does not match the schema %s: %s."), fe.line, schema,
 			    fe.message[0] ? fe.message : "?");

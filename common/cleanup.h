@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
+/* For a variable kept only for its cleanup. Parameters are never marked, neither with this
+ * nor with (void)x;: callbacks and command tables take many they need not use, and
+ * configure.ac's WARN_CFLAGS has -Wno-unused-parameter for them. */
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _noreturn_ __attribute__((noreturn))

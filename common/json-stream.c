@@ -206,6 +206,20 @@ static bool text_acceptable(const char *buf, size_t len)
 	return true;
 }
 
+/*
+ * A balanced value that is not JSON ({"execute": } split over two lines) is one error, as
+ * with QEMU's streaming parser: drop all of it, not just its first line (whose rest would be
+ * a second error). Whatever follows it on its last line is dropped too, as before.
+ */
+static void drop_bad_value(struct json_stream *s, size_t end)
+{
+	const char *nl = memchr(s->buf, '\n', end);
+
+	if (nl && (size_t)(nl - s->buf) + 1 < end)
+		consume(s, end);
+	s->skipping = !skip_to_newline(s);
+}
+
 int json_stream_next(struct json_stream *s, struct json_object **ret)
 {
 	struct json_tokener *tok;
@@ -242,7 +256,7 @@ int json_stream_next(struct json_stream *s, struct json_object **ret)
 			    end - json_tokener_get_parse_end(tok))) {
 		json_tokener_free(tok);
 		json_object_put(obj);
-		s->skipping = !skip_to_newline(s);
+		drop_bad_value(s, end);
 		return -EBADMSG;
 	}
 	json_tokener_free(tok);
@@ -253,7 +267,8 @@ int json_stream_next(struct json_stream *s, struct json_object **ret)
 
 char *json_stream_format(struct json_object *obj)
 {
-	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(text);
 	char *line = malloc(len + 3);
 

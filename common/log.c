@@ -9,12 +9,13 @@
 
 #include "i18n.h"
 #include "log.h"
+#include "string-table.h"
 
 static enum log_level max_level = LOG_LEVEL_INFO;
 static int log_fd = STDERR_FILENO;
 static const char *log_ident = "mvirt";
 
-static const char *const level_names[_LOG_LEVEL_MAX] = {
+static const char *const log_level_table[_LOG_LEVEL_MAX] = {
 	[LOG_LEVEL_ERROR] = N_("error"),
 	[LOG_LEVEL_WARNING] = N_("warning"),
 	[LOG_LEVEL_INFO] = N_("info"),
@@ -49,17 +50,12 @@ void log_set_ident(const char *ident)
 	log_ident = ident;
 }
 
-const char *log_level_to_string(enum log_level level)
-{
-	if (level < 0 || level >= _LOG_LEVEL_MAX)
-		return NULL;
-	return level_names[level];
-}
+DEFINE_STRING_TABLE_TO_STRING(log_level, enum log_level, _LOG_LEVEL_MAX);
 
 enum log_level log_level_from_string(const char *s)
 {
 	for (int i = 0; i < _LOG_LEVEL_MAX; i++)
-		if (s && strcasecmp(s, level_names[i]) == 0)
+		if (s && strcasecmp(s, log_level_table[i]) == 0)
 			return i;
 	return _LOG_LEVEL_INVALID;
 }
@@ -78,7 +74,7 @@ int log_internal(enum log_level level, int err, const char *fmt, ...)
 
 	/* %m must print the error we were given, not whatever errno holds now. */
 	errno = err;
-	n = snprintf(line, sizeof(line), "%s: %s: ", log_ident, _(level_names[level]));
+	n = snprintf(line, sizeof(line), "%s: %s: ", log_ident, _(log_level_table[level]));
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);

@@ -141,6 +141,16 @@ DBusHandlerResult dbus_reply_errno(DBusConnection *conn, DBusMessage *msg, int e
 	return DBUS_HANDLER_RESULT_HANDLED;
 }
 
+DBusHandlerResult dbus_reply_error(DBusConnection *conn, DBusMessage *msg, const char *name,
+				   const char *text)
+{
+	_cleanup_dbus_message_ DBusMessage *reply = dbus_message_new_error(msg, name, text);
+
+	if (!reply || !dbus_connection_send(conn, reply, NULL))
+		return DBUS_HANDLER_RESULT_NEED_MEMORY;
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
 DBusHandlerResult dbus_reply_empty(DBusConnection *conn, DBusMessage *msg)
 {
 	_cleanup_dbus_message_ DBusMessage *reply = dbus_message_new_method_return(msg);

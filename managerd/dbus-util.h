@@ -10,6 +10,9 @@
 #define MVIRT_DOMAIN_PATH_PREFIX "/org/mvirt/Manager1/domain"
 #define MVIRT_MANAGER_IFACE "org.mvirt.Manager1"
 #define MVIRT_DOMAIN_IFACE "org.mvirt.Domain1"
+#ifndef DBUS_INTERFACE_OBJECT_MANAGER /* libdbus names it only since 1.13 */
+#define DBUS_INTERFACE_OBJECT_MANAGER "org.freedesktop.DBus.ObjectManager"
+#endif
 /* The bus refuses bigger messages anyway; introspection files are far smaller. */
 #define DBUS_INTROSPECT_MAX (256 * 1024)
 
@@ -27,6 +30,9 @@ int dbus_loop_attach(DBusConnection *conn, struct loop *loop);
 const char *dbus_error_name_from_errno(int err);
 /* An error reply with that name and text (or a generic sentence when text is NULL). */
 DBusHandlerResult dbus_reply_errno(DBusConnection *conn, DBusMessage *msg, int err,
+				   const char *text);
+/* An error reply with a standard name (org.freedesktop.DBus.Error.*) and a sentence. */
+DBusHandlerResult dbus_reply_error(DBusConnection *conn, DBusMessage *msg, const char *name,
 				   const char *text);
 DBusHandlerResult dbus_reply_empty(DBusConnection *conn, DBusMessage *msg);
 DBusHandlerResult dbus_reply_invalid_args(DBusConnection *conn, DBusMessage *msg);

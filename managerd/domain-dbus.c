@@ -1,4 +1,4 @@
-/* org.mvirt.Domain1 and its properties: a thin layer over domain.c and hotplug.c. */
+/* org.mvirt.Domain1 and its properties: a thin layer over domain.c and domain-hotplug.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -181,6 +181,14 @@ static bool property_append(DBusMessageIter *it, struct domain *d, const char *n
 static const char *const property_names[] = { "Name", "UUID", "State", "StateReason",
 					       "Autostart" };
 
+static bool property_is_known(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(property_names); i++)
+		if (streq(property_names[i], name))
+			return true;
+	return false;
+}
+
 static bool properties_append(DBusMessageIter *it, struct domain *d, const char *const *names,
 			      size_t n)
 {
@@ -196,31 +204,68 @@ static bool properties_append(DBusMessageIter *it, struct domain *d, const char 
 	return dbus_message_iter_close_container(it, &arr);
 }
 
+/* Interfaces a domain object has besides org.mvirt.Domain1; none has properties. */
+static const char *const standard_interfaces[] = {
+	DBUS_INTERFACE_INTROSPECTABLE,
+	DBUS_INTERFACE_PROPERTIES,
+	DBUS_INTERFACE_PEER,
+};
+
+static bool is_standard_interface(const char *iface)
+{
+	for (size_t i = 0; i < ELEMENTSOF(standard_interfaces); i++)
+		if (streq(iface, standard_interfaces[i]))
+			return true;
+	return false;
+}
+
+static DBusHandlerResult reply_unknown_interface(DBusConnection *conn, DBusMessage *msg,
+						 const char *iface)
+{
+	char text[200];
+
+	snprintf(text, sizeof(text),
+		 _("A domain object has no interface %.64s; its properties are on "
+		   "org.mvirt.Domain1."),
+		 iface);
+	return dbus_reply_error(conn, msg, DBUS_ERROR_UNKNOWN_INTERFACE, text);
+}
+
+static DBusHandlerResult reply_unknown_property(DBusConnection *conn, DBusMessage *msg,
+						const char *iface, const char *name)
+{
+	char text[200];
+
+	snprintf(text, sizeof(text), _("Interface %.64s has no property %.64s."), iface, name);
+	return dbus_reply_error(conn, msg, DBUS_ERROR_UNKNOWN_PROPERTY, text);
+}
+
+/* Get and GetAll. An empty interface name means every property, as the specification says. */
 static DBusHandlerResult props_get(DBusConnection *conn, DBusMessage *msg, struct domain *d,
 				   bool all)
 {
 	_cleanup_dbus_message_ DBusMessage *reply = NULL;
 	const char *iface, *name = NULL;
 	DBusMessageIter it;
-	char text[200];
-	bool ok;
+	bool ours, ok;
 
 	if (!(all ? dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_INVALID)
 		  : dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING,
 					  &name, DBUS_TYPE_INVALID)))
 		return dbus_reply_invalid_args(conn, msg);
+	ours = isempty(iface) || streq(iface, MVIRT_DOMAIN_IFACE);
+	if (!ours && !is_standard_interface(iface))
+		return reply_unknown_interface(conn, msg, iface);
 	reply = dbus_message_new_method_return(msg);
 	if (!reply)
 		return DBUS_HANDLER_RESULT_NEED_MEMORY;
 	dbus_message_iter_init_append(reply, &it);
 	if (all)
-		ok = streq(iface, MVIRT_DOMAIN_IFACE)
-			     ? properties_append(&it, d, property_names, ELEMENTSOF(property_names))
-			     : properties_append(&it, d, NULL, 0);
-	else if (!streq(iface, MVIRT_DOMAIN_IFACE) || !property_append(&it, d, name)) {
-		snprintf(text, sizeof(text), _("Interface %.64s has no property %.64s."), iface, name);
-		return dbus_reply_errno(conn, msg, -ENOENT, text);
-	} else
+		ok = ours ? properties_append(&it, d, property_names, ELEMENTSOF(property_names))
+			  : properties_append(&it, d, NULL, 0);
+	else if (!ours || !property_append(&it, d, name))
+		return reply_unknown_property(conn, msg, iface, name);
+	else
 		ok = true;
 	if (!ok || !dbus_connection_send(conn, reply, NULL))
 		return DBUS_HANDLER_RESULT_NEED_MEMORY;
@@ -231,6 +276,7 @@ static DBusHandlerResult props_set(DBusConnection *conn, DBusMessage *msg, struc
 {
 	DBusMessageIter it, v;
 	const char *iface, *name;
+	char text[200], *sig;
 	dbus_bool_t b;
 	char *err = NULL;
 	int r;
@@ -242,16 +288,66 @@ static DBusHandlerResult props_set(DBusConnection *conn, DBusMessage *msg, struc
 	dbus_message_iter_get_basic(&it, &name);
 	dbus_message_iter_next(&it);
 	dbus_message_iter_recurse(&it, &v);
-	if (!streq(iface, MVIRT_DOMAIN_IFACE) || !streq(name, "Autostart") ||
-	    dbus_message_iter_get_arg_type(&v) != DBUS_TYPE_BOOLEAN)
-		return dbus_reply_errno(conn, msg, -EINVAL,
-					_("Only Autostart (a boolean) of org.mvirt.Domain1 can be "
-					  "set."));
+	if (!isempty(iface) && !streq(iface, MVIRT_DOMAIN_IFACE) && !is_standard_interface(iface))
+		return reply_unknown_interface(conn, msg, iface);
+	if (!streq(iface, MVIRT_DOMAIN_IFACE) && !isempty(iface))
+		return reply_unknown_property(conn, msg, iface, name);
+	if (!streq(name, "Autostart")) {
+		if (!property_is_known(name))
+			return reply_unknown_property(conn, msg, MVIRT_DOMAIN_IFACE, name);
+		snprintf(text, sizeof(text),
+			 _("The property %.64s of org.mvirt.Domain1 is read-only; only Autostart "
+			   "can be set."),
+			 name);
+		return dbus_reply_error(conn, msg, DBUS_ERROR_PROPERTY_READ_ONLY, text);
+	}
+	if (dbus_message_iter_get_arg_type(&v) != DBUS_TYPE_BOOLEAN) {
+		sig = dbus_message_iter_get_signature(&v);
+		snprintf(text, sizeof(text), _("Autostart is a boolean (b), not a value of type %.16s."),
+			 sig ? sig : "?");
+		dbus_free(sig);
+		return dbus_reply_error(conn, msg, DBUS_ERROR_INVALID_ARGS, text);
+	}
 	dbus_message_iter_get_basic(&v, &b);
 	r = domain_set_autostart(d, b, &err);
 	if (r >= 0)
 		domain_dbus_emit_autostart(conn, d);
 	return reply_result(conn, msg, r, err);
+}
+
+bool domain_dbus_append_interfaces(DBusMessageIter *it, struct domain *d)
+{
+	const char *iface = MVIRT_DOMAIN_IFACE;
+	DBusMessageIter arr, e;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "{sa{sv}}", &arr))
+		return false;
+	if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
+	    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &iface) ||
+	    !properties_append(&e, d, property_names, ELEMENTSOF(property_names)) ||
+	    !dbus_message_iter_close_container(&arr, &e))
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(standard_interfaces); i++)
+		if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
+		    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &standard_interfaces[i]) ||
+		    !properties_append(&e, d, NULL, 0) ||
+		    !dbus_message_iter_close_container(&arr, &e))
+			return false;
+	return dbus_message_iter_close_container(it, &arr);
+}
+
+bool domain_dbus_append_interface_names(DBusMessageIter *it)
+{
+	const char *iface = MVIRT_DOMAIN_IFACE;
+	DBusMessageIter arr;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "s", &arr) ||
+	    !dbus_message_iter_append_basic(&arr, DBUS_TYPE_STRING, &iface))
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(standard_interfaces); i++)
+		if (!dbus_message_iter_append_basic(&arr, DBUS_TYPE_STRING, &standard_interfaces[i]))
+			return false;
+	return dbus_message_iter_close_container(it, &arr);
 }
 
 DBusHandlerResult domain_dbus_message(DBusConnection *conn, DBusMessage *msg, struct domain *d)

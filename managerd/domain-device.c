@@ -82,10 +82,10 @@ int domain_attach_device(struct domain *d, const char *xml, unsigned flags, char
 			return r;
 	}
 	if (flags & DOMAIN_AFFECT_LIVE) {
-		r = hotplug_apply(d, dev, flags & DOMAIN_AFFECT_CONFIG, ret_error);
+		r = domain_hotplug_apply(d, dev, flags & DOMAIN_AFFECT_CONFIG, ret_error);
 		if (r < 0)
 			return r;
-		/* hotplug_apply() wrote back the MAC or target it chose: config stores the same. */
+		/* domain_hotplug_apply() wrote back the MAC or target it chose: config stores the same. */
 	}
 	if (!(flags & DOMAIN_AFFECT_CONFIG))
 		return 0;
@@ -130,7 +130,7 @@ static int detach_live(struct domain *d, const struct device_def *want, char **r
 				 _("The root disk of domain %s can never be detached."), d->name);
 	if (r < 0)
 		return r;
-	return hotplug_unplug(d, device_def_alias(found), ret_error);
+	return domain_hotplug_unplug(d, device_def_alias(found), ret_error);
 }
 
 static int detach(struct domain *d, const struct device_def *want, unsigned flags,

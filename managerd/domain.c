@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,21 +17,18 @@
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
+#include "string-table.h"
 #include "util.h"
+#include "vmm-contract.h"
 
-static const char *const state_names[_DOMAIN_STATE_MAX] = {
+static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
 	[DOMAIN_SHUTOFF] = "shutoff",
 	[DOMAIN_RUNNING] = "running",
 	[DOMAIN_PAUSED] = "paused",
 	[DOMAIN_CRASHED] = "crashed",
 };
 
-const char *domain_state_to_string(enum domain_state s)
-{
-	if (s < 0 || s >= _DOMAIN_STATE_MAX)
-		return NULL;
-	return state_names[s];
-}
+DEFINE_STRING_TABLE_TO_STRING(domain_state, enum domain_state, _DOMAIN_STATE_MAX);
 
 bool domain_is_active(const struct domain *d)
 {
@@ -69,16 +67,16 @@ void domain_stopped(struct domain *d, enum domain_state state)
 	if (d->pidfd >= 0)
 		exit_status_read(d);
 	d->pidfd = safe_close(d->pidfd);
-	hotplug_cleanup_all(d);
+	domain_hotplug_cleanup_all(d);
 	(void)store_runtime_delete(manager_store(m), d->uuid, NULL);
 	if (state == DOMAIN_SHUTOFF)
 		(void)store_domain_set_desired_state(manager_store(m), d->uuid,
 						     STORE_DESIRED_SHUTOFF, NULL);
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/console.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_CONSOLE_SOCKET, d->rundir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/vmm.pid", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_PIDFILE, d->rundir);
 	unlink(path);
 	d->live = domain_def_free(d->live);
 	d->pid = 0;
@@ -136,7 +134,7 @@ static void qmp_event_dispatch(struct domain *d, struct json_object *ev)
 	else if (streq_ptr(name, "RESUME") && d->state == DOMAIN_PAUSED)
 		state_set(d, DOMAIN_RUNNING);
 	else if (streq_ptr(name, "DEVICE_DELETED") && qmp_event_device(ev))
-		hotplug_device_deleted(d, qmp_event_device(ev));
+		domain_hotplug_device_deleted(d, qmp_event_device(ev));
 }
 
 static void domain_events_drain(struct domain *d)
@@ -219,7 +217,7 @@ int domain_qmp_reconnect(struct domain *d)
 
 	loop_remove(l, &d->qmp);
 	d->qmp = qmp_client_free(d->qmp);
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	r = domain_qmp_connect(d, path, QMP_CLIENT_TIMEOUT_MS);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m", path,
@@ -241,7 +239,7 @@ static int live_def_init(struct domain *d)
 		d->live->disks[d->live->n_disks++] = d->def->disks[root];
 	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
 		if ((size_t)i < d->def->n_nets)
-			memcpy(d->nic_macs[i], d->def->nets[i].mac, CONF_MAC_LEN);
+			memcpy(d->nic_macs[i], d->def->nets[i].mac, MAC_LEN);
 		else if (mac_generate(d->nic_macs[i]) < 0)
 			return -EIO;
 	}
@@ -255,10 +253,10 @@ static int runtime_record(struct domain *d, char **ret_error)
 	int r;
 
 	memcpy(rt.domain_uuid, d->uuid, sizeof(rt.domain_uuid));
-	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s/qmp.sock", d->rundir) >=
-		    (int)sizeof(rt.qmp_socket) ||
-	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/console.sock", d->rundir) >=
-		    (int)sizeof(rt.console_socket))
+	if (snprintf(rt.qmp_socket, sizeof(rt.qmp_socket), "%s/" MVIRT_RUNTIME_QMP_SOCKET,
+		     d->rundir) >= (int)sizeof(rt.qmp_socket) ||
+	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/" MVIRT_RUNTIME_CONSOLE_SOCKET,
+		     d->rundir) >= (int)sizeof(rt.console_socket))
 		return set_error(ret_error, -ENAMETOOLONG,
 				 _("The runtime folder %s is too long for a unix socket path; use a "
 				   "shorter --runtime-dir or domain name."), d->rundir);
@@ -279,14 +277,14 @@ static int devices_apply(struct domain *d, char **ret_error)
 			continue;
 		dev.kind = DEVICE_KIND_DISK;
 		dev.disk = d->def->disks[i];
-		r = hotplug_apply(d, &dev, true, ret_error);
+		r = domain_hotplug_apply(d, &dev, true, ret_error);
 		if (r < 0)
 			return r;
 	}
 	for (size_t i = 0; i < d->def->n_nets; i++) {
 		dev.kind = DEVICE_KIND_INTERFACE;
 		dev.net = d->def->nets[i];
-		r = hotplug_apply(d, &dev, true, ret_error);
+		r = domain_hotplug_apply(d, &dev, true, ret_error);
 		if (r < 0)
 			return r;
 	}
@@ -453,15 +451,23 @@ int domain_set_autostart(struct domain *d, bool autostart, char **ret_error)
 
 int domain_get_xml(struct domain *d, unsigned flags, char **ret_xml, char **ret_error)
 {
-	const struct domain_def *def = d->def;
+	_cleanup_domain_def_ struct domain_def *copy = NULL;
+	char console[PATH_MAX];
 
+	if (flags & ~(unsigned)(DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG))
+		return set_error(ret_error, -EINVAL,
+				 _("The GetXML flags %u are not supported; use 0 (current), 1 "
+				   "(live) or 2 (config)."),
+				 flags);
 	if ((flags & DOMAIN_AFFECT_LIVE) && (flags & DOMAIN_AFFECT_CONFIG))
 		return set_error(ret_error, -EINVAL,
 				 _("GetXML takes live (1) or config (2), not both (flags %u)."),
 				 flags);
-	if (flags & ~(unsigned)(DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG))
-		return set_error(ret_error, -EINVAL, _("Unknown GetXML flags %u."), flags);
-	if (!(flags & DOMAIN_AFFECT_CONFIG) && d->live)
-		def = d->live;
-	return domain_def_format(def, ret_xml);
+	copy = domain_def_copy(!(flags & DOMAIN_AFFECT_CONFIG) && d->live ? d->live : d->def);
+	if (!copy)
+		return -ENOMEM;
+	/* Whatever <serial>/<console> was defined, the console is this unix socket: say so. */
+	snprintf(console, sizeof(console), "%s/console.sock", d->rundir);
+	(void)domain_def_set_console(copy, console);
+	return domain_def_format(copy, ret_xml);
 }

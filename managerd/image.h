@@ -1,5 +1,5 @@
 /*
- * Disk images as mvirtd opens them for the VMM (issue 9, privilege): the VMM may run as an
+ * Disk images as mvirtd opens them for the VMM (privilege separation): the VMM may run as an
  * unprivileged user in a sandbox that sees no image, so the daemon opens each image itself
  * and passes the descriptor (on the command line or with QMP getfd). Before that, the path
  * is checked against the configured image folders, and block or character devices are

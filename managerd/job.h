@@ -1,7 +1,7 @@
 /*
  * Per-domain jobs: how mvirtd stays responsive while a VMM is slow.
  *
- * The design, and why: the daemon's logic (domain.c, hotplug.c, restore.c) is written as
+ * The design, and why: the daemon's logic (domain.c, domain-hotplug.c, restore.c) is written as
  * plain sequential code that talks QMP with deadlines. Rewriting every hot-plug sequence
  * and its rollback as callbacks would scatter each sequence over a dozen functions. So a
  * call that may talk to a VMM runs as a job on a worker thread, one thread per domain

@@ -85,7 +85,7 @@ struct domain {
 	int pidfd;
 	struct qmp_client *qmp;
 	char rundir[256];
-	uint8_t nic_macs[CONF_NIC_SLOTS][CONF_MAC_LEN]; /* fixed when the VMM starts */
+	uint8_t nic_macs[CONF_NIC_SLOTS][MAC_LEN]; /* fixed when the VMM starts */
 
 	/* job.c: calls waiting for this domain's worker, at most DOMAIN_JOBS_MAX */
 	struct job *jobs_head, *jobs_tail;
@@ -150,24 +150,24 @@ int domain_qmp_connect(struct domain *d, const char *path, int timeout_ms);
 /* The VMM is gone (or was destroyed): clean up and record the new state. */
 void domain_stopped(struct domain *d, enum domain_state state);
 
-/* hotplug.c */
+/* domain-hotplug.c */
 int domain_attach_device(struct domain *d, const char *xml, unsigned flags, char **ret_error);
 int domain_detach_device(struct domain *d, const char *xml, unsigned flags, char **ret_error);
 int domain_detach_alias(struct domain *d, const char *alias, unsigned flags, char **ret_error);
 /* Plugs a device of the definition into the running VMM (Start, restore). */
-int hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
+int domain_hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
 		  char **ret_error);
 /* device_del, then up to DOMAIN_DETACH_TIMEOUT_MS for DEVICE_DELETED (else left detaching). */
-int hotplug_unplug(struct domain *d, const char *alias, char **ret_error);
+int domain_hotplug_unplug(struct domain *d, const char *alias, char **ret_error);
 /* A DEVICE_DELETED event for a device that was left detaching. */
-void hotplug_device_deleted(struct domain *d, const char *alias);
+void domain_hotplug_device_deleted(struct domain *d, const char *alias);
 /* The VMM no longer has the device of row: drop backend, bridge, row; DeviceRemoved. */
-void hotplug_unplug_finish(struct domain *d, const struct store_device *row);
+void domain_hotplug_unplug_finish(struct domain *d, const struct store_device *row);
 /* Forgets the rows and host-side resources of all live devices (the VMM is gone). */
-void hotplug_cleanup_all(struct domain *d);
+void domain_hotplug_cleanup_all(struct domain *d);
 /* Deletes every bridge mvirtd created that has no port left (at start: one left behind by a
- * crash or a race), and forgets those that are gone (issue 14). */
-void hotplug_bridges_reap(struct manager *m);
+ * crash or a race), and forgets those that are gone. */
+void domain_hotplug_bridges_reap(struct manager *m);
 
 /* vmm-process.c */
 int vmm_spawn(struct domain *d, char **ret_error);

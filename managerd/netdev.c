@@ -59,35 +59,9 @@ int netdev_name_pattern_validate(const char *name)
 	return name_check(name, true);
 }
 
-int netdev_mac_parse(const char *s, uint8_t ret[NETDEV_MAC_LEN])
+void netdev_tap_mac(const uint8_t guest[MAC_LEN], uint8_t ret[MAC_LEN])
 {
-	uint8_t mac[NETDEV_MAC_LEN];
-
-	if (!s || strlen(s) != NETDEV_MAC_STRLEN - 1)
-		return -EINVAL;
-	for (int i = 0; i < NETDEV_MAC_LEN; i++) {
-		const char *p = s + i * 3;
-		char hex[3] = { p[0], p[1], 0 };
-
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
-			return -EINVAL;
-		if (i < NETDEV_MAC_LEN - 1 && p[2] != ':')
-			return -EINVAL;
-		mac[i] = (uint8_t)strtoul(hex, NULL, 16);
-	}
-	memcpy(ret, mac, sizeof(mac));
-	return 0;
-}
-
-void netdev_mac_format(const uint8_t mac[NETDEV_MAC_LEN], char ret[NETDEV_MAC_STRLEN])
-{
-	snprintf(ret, NETDEV_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5]);
-}
-
-void netdev_tap_mac(const uint8_t guest[NETDEV_MAC_LEN], uint8_t ret[NETDEV_MAC_LEN])
-{
-	memcpy(ret, guest, NETDEV_MAC_LEN);
+	memcpy(ret, guest, MAC_LEN);
 	/* The bridge takes the lowest port MAC; a high first byte keeps it off the TAP
 	 * side so the bridge's address does not follow guests coming and going. */
 	ret[0] = guest[0] == 0xfe ? 0xfa : 0xfe;
@@ -183,7 +157,7 @@ static int set_mtu(const char *name, unsigned mtu)
 	return ifreq_ioctl(SIOCSIFMTU, &ifr);
 }
 
-int netdev_get_mac(const char *name, uint8_t ret[NETDEV_MAC_LEN])
+int netdev_get_mac(const char *name, uint8_t ret[MAC_LEN])
 {
 	struct ifreq ifr;
 	int r = ifreq_init(&ifr, name);
@@ -193,11 +167,11 @@ int netdev_get_mac(const char *name, uint8_t ret[NETDEV_MAC_LEN])
 	r = ifreq_ioctl(SIOCGIFHWADDR, &ifr);
 	if (r < 0)
 		return r;
-	memcpy(ret, ifr.ifr_hwaddr.sa_data, NETDEV_MAC_LEN);
+	memcpy(ret, ifr.ifr_hwaddr.sa_data, MAC_LEN);
 	return 0;
 }
 
-static int set_mac(const char *name, const uint8_t mac[NETDEV_MAC_LEN])
+static int set_mac(const char *name, const uint8_t mac[MAC_LEN])
 {
 	struct ifreq ifr;
 	int r = ifreq_init(&ifr, name);
@@ -205,7 +179,7 @@ static int set_mac(const char *name, const uint8_t mac[NETDEV_MAC_LEN])
 	if (r < 0)
 		return r;
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-	memcpy(ifr.ifr_hwaddr.sa_data, mac, NETDEV_MAC_LEN);
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, MAC_LEN);
 	return ifreq_ioctl(SIOCSIFHWADDR, &ifr);
 }
 
@@ -429,10 +403,10 @@ static int tap_open(const char *pattern, char ret_name[IFNAMSIZ])
 	return TAKE_FD(fd);
 }
 
-static int tap_configure(const char *tap, const uint8_t guest_mac[NETDEV_MAC_LEN],
+static int tap_configure(const char *tap, const uint8_t guest_mac[MAC_LEN],
 			 const char *bridge)
 {
-	uint8_t mac[NETDEV_MAC_LEN];
+	uint8_t mac[MAC_LEN];
 	unsigned mtu;
 	int r;
 
@@ -456,7 +430,7 @@ static int tap_configure(const char *tap, const uint8_t guest_mac[NETDEV_MAC_LEN
 	return netdev_set_up(tap, true);
 }
 
-int netdev_tap_create(const char *name, const uint8_t guest_mac[NETDEV_MAC_LEN],
+int netdev_tap_create(const char *name, const uint8_t guest_mac[MAC_LEN],
 		      const char *bridge, char ret_name[IFNAMSIZ], int *ret_fd)
 {
 	_cleanup_close_ int fd = -1;

@@ -13,9 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NETDEV_MAC_LEN 6
-/* "52:54:00:12:34:56" plus NUL. */
-#define NETDEV_MAC_STRLEN 18
+#include "mac.h"
+
 
 /* 0 if name is a usable interface name (1..15 chars of [A-Za-z0-9_.-], not "." or ".."),
  * else -EINVAL. Checked before any system call sees the name. */
@@ -23,17 +22,15 @@ int netdev_name_validate(const char *name);
 /* Same, but allows one "%d" for kernel-chosen numbering ("mvtap%d"). */
 int netdev_name_pattern_validate(const char *name);
 
-int netdev_mac_parse(const char *s, uint8_t ret[NETDEV_MAC_LEN]);
-void netdev_mac_format(const uint8_t mac[NETDEV_MAC_LEN], char ret[NETDEV_MAC_STRLEN]);
 /* The host side's MAC for a guest MAC, as libvirt does: first byte 0xFE (0xFA if it is 0xFE). */
-void netdev_tap_mac(const uint8_t guest[NETDEV_MAC_LEN], uint8_t ret[NETDEV_MAC_LEN]);
+void netdev_tap_mac(const uint8_t guest[MAC_LEN], uint8_t ret[MAC_LEN]);
 
 /* 1 if an interface of that name exists, 0 if not, -errno. */
 int netdev_exists(const char *name);
 /* 1 if name is a bridge, 0 if it is not or is absent. */
 int netdev_is_bridge(const char *name);
 int netdev_get_mtu(const char *name, unsigned *ret);
-int netdev_get_mac(const char *name, uint8_t ret[NETDEV_MAC_LEN]);
+int netdev_get_mac(const char *name, uint8_t ret[MAC_LEN]);
 int netdev_set_up(const char *name, bool up);
 /* The name of the bridge name is enslaved to ("" if none). */
 int netdev_get_master(const char *name, char ret[IFNAMSIZ]);
@@ -55,7 +52,7 @@ int netdev_link_delete(const char *name);
  * -EEXIST if a device called name already exists. On failure nothing is left.
  * On success the caller owns *ret_fd and the TAP lives as long as that fd.
  */
-int netdev_tap_create(const char *name, const uint8_t guest_mac[NETDEV_MAC_LEN],
+int netdev_tap_create(const char *name, const uint8_t guest_mac[MAC_LEN],
 		      const char *bridge, char ret_name[IFNAMSIZ], int *ret_fd);
 
 /*

@@ -127,7 +127,7 @@ static void row_reconcile(struct domain *d, struct store_device *row, struct vmm
 		slot->used = false; /* accounted for: not a stray */
 	if (row->state == STORE_DEVICE_DETACHING) {
 		if (!slot) {
-			hotplug_unplug_finish(d, row);
+			domain_hotplug_unplug_finish(d, row);
 			return;
 		}
 		/* The removal was asked; ask again, DEVICE_DELETED finishes it. */
@@ -144,7 +144,7 @@ static void row_reconcile(struct domain *d, struct store_device *row, struct vmm
 	qmp_quiet(d, dev->kind == DEVICE_KIND_DISK ? "blockdev-del" : "netdev_del",
 		  dev->kind == DEVICE_KIND_DISK ? "node-name" : "id", row->alias);
 	(void)store_device_delete(s, d->uuid, row->alias, NULL);
-	if (row->state == STORE_DEVICE_ATTACHED && hotplug_apply(d, dev, row->persistent, &err) < 0)
+	if (row->state == STORE_DEVICE_ATTACHED && domain_hotplug_apply(d, dev, row->persistent, &err) < 0)
 		log_warning("Cannot re-apply device %s of domain %s: %s", row->alias, d->name,
 			    err ? err : "");
 }
@@ -191,19 +191,17 @@ static void backend_del_quiet(struct domain *d, const char *cmd, const char *key
 static void bare_backends_remove(struct domain *d, const struct store_device *rows, size_t n,
 				 const struct vmm_slots *vs)
 {
-	char alias[CONF_ALIAS_MAX + 1];
+	char alias[CONF_ALIAS_MAX + 1], target[CONF_DISK_TARGET_MAX + 1];
 
 	for (int i = 0; i < CONF_DISK_SLOTS; i++) {
-		snprintf(alias, sizeof(alias), "disk-vd%c", 'a' + i);
+		(void)disk_slot_to_target(i, target);
+		disk_default_alias(target, alias);
 		if (!vs->blk[i].boot && !vs->blk[i].used && !slot_id_used(vs, alias) &&
 		    !rows_have(rows, n, alias))
 			backend_del_quiet(d, "blockdev-del", "node-name", alias);
 	}
 	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
-		const uint8_t *m = d->nic_macs[i];
-
-		snprintf(alias, sizeof(alias), "net-%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2],
-			 m[3], m[4], m[5]);
+		net_default_alias(d->nic_macs[i], alias);
 		if (!slot_id_used(vs, alias) && !rows_have(rows, n, alias))
 			backend_del_quiet(d, "netdev_del", "id", alias);
 	}
@@ -269,7 +267,7 @@ int restore_domain(struct domain *d, const struct store_runtime *rt)
 
 	if (vmm_check_alive(rt->vmm_pid, rt->vmm_start_time) < 0) {
 		log_info("The VMM of domain %s (process %d) is gone.", d->name, (int)rt->vmm_pid);
-		hotplug_cleanup_all(d);
+		domain_hotplug_cleanup_all(d);
 		(void)store_runtime_delete(manager_store(d->manager), d->uuid, NULL);
 		/* It may have died after manager_restore() saw it alive and showed it running. */
 		if (d->state != DOMAIN_SHUTOFF) {
@@ -290,7 +288,7 @@ int restore_domain(struct domain *d, const struct store_runtime *rt)
 	kill(rt->vmm_pid, SIGKILL);
 	snprintf(d->state_reason, sizeof(d->state_reason),
 		 _("mvirtd killed mvirt-vmm (process %d) because it did not answer on its QMP "
-		   "socket %s/qmp.sock after mvirtd restarted."), (int)rt->vmm_pid, d->rundir);
+		   "socket %s after mvirtd restarted."), (int)rt->vmm_pid, rt->qmp_socket);
 	/* Crashed keeps the desired state running: start_wanted() starts it afresh. */
 	domain_stopped(d, DOMAIN_CRASHED);
 	return 0;
@@ -343,8 +341,6 @@ static int job_restore(struct domain *d, const char *arg, unsigned flags, char *
 	struct store_runtime rt = { 0 };
 	int r;
 
-	(void)arg;
-	(void)flags;
 	/* The state stays what manager_restore() saw (running while the VMM lives) until
 	 * restore_domain() knows better: a client is never told a running VM is shut off. */
 	if (store_runtime_get(manager_store(d->manager), d->uuid, &rt, NULL) >= 0)
@@ -380,7 +376,7 @@ int manager_restore(struct manager *m)
 	}
 	free(rts);
 	/* Before any job runs: a bridge a domain needs again is made again when it is plugged. */
-	hotplug_bridges_reap(m);
+	domain_hotplug_bridges_reap(m);
 	for (struct domain *d = manager_first(m); d; d = d->next) {
 		_cleanup_free_ char *err = NULL;
 

@@ -17,6 +17,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "store-internal.h"
+#include "string-table.h"
 #include "util.h"
 
 /* Migration steps: entry N-1 takes a database from version N-1 to N. Never edit a step. */
@@ -70,45 +71,19 @@ static const char *const migrations[] = {
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one step per version");
 
-static const char *const desired_table[_STORE_DESIRED_MAX] = {
+static const char *const store_desired_state_table[_STORE_DESIRED_MAX] = {
 	[STORE_DESIRED_SHUTOFF] = "shutoff",
 	[STORE_DESIRED_RUNNING] = "running",
 	[STORE_DESIRED_PAUSED] = "paused",
 };
-static const char *const device_state_table[_STORE_DEVICE_STATE_MAX] = {
+static const char *const store_device_state_table[_STORE_DEVICE_STATE_MAX] = {
 	[STORE_DEVICE_ATTACHING] = "attaching",
 	[STORE_DEVICE_ATTACHED] = "attached",
 	[STORE_DEVICE_DETACHING] = "detaching",
 };
 
-static int table_lookup(const char *const *t, int n, const char *s)
-{
-	for (int i = 0; s && i < n; i++)
-		if (streq(t[i], s))
-			return i;
-	return -1;
-}
-
-const char *store_desired_state_to_string(enum store_desired_state s)
-{
-	return (int)s >= 0 && s < _STORE_DESIRED_MAX ? desired_table[s] : NULL;
-}
-
-enum store_desired_state store_desired_state_from_string(const char *s)
-{
-	return (enum store_desired_state)table_lookup(desired_table, _STORE_DESIRED_MAX, s);
-}
-
-const char *store_device_state_to_string(enum store_device_state s)
-{
-	return (int)s >= 0 && s < _STORE_DEVICE_STATE_MAX ? device_state_table[s] : NULL;
-}
-
-enum store_device_state store_device_state_from_string(const char *s)
-{
-	return (enum store_device_state)table_lookup(device_state_table, _STORE_DEVICE_STATE_MAX,
-						     s);
-}
+DEFINE_STRING_TABLE(store_desired_state, enum store_desired_state, _STORE_DESIRED_MAX);
+DEFINE_STRING_TABLE(store_device_state, enum store_device_state, _STORE_DEVICE_STATE_MAX);
 
 /* Maps an SQLite result to -errno; constraint kinds become EEXIST, ENOENT or EINVAL. */
 int store_sqlite_errno(sqlite3 *db, int rc)

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "cleanup.h"
+#include "vmm-contract.h"
 
 #define STORE_SCHEMA_VERSION 3          /* the newest schema this code writes */
 #define STORE_BUSY_TIMEOUT_MS 5000      /* default wait for a lock held by another connection */
@@ -27,6 +28,8 @@
 #define STORE_SOCKET_PATH_MAX 107
 #define STORE_DEFINITION_MAX (1024 * 1024) /* bytes of one stored XML definition */
 #define STORE_LIST_MAX 100000           /* rows one list call returns at most */
+
+_Static_assert(STORE_ALIAS_MAX <= MVIRT_ID_MAX, "a stored alias is the device's QMP id in the VMM");
 
 struct store;
 

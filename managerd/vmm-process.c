@@ -20,6 +20,7 @@
 #include "log.h"
 #include "manager.h"
 #include "util.h"
+#include "vmm-contract.h"
 
 /* Every argument mvirtd passes fits this; the VMM has 6 + 2 slots and a few options. */
 #define VMM_ARGS_MAX 64
@@ -145,15 +146,16 @@ static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
 	r = r ?: build_root_disk(d, a, &fds->root, ret_error);
 	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
-		char mac[18];
+		char mac[MAC_STR_SIZE];
 
 		mac_format(d->nic_macs[i], mac);
 		r = arg_add(a, "-device") ?: arg_add(a, "virtio-net-device,mac=%s", mac);
 	}
-	r = r ?: arg_add(a, "-qmp") ?: arg_add(a, "unix:%s/qmp.sock,server,nowait", rd);
-	r = r ?: arg_add(a, "-serial") ?: arg_add(a, "unix:%s/console.sock,logfile=%s/console.log",
-						      rd, rd);
-	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/vmm.pid", rd);
+	r = r ?: arg_add(a, "-qmp") ?: arg_add(a, "unix:%s/" MVIRT_RUNTIME_QMP_SOCKET
+						    ",server,nowait", rd);
+	r = r ?: arg_add(a, "-serial") ?: arg_add(a, "unix:%s/" MVIRT_RUNTIME_CONSOLE_SOCKET
+						       ",logfile=%s/" MVIRT_RUNTIME_CONSOLE_LOG, rd, rd);
+	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/" MVIRT_RUNTIME_PIDFILE, rd);
 	r = r ?: arg_add(a, "-D") ?: arg_add(a, "%s/vmm.log", rd);
 	return r ?: build_privilege(d, a);
 }
@@ -183,7 +185,7 @@ static void child_exec(struct argv_buf *a, int log_fd, const struct vmm_fds *fds
 }
 
 /*
- * Where the files of a running domain live, and why they are safe (issue 14). The runtime
+ * Where the files of a running domain live, and why they are safe. The runtime
  * folder is root's and no one else may write to it (checked here at every start), so the
  * domain's folder in it cannot be swapped for a link. The domain's folder itself belongs to
  * the VMM's user, who may plant links in it: mvirtd reaches it only through a descriptor
@@ -209,8 +211,9 @@ static int runtime_dir_open(const char *dir, char **ret_error)
 
 static void clean_rundir(int rdfd)
 {
-	static const char *const gone[] = { "qmp.sock", "console.sock", "vmm.pid" };
-	static const char *const kept[] = { "vmm.log", "console.log" };
+	static const char *const gone[] = { MVIRT_RUNTIME_QMP_SOCKET, MVIRT_RUNTIME_CONSOLE_SOCKET,
+					    MVIRT_RUNTIME_PIDFILE };
+	static const char *const kept[] = { "vmm.log", MVIRT_RUNTIME_CONSOLE_LOG };
 
 	for (size_t i = 0; i < ELEMENTSOF(gone); i++)
 		unlinkat(rdfd, gone[i], 0);
@@ -333,7 +336,7 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/qmp.sock", d->rundir);
+	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
 		if (vmm_exited(d)) {
 			vmm_exit_reason(d);

@@ -19,6 +19,7 @@
 #include "devices/virtio-net.h"
 #include "eventloop.h"
 #include "i18n.h"
+#include "mac.h"
 #include "kvm.h"
 #include "log.h"
 #include "qmp/qmp.h"
@@ -47,11 +48,12 @@ static void acpi_config_fill(const struct vmm_config *cfg, struct acpi_config *a
 }
 
 /* Each NIC slot's MAC: from the command line in -device order, else locally administered. */
-static int nic_macs(const struct vmm_config *cfg, uint8_t macs[HOTPLUG_NET_SLOTS][6])
+static int nic_macs(const struct vmm_config *cfg, uint8_t macs[HOTPLUG_NET_SLOTS][MAC_LEN])
 {
 	unsigned slot = 0;
 
-	if (getrandom(macs, HOTPLUG_NET_SLOTS * 6, 0) != HOTPLUG_NET_SLOTS * 6)
+	if (getrandom(macs, sizeof(uint8_t[HOTPLUG_NET_SLOTS][MAC_LEN]), 0) !=
+	    sizeof(uint8_t[HOTPLUG_NET_SLOTS][MAC_LEN]))
 		return -errno;
 	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS; i++) {
 		macs[i][0] = 0x52; /* locally administered, unicast, QEMU's 52:54:00 prefix */
@@ -72,7 +74,7 @@ static int nic_macs(const struct vmm_config *cfg, uint8_t macs[HOTPLUG_NET_SLOTS
 
 static int build_devices(struct vmm *vmm)
 {
-	uint8_t macs[HOTPLUG_NET_SLOTS][6];
+	uint8_t macs[HOTPLUG_NET_SLOTS][MAC_LEN];
 	int r;
 
 	r = serial_new(vmm->vm, vmm->loop, &vmm->cfg->console, &vmm->serial);
@@ -252,7 +254,7 @@ static const char *vmm_status(void *opaque)
 	return names[((struct vmm *)opaque)->state];
 }
 
-static void vmm_on_signal(struct event_loop *loop, int fd, uint32_t events _unused_, void *opaque)
+static void vmm_on_signal(struct event_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct vmm *vmm = opaque;
 	struct signalfd_siginfo si;

@@ -8,6 +8,7 @@
 
 #include "cmdline.h"
 #include "i18n.h"
+#include "mac.h"
 #include "util.h"
 #include "vcpu.h"
 
@@ -161,7 +162,7 @@ static int parse_device(struct vmm_config *cfg, char *arg)
 	struct device_opt d = { 0 };
 	struct kv kv[KV_MAX];
 	int n = kv_split("-device", arg, kv);
-	uint8_t mac[6];
+	uint8_t mac[MAC_LEN];
 
 	if (n < 0)
 		return n;
@@ -291,19 +292,6 @@ static int parse_mem(struct vmm_config *cfg, const char *arg)
 	if (v < GUEST_MEM_MIN || v > GUEST_MEM_MAX)
 		return fail(_("The memory size '%s' (-m) must be between 16M and 64G."), s);
 	cfg->mem_size = v;
-	return 0;
-}
-
-int mac_parse(const char *s, uint8_t ret[6])
-{
-	unsigned b[6];
-	char end;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-				       &b[4], &b[5], &end) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		ret[i] = (uint8_t)b[i];
 	return 0;
 }
 

@@ -69,4 +69,3 @@ int cmdline_parse(int argc, char **argv, struct vmm_config *ret);
 void vmm_config_done(struct vmm_config *cfg);
 void cmdline_usage(const char *prog);
 /* "52:54:00:12:34:56" -> bytes: 0 or -EINVAL. */
-int mac_parse(const char *s, uint8_t ret[6]);

@@ -21,15 +21,22 @@
 
 #include "hotplug.h"
 #include "i18n.h"
+#include "mac.h"
 #include "log.h"
+#include "string-table.h"
 #include "util.h"
 
 /* The virtio-net header with VIRTIO_NET_F_MRG_RXBUF / version 1 layout. */
-#define VNET_HDR_LEN 12
 
+/*
+ * A backend freed by device_del keeps its name (released) until blockdev-del / netdev_del
+ * names it or the entry is reused: QEMU's clients unplug with device_del and then delete the
+ * backend, StratoVirt's guide with device_del alone; both succeed and neither leaks an fd.
+ */
 struct blk_entry {
 	struct blk_backend b;
 	bool used;
+	bool released;
 	int slot; /* the slot it fills, or -1 */
 	dev_t st_dev;
 	ino_t st_ino;
@@ -38,6 +45,7 @@ struct blk_entry {
 struct net_entry {
 	struct net_backend b;
 	bool used;
+	bool released;
 	int slot;
 };
 
@@ -61,12 +69,7 @@ static const char *const slot_kind_table[_SLOT_KIND_MAX] = {
 	[SLOT_NET] = "net",
 };
 
-const char *slot_kind_to_string(enum slot_kind kind)
-{
-	if (kind < 0 || kind >= _SLOT_KIND_MAX)
-		return NULL;
-	return slot_kind_table[kind];
-}
+DEFINE_STRING_TABLE_TO_STRING(slot_kind, enum slot_kind, _SLOT_KIND_MAX);
 
 int hotplug_slot_count(enum slot_kind kind)
 {
@@ -277,6 +280,10 @@ static int image_size(int fd, const struct stat *st, const char *what, uint64_t 
 
 static int blk_free_entry(struct hotplug *hp, char **ret_error)
 {
+	/* A released entry only keeps a name for a late blockdev-del: take it last. */
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (!hp->blks[i].used && !hp->blks[i].released)
+			return i;
 	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
 		if (!hp->blks[i].used)
 			return i;
@@ -306,6 +313,9 @@ int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, c
 	slot = blk_free_entry(hp, ret_error);
 	if (slot < 0)
 		return slot;
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		if (hp->blks[i].released && streq(hp->blks[i].b.node_name, spec->node_name))
+			hp->blks[i].released = false; /* the name is taken again */
 	fd = image_open(spec, ret_error);
 	if (fd < 0)
 		return fd;
@@ -336,6 +346,11 @@ int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_e
 {
 	int i = node_name ? blk_find(hp, node_name) : -1;
 
+	for (int j = 0; i < 0 && node_name && j < HOTPLUG_BLK_BACKENDS_MAX; j++)
+		if (hp->blks[j].released && streq(hp->blks[j].b.node_name, node_name)) {
+			hp->blks[j] = (struct blk_entry){ .b.fd = -1 };
+			return 0; /* device_del closed it already */
+		}
 	if (i < 0)
 		return error_set(ret_error, -ENOENT, _("No block node is named \"%s\"; query-slots lists "
 						  "the nodes in use."), node_name ? node_name : "");
@@ -348,12 +363,12 @@ int hotplug_blockdev_del(struct hotplug *hp, const char *node_name, char **ret_e
 	return 0;
 }
 
-/* A TAP must exist before netdev_add: TUNSETIFF would otherwise create one silently. */
+/* A TAP must exist before netdev_add: TUNSETIFF would otherwise create one silently. The
+ * header size (TUNSETVNETHDRSZ) is set by virtio_net_attach(), which owns the header. */
 static int tap_open(const char *ifname, char **ret_error)
 {
 	_cleanup_close_ int fd = -1;
 	struct ifreq ifr = { 0 };
-	int hdr_len = VNET_HDR_LEN;
 
 	if (strlen(ifname) >= IFNAMSIZ)
 		return error_set(ret_error, -ENAMETOOLONG, _("The interface name \"%s\" is longer than %d "
@@ -389,9 +404,6 @@ static int tap_open(const char *ifname, char **ret_error)
 		return error_set(ret_error, -errno, _("Could not attach to the TAP device \"%s\": %s."),
 			ifname, strerror(errno));
 	}
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
-		return error_set(ret_error, -errno, _("Could not set the virtio-net header size on TAP "
-						 "\"%s\": %s."), ifname, strerror(errno));
 	return TAKE_FD(fd);
 }
 
@@ -400,7 +412,6 @@ static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error
 {
 	_cleanup_close_ int fd = -1;
 	struct ifreq ifr = { 0 };
-	int hdr_len = VNET_HDR_LEN;
 
 	if (ioctl(src, TUNGETIFF, &ifr) < 0)
 		return error_set(ret_error, -ENOTTY, _("The file descriptor given for netdev \"%s\" is not "
@@ -415,7 +426,7 @@ static int tap_adopt(int src, const char *id, char *ret_ifname, char **ret_error
 	if (fd < 0)
 		return error_set(ret_error, -errno, _("Could not duplicate the TAP fd for netdev \"%s\": "
 						 "%s."), id, strerror(errno));
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || fd_set_nonblock(fd, true) < 0)
+	if (fd_set_nonblock(fd, true) < 0)
 		return error_set(ret_error, -errno, _("Could not prepare the TAP \"%s\" for netdev \"%s\": "
 						 "%s."), ifr.ifr_name, id, strerror(errno));
 	memcpy(ret_ifname, ifr.ifr_name, IFNAMSIZ);
@@ -435,6 +446,9 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 	if (net_find(hp, spec->id) >= 0)
 		return error_set(ret_error, -EEXIST, _("A netdev with id \"%s\" already exists; choose "
 						  "another id or remove it with netdev_del."), spec->id);
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
+		if (!hp->nets[i].used && !hp->nets[i].released)
+			e = &hp->nets[i];
 	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
 		if (!hp->nets[i].used)
 			e = &hp->nets[i];
@@ -456,6 +470,9 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 		fd = tap_open(spec->ifname, ret_error);
 	if (fd < 0)
 		return fd;
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX; i++)
+		if (hp->nets[i].released && streq(hp->nets[i].b.id, spec->id))
+			hp->nets[i].released = false; /* the name is taken again */
 	*e = (struct net_entry){ .used = true, .slot = -1, .b.tap_fd = fd };
 	str_copy(e->b.id, sizeof(e->b.id), spec->id);
 	str_copy(e->b.ifname, sizeof(e->b.ifname), spec->fd >= 0 ? ifname : spec->ifname);
@@ -467,6 +484,11 @@ int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error)
 {
 	int i = id ? net_find(hp, id) : -1;
 
+	for (int j = 0; i < 0 && id && j < HOTPLUG_NET_BACKENDS_MAX; j++)
+		if (hp->nets[j].released && streq(hp->nets[j].b.id, id)) {
+			hp->nets[j] = (struct net_entry){ .b.tap_fd = -1 };
+			return 0; /* device_del closed it already */
+		}
 	if (i < 0)
 		return error_set(ret_error, -ENOENT, _("No netdev has the id \"%s\"; query-slots lists the "
 						  "netdevs in use."), id ? id : "");
@@ -479,30 +501,11 @@ int hotplug_netdev_del(struct hotplug *hp, const char *id, char **ret_error)
 	return 0;
 }
 
-static int mac_parse(const char *s, uint8_t ret[6])
-{
-	unsigned v[6];
-	char end;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		    &end) != 6 || strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		ret[i] = v[i];
-	return 0;
-}
-
-static void mac_format(const uint8_t mac[6], char ret[18])
-{
-	snprintf(ret, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		mac[5]);
-}
-
 static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slot,
 	char **ret_error)
 {
-	uint8_t want[6], have[6] = { 0 };
-	char have_s[18];
+	uint8_t want[MAC_LEN], have[MAC_LEN] = { 0 };
+	char have_s[MAC_STR_SIZE];
 
 	if (!spec->mac)
 		return 0;
@@ -512,7 +515,7 @@ static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slo
 			spec->mac);
 	if (hp->ops && hp->ops->net_mac)
 		hp->ops->net_mac(hp->net_slots[slot].dev, have);
-	if (memcmp(want, have, 6) == 0)
+	if (memcmp(want, have, MAC_LEN) == 0)
 		return 0;
 	mac_format(have, have_s);
 	return error_set(ret_error, -EINVAL, _("The MAC address %s differs from the MAC %s of NIC slot "
@@ -651,11 +654,19 @@ int hotplug_device_del(struct hotplug *hp, const char *id, char **ret_error)
 		return error_set(ret_error, r, _("Could not unplug device \"%s\" from %s slot 0x%x: %s."),
 			id, slot_kind_to_string(kind), slot, strerror(-r));
 	if (kind == SLOT_BLK) {
-		safe_close(hp->blks[s->backend].b.fd);
-		hp->blks[s->backend] = (struct blk_entry){ .b.fd = -1 };
+		struct blk_entry *e = &hp->blks[s->backend];
+		struct blk_entry gone = { .released = true, .b.fd = -1 };
+
+		safe_close(e->b.fd);
+		memcpy(gone.b.node_name, e->b.node_name, sizeof(gone.b.node_name));
+		*e = gone;
 	} else {
-		safe_close(hp->nets[s->backend].b.tap_fd);
-		hp->nets[s->backend] = (struct net_entry){ .b.tap_fd = -1 };
+		struct net_entry *e = &hp->nets[s->backend];
+		struct net_entry gone = { .released = true, .b.tap_fd = -1 };
+
+		safe_close(e->b.tap_fd);
+		memcpy(gone.b.id, e->b.id, sizeof(gone.b.id));
+		*e = gone;
 	}
 	log_info("Unplugged %s \"%s\" from slot 0x%x.", slot_kind_to_string(kind), id, slot);
 	*s = (struct slot){ .dev = s->dev, .backend = -1 };

@@ -14,11 +14,13 @@
 #include <stdint.h>
 
 #include "cleanup.h"
+#include "mac.h"
+#include "vmm-contract.h"
 
-#define HOTPLUG_BLK_SLOTS 6
-#define HOTPLUG_NET_SLOTS 2
-/* Longest node-name, netdev or device id, as QEMU's id rules allow in practice. */
-#define HOTPLUG_ID_MAX 64
+#define HOTPLUG_BLK_SLOTS MVIRT_BLK_SLOTS
+#define HOTPLUG_NET_SLOTS MVIRT_NET_SLOTS
+/* The size of a node-name, netdev or device id buffer, NUL included. */
+#define HOTPLUG_ID_MAX (MVIRT_ID_MAX + 1)
 /* Backends opened at once, plugged or not: every slot plus room for a spare
  * set, so a manager can open the next backend before removing the old one. */
 #define HOTPLUG_BLK_BACKENDS_MAX (2 * HOTPLUG_BLK_SLOTS)
@@ -68,7 +70,7 @@ struct slot_ops {
 	int (*attach_net)(void *dev, const struct net_backend *b);
 	int (*detach_net)(void *dev);
 	/* The MAC the guest read at probe time: fixed for the life of the VM. */
-	void (*net_mac)(void *dev, uint8_t ret_mac[6]);
+	void (*net_mac)(void *dev, uint8_t ret_mac[MAC_LEN]);
 };
 
 struct hotplug;
@@ -144,7 +146,7 @@ struct slot_info {
 	bool root;                     /* the boot disk in blk slot 0: never unplugged */
 	const struct blk_backend *blk; /* a disk slot's backend, or NULL */
 	const struct net_backend *net; /* a NIC slot's backend, or NULL */
-	uint8_t mac[6];                /* a NIC slot's fixed MAC */
+	uint8_t mac[MAC_LEN];          /* a NIC slot's fixed MAC */
 };
 int hotplug_slot_info(struct hotplug *hp, enum slot_kind kind, int slot, struct slot_info *ret);
 /* Number of slots of a kind (HOTPLUG_BLK_SLOTS or HOTPLUG_NET_SLOTS). */

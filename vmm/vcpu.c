@@ -13,25 +13,21 @@
 #include "arch/x86/cpuid.h"
 #include "log.h"
 #include "seccomp-rules.h"
+#include "string-table.h"
 #include "vcpu.h"
 
 /* Kicks a vCPU thread out of KVM_RUN; the handler does nothing, the EINTR is the point. */
 #define VCPU_KICK_SIGNAL SIGUSR1
 
-static const char *const exit_reason_table[_VM_EXIT_REASON_MAX] = {
+static const char *const vm_exit_reason_table[_VM_EXIT_REASON_MAX] = {
 	[VM_EXIT_POWEROFF] = "guest-shutdown",
 	[VM_EXIT_RESET] = "guest-reset",
 	[VM_EXIT_ERROR] = "guest-panic",
 };
 
-const char *vm_exit_reason_to_string(enum vm_exit_reason reason)
-{
-	if (reason < 0 || reason >= _VM_EXIT_REASON_MAX)
-		return NULL;
-	return exit_reason_table[reason];
-}
+DEFINE_STRING_TABLE_TO_STRING(vm_exit_reason, enum vm_exit_reason, _VM_EXIT_REASON_MAX);
 
-static void kick_handler(int sig _unused_)
+static void kick_handler(int sig)
 {
 }
 

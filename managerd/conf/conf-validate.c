@@ -103,21 +103,21 @@ static int ifname_check(const char *name, const char *what, char **ret_error)
 
 int net_def_validate(const struct net_def *net, char **ret_error)
 {
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 	int r;
 
 	mac_format(net->mac, mac);
 	if (net->type == NET_TYPE_BRIDGE && (r = ifname_check(net->bridge, "bridge", ret_error)) < 0)
 		return r;
 	/* libvirt's rule: an existing TAP only with managed='no'; otherwise mvirtd makes it. */
-	if (net->unmanaged && (net->type != NET_TYPE_ETHERNET || !net->ifname[0]))
+	if (!net->managed && (net->type != NET_TYPE_ETHERNET || !net->ifname[0]))
 		return error_set(ret_error, -EINVAL,
 			_("The interface with MAC %s has <target managed='no'>, which needs "
 			  "type='ethernet' and <target dev=> naming an existing TAP device."),
 			mac);
 	if (net->ifname[0] && (r = ifname_check(net->ifname, "TAP", ret_error)) < 0)
 		return r;
-	if ((net->mac[0] & 1) || !memcmp(net->mac, "\0\0\0\0\0\0", CONF_MAC_LEN))
+	if ((net->mac[0] & 1) || !memcmp(net->mac, "\0\0\0\0\0\0", MAC_LEN))
 		return error_set(ret_error, -EINVAL,
 			_("The MAC address %s is not a unicast address; the first byte "
 			  "must be even and the address not zero."),

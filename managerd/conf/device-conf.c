@@ -79,32 +79,7 @@ int disk_slot_to_target(unsigned slot, char *buf)
 	return 0;
 }
 
-int mac_parse(const char *s, uint8_t mac[CONF_MAC_LEN])
-{
-	uint8_t out[CONF_MAC_LEN];
-
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (size_t i = 0; i < CONF_MAC_LEN; i++) {
-		const char *p = s + i * 3;
-		char hex[3] = { p[0], p[1], 0 }, *end;
-
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-		    (i < CONF_MAC_LEN - 1 && p[2] != ':'))
-			return -EINVAL;
-		out[i] = (uint8_t)strtoul(hex, &end, 16);
-	}
-	memcpy(mac, out, CONF_MAC_LEN);
-	return 0;
-}
-
-void mac_format(const uint8_t mac[CONF_MAC_LEN], char *buf)
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-}
-
-int mac_generate(uint8_t mac[CONF_MAC_LEN])
+int mac_generate(uint8_t mac[MAC_LEN])
 {
 	uint8_t r[3];
 
@@ -160,11 +135,10 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 {
 	_cleanup_free_ char *type = xml_string(ctxt, node, "string(./@type)");
 	_cleanup_free_ char *mac = xml_string(ctxt, node, "string(./mac/@address)");
-	_cleanup_free_ char *managed = xml_string(ctxt, node, "string(./target/@managed)");
+	_cleanup_free_ char *managed = NULL;
 	int r;
 
 	*net = (struct net_def){};
-	net->unmanaged = managed && streq(managed, "no");
 	net->type = net_type_from_string(type);
 	if (net->type < 0)
 		return error_set(ret_error, -EINVAL,
@@ -180,6 +154,8 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 	    (r = xml_copy(ctxt, node, "string(./alias/@name)", net->alias, sizeof(net->alias),
 			  "<alias name>", ret_error)) < 0)
 		return r;
+	managed = xml_string(ctxt, node, "string(./target/@managed)");
+	net->managed = !managed || !streq(managed, "no");
 	/* virtio is the only model, and the formatter always names it. */
 	if (!net->model[0])
 		strcpy(net->model, "virtio");
@@ -263,7 +239,7 @@ void disk_def_format_buf(struct xbuf *b, const struct disk_def *disk, int indent
 
 void net_def_format_buf(struct xbuf *b, const struct net_def *net, int indent)
 {
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 
 	mac_format(net->mac, mac);
 	xbuf_printf(b, "%*s<interface type='%s'>\n", indent, "", net_type_to_string(net->type));
@@ -276,7 +252,8 @@ void net_def_format_buf(struct xbuf *b, const struct net_def *net, int indent)
 	if (net->ifname[0]) {
 		xbuf_printf(b, "%*s<target", indent + 2, "");
 		xbuf_attr(b, "dev", net->ifname);
-		xbuf_attr(b, "managed", net->unmanaged ? "no" : "");
+		if (!net->managed)
+			xbuf_printf(b, " managed='no'");
 		xbuf_printf(b, "/>\n");
 	}
 	xbuf_printf(b, "%*s<model type='virtio'/>\n", indent + 2, "");
@@ -387,25 +364,37 @@ bool disk_def_matches(const struct disk_def *have, const struct disk_def *want)
 bool net_def_matches(const struct net_def *have, const struct net_def *want)
 {
 	if (!want->mac_generated)
-		return memcmp(have->mac, want->mac, CONF_MAC_LEN) == 0 &&
+		return memcmp(have->mac, want->mac, MAC_LEN) == 0 &&
 		       (!want->alias[0] || streq(have->alias, want->alias));
-	return want->alias[0] && streq(have->alias, want->alias);
+	if (want->alias[0])
+		return streq(have->alias, want->alias);
+	/* No MAC and no alias: what the XML does say, as libvirt matches it. */
+	return have->type == want->type &&
+	       (!want->bridge[0] || streq(have->bridge, want->bridge)) &&
+	       (!want->ifname[0] || streq(have->ifname, want->ifname)) &&
+	       streq(have->model, want->model);
+}
+
+void disk_default_alias(const char *target, char ret[CONF_ALIAS_MAX + 1])
+{
+	snprintf(ret, CONF_ALIAS_MAX + 1, "disk-%s", target);
+}
+
+void net_default_alias(const uint8_t mac[MAC_LEN], char ret[CONF_ALIAS_MAX + 1])
+{
+	snprintf(ret, CONF_ALIAS_MAX + 1, "net-%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
 }
 
 void device_def_ensure_alias(struct device_def *dev)
 {
 	if (dev->kind == DEVICE_KIND_DISK) {
 		if (!dev->disk.alias[0])
-			snprintf(dev->disk.alias, sizeof(dev->disk.alias), "disk-%s",
-				 dev->disk.target);
+			disk_default_alias(dev->disk.target, dev->disk.alias);
 		return;
 	}
-	if (!dev->net.alias[0]) {
-		const uint8_t *m = dev->net.mac;
-
-		snprintf(dev->net.alias, sizeof(dev->net.alias),
-			 "net-%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	}
+	if (!dev->net.alias[0])
+		net_default_alias(dev->net.mac, dev->net.alias);
 }
 
 const char *device_def_alias(const struct device_def *dev)

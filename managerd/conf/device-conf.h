@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "cleanup.h"
+#include "mac.h"
+#include "vmm-contract.h"
 
 /* Limits, each counted without the terminating NUL. */
 #define CONF_XML_MAX (1024 * 1024)   /* bytes of one XML document */
@@ -32,7 +34,10 @@
 #define CONF_SHORT_MAX 31            /* driver names, model types and the like */
 #define CONF_DISK_SLOTS 6            /* vda .. vdf: the VMM's virtio-blk slots */
 #define CONF_NIC_SLOTS 2             /* the VMM's virtio-net slots */
-#define CONF_MAC_LEN 6
+
+_Static_assert(CONF_DISK_SLOTS == MVIRT_BLK_SLOTS, "a disk target names a VMM disk slot");
+_Static_assert(CONF_NIC_SLOTS == MVIRT_NET_SLOTS, "a NIC takes one of the VMM's NIC slots");
+_Static_assert(CONF_ALIAS_MAX <= MVIRT_ID_MAX, "an alias is the device's QMP id in the VMM");
 
 enum device_kind {
 	DEVICE_KIND_DISK,
@@ -84,9 +89,10 @@ struct net_def {
 	enum net_type type;
 	char bridge[CONF_IFNAME_MAX + 1];        /* <source bridge=>, bridge type only */
 	char ifname[CONF_IFNAME_MAX + 1];        /* <target dev=>: the host TAP, "" if absent */
-	bool unmanaged;                          /* <target managed='no'>: an existing TAP */
-	uint8_t mac[CONF_MAC_LEN];               /* <mac address=> */
+	uint8_t mac[MAC_LEN];                    /* <mac address=> */
 	bool mac_generated;                      /* no <mac> was given: mac is 52:54:00:xx:xx:xx */
+	bool managed;                            /* <target managed=>: false for 'no' (libvirt's
+						  * unmanaged TAP, type ethernet); true when absent */
 	char model[CONF_SHORT_MAX + 1];          /* <model type=>: "virtio" (also when absent) */
 	char alias[CONF_ALIAS_MAX + 1];
 };
@@ -126,12 +132,8 @@ int disk_target_to_slot(const char *target);
 /* Slot 0..5 → "vda".."vdf" into buf[CONF_DISK_TARGET_MAX + 1]; -EINVAL out of range. */
 int disk_slot_to_target(unsigned slot, char *buf);
 
-/* "52:54:00:12:34:56" (either case) → bytes; -EINVAL if malformed. Unicast is not checked here. */
-int mac_parse(const char *s, uint8_t mac[CONF_MAC_LEN]);
-/* Bytes → "52:54:00:12:34:56" (lower case) into buf[18]. */
-void mac_format(const uint8_t mac[CONF_MAC_LEN], char *buf);
 /* A random 52:54:00:xx:xx:xx address (QEMU/libvirt's prefix). */
-int mac_generate(uint8_t mac[CONF_MAC_LEN]);
+int mac_generate(uint8_t mac[MAC_LEN]);
 
 /*
  * Parses one <disk> or <interface> (libvirt's attach-device XML): a safe libxml2 parse (no
@@ -152,12 +154,18 @@ int device_def_format(const struct device_def *dev, char **ret_xml);
 
 /*
  * Matching for detach, as libvirt does it: a disk by target dev (or, when the request has no
- * target, by alias); a NIC by MAC unless it was generated, then by alias when given.
+ * target, by alias); a NIC by MAC unless it was generated, then by alias when given, else by
+ * what the request does say (type, source bridge, target dev, model): domain_def_find_net()
+ * then insists that exactly one NIC matches.
  */
 bool disk_def_matches(const struct disk_def *have, const struct disk_def *want);
 bool net_def_matches(const struct net_def *have, const struct net_def *want);
 
-/* Fills an empty alias with a stable default: "disk-vdb" for disks, "net-525400123456" for NICs. */
+/* The default alias rule, also used to find a backend the daemon named but no device holds:
+ * "disk-<target>" ("disk-vdb") for a disk, "net-<MAC>" ("net-525400123456") for a NIC. */
+void disk_default_alias(const char *target, char ret[CONF_ALIAS_MAX + 1]);
+void net_default_alias(const uint8_t mac[MAC_LEN], char ret[CONF_ALIAS_MAX + 1]);
+/* Fills an empty alias with the default above. */
 void device_def_ensure_alias(struct device_def *dev);
 /* The device's alias (empty string if none). */
 const char *device_def_alias(const struct device_def *dev);

@@ -123,6 +123,8 @@ static int parse_identity(xmlXPathContextPtr ctxt, struct domain_def *def, char 
 		return error_set(ret_error, -EINVAL, _("The vCPU count %llu is too large."),
 			(unsigned long long)vcpus);
 	def->vcpus = (unsigned)vcpus;
+	def->clock_utc = xml_exists(ctxt, NULL, "/domain/clock");
+	def->features = xml_exists(ctxt, NULL, "/domain/features");
 	if ((r = parse_lifecycle(ctxt, "on_poweroff", &def->on_poweroff, ret_error)) < 0 ||
 	    (r = parse_lifecycle(ctxt, "on_reboot", &def->on_reboot, ret_error)) < 0 ||
 	    (r = parse_lifecycle(ctxt, "on_crash", &def->on_crash, ret_error)) < 0)
@@ -184,7 +186,10 @@ static int parse_devices(xmlXPathContextPtr ctxt, struct domain_def *def, char *
 	_cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr obj = NULL;
 
 	ctxt->node = NULL;
-	obj = xmlXPathEval(BAD_CAST "/domain/devices/*", ctxt);
+	/* <emulator> (mvirtd always runs mvirt-vmm) and <memballoon model='none'/> (there is
+	 * none) carry nothing to keep. */
+	obj = xmlXPathEval(BAD_CAST "/domain/devices/*[not(self::emulator or self::memballoon)]",
+			   ctxt);
 	if (!obj)
 		return -ENOMEM;
 	for (int i = 0; obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
@@ -268,11 +273,16 @@ int domain_def_format(const struct domain_def *def, char **ret_xml)
 	if (def->current_memory_kib)
 		xbuf_printf(&b, "  <currentMemory unit='KiB'>%llu</currentMemory>\n",
 			    (unsigned long long)def->current_memory_kib);
-	xbuf_printf(&b, "  <vcpu>%u</vcpu>\n", def->vcpus);
+	/* Static placement is the only one mvirt has: say so, as libvirt does. */
+	xbuf_printf(&b, "  <vcpu placement='static'>%u</vcpu>\n", def->vcpus);
 	format_os(&b, def);
 	format_text_element(&b, 2, "on_poweroff", lifecycle_action_to_string(def->on_poweroff));
 	format_text_element(&b, 2, "on_reboot", lifecycle_action_to_string(def->on_reboot));
 	format_text_element(&b, 2, "on_crash", lifecycle_action_to_string(def->on_crash));
+	if (def->features)
+		xbuf_printf(&b, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
+	if (def->clock_utc)
+		xbuf_printf(&b, "  <clock offset='utc'/>\n");
 	if (def->n_disks + def->n_nets + def->n_chrs > 0) {
 		xbuf_printf(&b, "  <devices>\n");
 		for (size_t i = 0; i < def->n_disks; i++)
@@ -285,6 +295,21 @@ int domain_def_format(const struct domain_def *def, char **ret_xml)
 	}
 	xbuf_printf(&b, "</domain>\n");
 	return xbuf_steal(&b, ret_xml);
+}
+
+int domain_def_set_console(struct domain_def *def, const char *socket_path)
+{
+	struct chr_def serial = { .type = CHR_TYPE_UNIX, .target_port = 0 };
+
+	if (str_copy(serial.source_path, sizeof(serial.source_path), socket_path) < 0)
+		return -ENAMETOOLONG;
+	strcpy(serial.source_mode, "bind");
+	def->chrs[0] = serial;
+	def->chrs[1] = serial;
+	def->chrs[1].is_console = true;
+	strcpy(def->chrs[1].target_type, "serial");
+	def->n_chrs = 2;
+	return 0;
 }
 
 struct domain_def *domain_def_copy(const struct domain_def *def)

@@ -49,6 +49,10 @@ struct domain_def {
 	char cmdline[DOMAIN_CMDLINE_MAX + 1];    /* <cmdline>, "" when absent */
 
 	enum lifecycle_action on_poweroff, on_reboot, on_crash;
+	/* <clock offset='utc'/> and <features> (<acpi/>, <apic/>) were given. What they say is
+	 * what every mvirt guest has, so they are written back as that, and only when given. */
+	bool clock_utc;
+	bool features;
 
 	struct disk_def disks[DOMAIN_DISKS_MAX];
 	size_t n_disks;
@@ -74,6 +78,13 @@ int domain_def_from_xml(const char *xml, struct domain_def **ret, char **ret_err
 /* Formats the definition back; parse(format(def)) == def. -ENOMEM. */
 int domain_def_format(const struct domain_def *def, char **ret_xml);
 
+/*
+ * Replaces the <serial>/<console> of def with what the VMM really has: its one UART, on a unix
+ * socket mvirtd binds at socket_path, as <serial type='unix'> and <console type='unix'>.
+ * -ENAMETOOLONG (def unchanged) when the path does not fit a sockaddr_un.
+ */
+int domain_def_set_console(struct domain_def *def, const char *socket_path);
+
 /* A heap copy (the struct is plain data). NULL on ENOMEM. */
 struct domain_def *domain_def_copy(const struct domain_def *def);
 struct domain_def *domain_def_free(struct domain_def *def); /* accepts NULL, returns NULL */
@@ -91,6 +102,7 @@ bool domain_def_is_root_source(const struct domain_def *def, const char *path);
 
 /* Index of the disk / NIC that matches a detach request (see disk_def_matches), or -ENOENT. */
 int domain_def_find_disk(const struct domain_def *def, const struct disk_def *want);
+/* find_net: -ENOTUNIQ when several NICs match a request without MAC or alias. */
 int domain_def_find_net(const struct domain_def *def, const struct net_def *want);
 /* Finds a device by alias: its kind and index; -ENOENT if no device has it. */
 int domain_def_find_alias(const struct domain_def *def, const char *alias,

@@ -34,10 +34,16 @@ int domain_def_find_disk(const struct domain_def *def, const struct disk_def *wa
 
 int domain_def_find_net(const struct domain_def *def, const struct net_def *want)
 {
+	int found = -ENOENT;
+
 	for (size_t i = 0; i < def->n_nets; i++)
-		if (net_def_matches(&def->nets[i], want))
-			return (int)i;
-	return -ENOENT;
+		if (net_def_matches(&def->nets[i], want)) {
+			/* Matched by type and source alone, a second match leaves it open which. */
+			if (found >= 0)
+				return -ENOTUNIQ;
+			found = (int)i;
+		}
+	return found;
 }
 
 int domain_def_find_alias(const struct domain_def *def, const char *alias,
@@ -103,7 +109,7 @@ static int check_disk_join(const struct domain_def *def, const struct disk_def *
 static int check_net_join(const struct domain_def *def, const struct net_def *net,
 			  char **ret_error)
 {
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 
 	mac_format(net->mac, mac);
 	if (def->n_nets >= DOMAIN_NICS_MAX)
@@ -112,7 +118,7 @@ static int check_net_join(const struct domain_def *def, const struct net_def *ne
 			  "already."),
 			def->name, DOMAIN_NICS_MAX);
 	for (size_t i = 0; i < def->n_nets; i++) {
-		if (!memcmp(def->nets[i].mac, net->mac, CONF_MAC_LEN))
+		if (!memcmp(def->nets[i].mac, net->mac, MAC_LEN))
 			return error_set(ret_error, -EEXIST,
 				_("Domain %s already has an interface with MAC %s."), def->name,
 				mac);
@@ -162,6 +168,31 @@ int domain_def_add_device(struct domain_def *def, const struct device_def *dev, 
 	return 0;
 }
 
+/* Why no single NIC matched: by MAC, by alias, or by what the XML says (none or several). */
+static int net_not_found(const struct domain_def *def, const struct net_def *want, int r,
+			 char **ret_error)
+{
+	const char *type = net_type_to_string(want->type);
+	char mac[18];
+
+	mac_format(want->mac, mac);
+	if (!want->mac_generated)
+		return error_set(ret_error, -ENOENT, _("Domain %s has no interface %s."), def->name,
+			mac);
+	if (want->alias[0])
+		return error_set(ret_error, -ENOENT, _("Domain %s has no interface %s."), def->name,
+			want->alias);
+	if (r == -ENOTUNIQ)
+		return error_set(ret_error, -EINVAL,
+			_("Several interfaces of type %s of domain %s match the XML; give the "
+			  "<mac address> of the one to detach."),
+			type, def->name);
+	return error_set(ret_error, -ENOENT,
+		_("Domain %s has no interface of type %s that matches the XML (source, target "
+		  "and model); give its <mac address>."),
+		def->name, type);
+}
+
 static int find_device(const struct domain_def *def, const struct device_def *want,
 		       char **ret_error)
 {
@@ -171,18 +202,12 @@ static int find_device(const struct domain_def *def, const struct device_def *wa
 		i = domain_def_find_disk(def, &want->disk);
 	else
 		i = domain_def_find_net(def, &want->net);
-	if (i < 0) {
-		if (want->kind == DEVICE_KIND_DISK)
-			return error_set(ret_error, -ENOENT, _("Domain %s has no disk %s."),
-				def->name,
-				want->disk.target[0] ? want->disk.target : want->disk.alias);
-		char mac[18];
-
-		mac_format(want->net.mac, mac);
-		return error_set(ret_error, -ENOENT, _("Domain %s has no interface %s."), def->name,
-			want->net.mac_generated ? want->net.alias : mac);
-	}
-	return i;
+	if (i >= 0)
+		return i;
+	if (want->kind == DEVICE_KIND_DISK)
+		return error_set(ret_error, -ENOENT, _("Domain %s has no disk %s."), def->name,
+			want->disk.target[0] ? want->disk.target : want->disk.alias);
+	return net_not_found(def, &want->net, i, ret_error);
 }
 
 int domain_def_remove_device(struct domain_def *def, const struct device_def *want,

@@ -20,6 +20,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "util.h"
+#include "xml-explain.h"
 #include "xml-util.h"
 
 #define SCHEMA_NAMES_MAX 64     /* element names one schema (with its includes) may declare */
@@ -429,6 +430,16 @@ static int xml_validate_locked(xmlDocPtr doc, const char *schema, char **ret_err
 	if (r < 0)
 		return r;
 	r = xml_relaxng_validate(doc, schema, ret_error);
+	if (r == -EINVAL && ret_error) {
+		/* A value the schema lists the choices for: name it, its line and the choices. */
+		char *why = NULL;
+
+		if (xml_explain_values(doc, conf_schema_dir(), schema, &why) < 0) {
+			free(*ret_error);
+			*ret_error = why;
+			return r;
+		}
+	}
 	if (r == -EINVAL && streq(schema, "domain.rng"))
 		r = xml_explain_devices(doc, r, ret_error);
 	return r;

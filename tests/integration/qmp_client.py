@@ -102,6 +102,39 @@ class QmpClient:
         self.sock.close()
 
 
+class Transcript:
+    """A QMP transcript from tests/data/qmp (its README says the format): play(q, step)
+    sends the step's lines word for word and checks every line that comes back."""
+
+    def __init__(self, name, **subst):
+        path = os.path.join(os.environ.get("top_srcdir", os.path.join(HERE, "..", "..")),
+                            "tests", "data", "qmp", name)
+        self.steps = {}
+        step = None
+        with open(path, encoding="utf-8") as f:
+            for line in f.read().splitlines():
+                for key, value in subst.items():
+                    line = line.replace(f"@{key}@", value)
+                if line.startswith("== "):
+                    step = self.steps.setdefault(line[3:].strip(), [])
+                elif line.startswith(("<- ", "-> ")):
+                    assert step is not None, f"{name}: a line before the first step"
+                    step.append((line[:2], line[3:]))
+
+    def play(self, q, step):
+        for direction, text in self.steps[step]:
+            if direction == "<-":
+                q.send_raw(text.encode() + b"\r\n")
+                continue
+            want, got = json.loads(text), q.read()
+            if "timestamp" in want:
+                stamp = got.get("timestamp", {})
+                assert set(stamp) == {"seconds", "microseconds"}, got
+                assert abs(stamp["seconds"] - time.time()) < 60, got
+                want["timestamp"] = stamp
+            assert got == want, f"{step}: sent before it {self.steps[step]}"
+
+
 class GuideNet:
     """The guide's preparation in a private namespace: bridge qbr0 (HOST_IP/24),
     TAPs tap0 and tap1 up and in the bridge."""

@@ -1,4 +1,4 @@
-"""Issue 6's concurrency, with real VMMs: a VMM stopped with SIGSTOP (a slow VMM) delays
+"""Concurrency, with real VMMs: a VMM stopped with SIGSTOP (a slow VMM) delays
 only the calls on its own domain; ListDomains and calls on another domain are answered
 while it is stopped; calls on one domain are answered in the order they were made. Also
 the detach whose device_del the stopped VMM does not answer: it returns with the device

@@ -1,4 +1,4 @@
-"""Issue 9's database faults, with real parts: the sqlite3 program holding the daemon's
+"""Database faults, with real parts: the sqlite3 program holding the daemon's
 database locked (BEGIN EXCLUSIVE) while D-Bus calls change and read state, and the
 database on a read-only bind mount in a private mount namespace.
 """

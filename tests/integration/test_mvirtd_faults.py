@@ -1,4 +1,4 @@
-"""Issue 7's refusals and issue 9's daemon faults, with real parts: a real VMM booting the
+"""Refusals and daemon faults, with real parts: a real VMM booting the
 probe, a second QMP client acting behind the daemon's back, TAPs and bridges in a private
 network namespace, the daemon's SQLite file read directly.
 

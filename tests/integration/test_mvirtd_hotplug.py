@@ -140,6 +140,21 @@ def test_nic_attach_ping_detach(mvirtd_ns, workdir, netns):
     dom.Destroy()
 
 
+def test_nic_without_mac_detached_with_the_same_xml(mvirtd_ns, workdir, netns):
+    """libvirt's way (issue 15): the XML attach-device took, without <mac>, detaches it."""
+    require_root()
+    d = mvirtd_ns
+    dom, props, sig = boot(d, workdir, "nomac")
+    xml = nic_xml("mvbr2")
+    dom.AttachDevice(xml, 1)
+    alias = sig.wait("DeviceAdded")[0]
+    dom.DetachDevice(xml, 1)
+    assert sig.wait("DeviceRemoved", alias)[0] == alias
+    wait_for(lambda: "mvbr2" not in links(netns), 10, what="the bridge to go")
+    assert ET.fromstring(str(dom.GetXML(1))).find("devices/interface") is None
+    dom.Destroy()
+
+
 def test_nic_failure_rolls_back(mvirtd_ns, workdir, netns):
     require_root()
     d = mvirtd_ns

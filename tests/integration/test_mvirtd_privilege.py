@@ -1,4 +1,4 @@
-"""Issue 9, privilege: mvirtd opens the images and TAPs and passes them to a VMM that runs as
+"""Privilege separation: mvirtd opens the images and TAPs and passes them to a VMM that runs as
 an unprivileged user with no capabilities in a sandbox; image paths are checked against the
 image folders (--image-dir) and devices are refused unless allowed (--allow-devices)."""
 import json

@@ -1,9 +1,9 @@
-"""Issue 7's restore under stress, with real parts: mvirtd killed with SIGKILL in the middle
+"""Restore under stress, with real parts: mvirtd killed with SIGKILL in the middle
 of attach/detach calls, again and again, and each time after the restart the guest's view
 (the probe's console), the VMM's slot list (query-slots) and the database agree; and a
 restart with 20 running domains reconnects every one of them.
 
-100 kill cycles as the issue asks (a few seconds here: a restart with one domain is tens
+100 kill cycles by default (a few seconds here: a restart with one domain is tens
 of milliseconds); MVIRT_KILL_CYCLES sets another count.
 """
 import os

@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
-from qmp_client import GuideNet, QmpClient
+from qmp_client import GuideNet, QmpClient, Transcript
 from vmm_helpers import Vmm
 
 # Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
@@ -55,14 +55,9 @@ def test_guide_disk_hotplug_and_unplug(vm, workdir):  # noqa: F811
     assert q.greeting["QMP"]["capabilities"] == []
     before = len(blk_lines(v, 1))
     # The guide's two commands, word for word but for the path.
-    q.send_raw(b'{"execute": "blockdev-add", "arguments": {"node-name": "drive-0", "file": '
-               b'{"driver": "file", "filename": "' + block.encode() + b'"}, "cache": '
-               b'{"direct": true}, "read-only": false}}\r\n')
-    assert q.reply() == {"return": {}}
+    guide = Transcript("guide-disk.qmp", BLOCK=block)
     t0 = time.monotonic()
-    q.send_raw(b'{"execute": "device_add", "arguments": {"id": "drive-0", "driver": '
-               b'"virtio-blk-mmio", "addr": "0x1"}}\r\n')
-    assert q.reply() == {"return": {}}
+    guide.play(q, "add")
     seen = v.wait_event("blk", after=0, index=1, capacity=300)
     print(f"# device_add -> probe sees capacity: {(time.monotonic() - t0) * 1000:.1f} ms")
     assert seen["sum0"] == sum0
@@ -70,13 +65,7 @@ def test_guide_disk_hotplug_and_unplug(vm, workdir):  # noqa: F811
     # 0x1 is vdb: no other disk changed.
     assert all(b["capacity"] == "0" for b in v.events("blk") if b["index"] != "1")
 
-    q.send_raw(b'{"execute": "device_del", "arguments": {"id": "drive-0"}}\r\n')
-    event = q.read()
-    assert event["event"] == "DEVICE_DELETED"
-    assert event["data"] == {"device": "drive-0", "path": "drive-0"}
-    assert set(event["timestamp"]) == {"seconds", "microseconds"}
-    assert abs(event["timestamp"]["seconds"] - time.time()) < 60
-    assert q.read() == {"return": {}}
+    guide.play(q, "del")
     v.wait_event("blk", after=before + 1, index=1, capacity=0)
 
     # Re-adding the same id works; lun=0 is vdb too.
@@ -96,11 +85,8 @@ def test_guide_nic_hotplug_ping_and_unplug(vm, workdir):  # noqa: F811
         v = vm(prefix=net.prefix())
         q = v.qmp
         mac0 = v.events("net")[0]["mac"]
-        q.send_raw(b'{"execute":"netdev_add", "arguments":{"id":"net-0", "ifname":"tap0"}}\r\n')
-        assert q.reply() == {"return": {}}
-        q.send_raw(b'{"execute":"device_add", "arguments":{"id":"net-0", '
-                   b'"driver":"virtio-net-mmio", "addr":"0x0"}}\r\n')
-        assert q.reply() == {"return": {}}
+        guide = Transcript("guide-nic.qmp")
+        guide.play(q, "add")
         v.wait_event("net", index=0, link="up")
         assert net.ping("10.0.0.2", count=2), "the hot-plugged NIC does not answer ping"
         slots = q.ok("query-slots")
@@ -108,11 +94,7 @@ def test_guide_nic_hotplug_ping_and_unplug(vm, workdir):  # noqa: F811
         assert nic == {"kind": "net", "slot": 0, "addr": "0x0", "id": "net-0",
                        "netdev": "net-0", "ifname": "tap0", "mac": mac0, "boot": False}
 
-        q.send_raw(b'{"execute": "device_del", "arguments": {"id": "net-0"}}\r\n')
-        event = q.read()
-        assert event["event"] == "DEVICE_DELETED"
-        assert event["data"] == {"device": "net-0", "path": "net-0"}
-        assert q.read() == {"return": {}}
+        guide.play(q, "del")
         v.wait_event("net", index=0, link="down")
         assert net.ping("10.0.0.2", count=2) == [], "an unplugged NIC still answers"
         # The slot's MAC, fixed at boot, is the only one device_add takes.

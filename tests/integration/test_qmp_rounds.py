@@ -1,7 +1,7 @@
 """6 disks and 2 NICs plugged, unplugged and plugged again, round after round,
 with the probe checking each disk's capacity and sector-0 CRC every round, on
 mvirt-vmm with real KVM and TAPs in a private namespace. MVIRT_QMP_ROUNDS sets
-the number of rounds (default 50, as the issue asks: about 11 s here)."""
+the number of rounds (default 50: about 11 s here)."""
 import os
 import time
 import zlib

@@ -97,3 +97,4 @@ def test_acpi_tables_disassemble(workdir):  # noqa: F811
             assert "Notify (\\_SB.PWRB, 0x80)" in dsl
         if sig == "FACP":
             assert "Hardware Reduced (V5) : 1" in dsl
+            assert "CMOS RTC Not Present (V5) : 1" in dsl

@@ -65,7 +65,6 @@ static void test_links_and_checksums(void **state)
 	struct acpi_tables *t = malloc(sizeof(*t));
 	const uint8_t *rsdp, *xsdt, *fadt, *dsdt, *madt;
 
-	(void)state;
 	build(t, 2, 8);
 	rsdp = t->blob + t->offset[ACPI_TABLE_RSDP];
 	assert_int_equal(acpi_rsdp_addr(t) % 16, 0);
@@ -101,7 +100,6 @@ static void test_limits(void **state)
 	struct acpi_tables *t = malloc(sizeof(*t));
 	struct acpi_config cfg = { .n_vcpus = 0 };
 
-	(void)state;
 	assert_int_equal(acpi_build(&cfg, t), -EINVAL);
 	cfg.n_vcpus = 1;
 	cfg.n_virtio = ACPI_MAX_VIRTIO + 1;

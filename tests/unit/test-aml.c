@@ -31,7 +31,6 @@ static void test_pkg_length(void **state)
 		{ 0xffe, { 0x81, 0x00, 0x01 }, 3 }, /* 0x1001 total */
 	};
 
-	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct aml_buf b;
 
@@ -48,7 +47,6 @@ static void test_integers(void **state)
 		0x0c, 0x78, 0x56, 0x34, 0x12, 0x0e, 1, 0, 0, 0, 1, 0, 0, 0 };
 	struct aml_buf b;
 
-	(void)state;
 	aml_buf_init(&b);
 	aml_integer(&b, 0);
 	aml_integer(&b, 1);
@@ -66,7 +64,6 @@ static void test_names(void **state)
 		'_', 'V', 'R', '0', '0', '_', 'H', 'I', 'D' };
 	struct aml_buf b;
 
-	(void)state;
 	aml_buf_init(&b);
 	aml_name_string(&b, "\\_S5");
 	aml_name_string(&b, "\\_SB.VR00");
@@ -84,7 +81,6 @@ static void test_empty_child(void **state)
 	static const uint8_t want[] = { 0x10, 0x06, 0x5c, '_', 'S', 'B', '_' };
 	struct aml_buf b, empty;
 
-	(void)state;
 	aml_buf_init(&b);
 	aml_buf_init(&empty);
 	aml_scope(&b, "\\_SB", &empty);
@@ -99,7 +95,6 @@ static void test_invalid_names(void **state)
 		"a_SB", "_SB..VR00", "_SB.", "\\^_SB", "ABC-", "_SB.VR0$" };
 	static const uint8_t parent[] = { 0x5e, 0x5e, 'V', 'R', '0', '1' };
 
-	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct aml_buf b;
 
@@ -126,7 +121,6 @@ static void test_name_package(void **state)
 		0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
 	struct aml_buf b, pkg, v;
 
-	(void)state;
 	aml_buf_init(&b);
 	aml_buf_init(&pkg);
 	aml_buf_init(&v);
@@ -149,7 +143,6 @@ static void test_method_notify(void **state)
 		0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0a, 0x80 };
 	struct aml_buf b, body;
 
-	(void)state;
 	aml_buf_init(&b);
 	aml_buf_init(&body);
 	aml_notify(&body, "\\_SB.PWRB", 0x80);
@@ -172,7 +165,6 @@ static void test_device_resources(void **state)
 		0x89, 0x06, 0x00, 0x03, 0x01, 0x05, 0x00, 0x00, 0x00, 0x79, 0x00 };
 	struct aml_buf b, res, buf, dev;
 
-	(void)state;
 	aml_buf_init(&b);
 	aml_buf_init(&res);
 	aml_buf_init(&buf);
@@ -198,7 +190,6 @@ static void test_legacy_resources(void **state)
 		0x22, 0x10, 0x00, 0x79, 0x00 };
 	struct aml_buf res;
 
-	(void)state;
 	aml_buf_init(&res);
 	aml_res_io(&res, 0x3f8, 8);
 	aml_res_irq(&res, 4);
@@ -212,7 +203,6 @@ static void test_limit(void **state)
 	static uint8_t big[AML_MAX];
 	struct aml_buf b;
 
-	(void)state;
 	aml_buf_init(&b);
 	aml_bytes(&b, big, sizeof(big));
 	assert_int_equal(aml_buf_error(&b), 0);

@@ -72,7 +72,6 @@ static void test_bzimage_header_and_initrd(void **state)
 	uint8_t *img = make_bzimage(&len, 0x20f, 0x1), *zp, *kernel;
 	uint32_t addr, size;
 
-	(void)state;
 	memset(initrd, 0x5a, sizeof(initrd));
 	write_file(kpath, img, len);
 	write_file(ipath, initrd, sizeof(initrd));
@@ -118,7 +117,6 @@ static void test_refusals(void **state)
 	uint8_t *img;
 	char junk[8192];
 
-	(void)state;
 	assert_int_equal(guest_mem_new(64ULL << 20, &mem), 0);
 	/* Boot protocol 2.10: no 64-bit entry. */
 	img = make_bzimage(&len, 0x20a, 0x1);

@@ -42,7 +42,7 @@ static void test_disk(void **state)
 static void test_interface(void **state)
 {
 	_cleanup_device_def_ struct device_def *dev = NULL, *gen = NULL;
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 
 	assert_int_equal(device_def_from_xml("<interface type='bridge'><source bridge='br0'/>"
 					     "<mac address='52:54:00:AA:BB:CC'/>"
@@ -68,6 +68,20 @@ static void test_interface(void **state)
 	assert_int_equal(gen->net.mac[0] & 1, 0);
 }
 
+/* restore.c finds backends left without a device by these names: they must stay the ones
+ * device_def_ensure_alias() gives. */
+static void test_default_alias(void **state)
+{
+	static const uint8_t mac[MAC_LEN] = { 0x52, 0x54, 0x00, 0x0a, 0xbc, 0xde };
+	char alias[CONF_ALIAS_MAX + 1], target[CONF_DISK_TARGET_MAX + 1];
+
+	assert_int_equal(disk_slot_to_target(5, target), 0);
+	disk_default_alias(target, alias);
+	assert_string_equal(alias, "disk-vdf");
+	net_default_alias(mac, alias);
+	assert_string_equal(alias, "net-5254000abcde");
+}
+
 static void test_matching(void **state)
 {
 	struct disk_def have = { .target = "vdc", .alias = "ua-c" }, want = {};
@@ -87,7 +101,46 @@ static void test_matching(void **state)
 	nw.mac_generated = true; /* a MAC the request did not give: match by alias */
 	assert_true(net_def_matches(&nh, &nw));
 	nw.alias[0] = '\0';
+	/* Neither MAC nor alias: what the XML says (type, bridge, target, model), as libvirt. */
+	nh.type = NET_TYPE_BRIDGE;
+	strcpy(nh.bridge, "br0");
+	strcpy(nh.model, "virtio");
+	nw.type = NET_TYPE_ETHERNET;
+	strcpy(nw.model, "virtio");
 	assert_false(net_def_matches(&nh, &nw));
+	nw.type = NET_TYPE_BRIDGE;
+	assert_true(net_def_matches(&nh, &nw));
+	strcpy(nw.bridge, "br1");
+	assert_false(net_def_matches(&nh, &nw));
+	strcpy(nw.bridge, "br0");
+	strcpy(nw.ifname, "tap9");
+	assert_false(net_def_matches(&nh, &nw));
+}
+
+/* What libvirt writes and mvirt runs as it says: the virtio-mmio address, an unmanaged TAP. */
+static void test_libvirt_forms(void **state)
+{
+	_cleanup_device_def_ struct device_def *disk = NULL, *nic = NULL, *plain = NULL;
+	_cleanup_free_ char *xml = NULL;
+
+	assert_int_equal(device_def_from_xml("<disk type='file' device='disk'><source file='/a'/>"
+					     "<backingStore/><target dev='vdb' bus='virtio'/>"
+					     "<address type='virtio-mmio'/></disk>",
+					     &disk, NULL),
+			 0);
+	assert_string_equal(disk->disk.target, "vdb");
+	assert_int_equal(device_def_from_xml("<interface type='ethernet'><target dev='mytap' "
+					     "managed='no'/><model type='virtio'/>"
+					     "<address type='virtio-mmio'/></interface>",
+					     &nic, NULL),
+			 0);
+	assert_false(nic->net.managed);
+	assert_string_equal(nic->net.ifname, "mytap");
+	assert_int_equal(device_def_format(nic, &xml), 0);
+	assert_non_null(strstr(xml, "<target dev='mytap' managed='no'/>"));
+	assert_int_equal(device_def_from_xml("<interface type='ethernet'><target dev='t1'/>"
+					     "</interface>", &plain, NULL), 0);
+	assert_true(plain->net.managed);
 }
 
 static void expect_error(const char *xml, const char *part)
@@ -104,20 +157,42 @@ static void expect_error(const char *xml, const char *part)
 
 static void test_errors(void **state)
 {
-	expect_error("<disk type='file'><source file='/a'/><target dev='vda'/><address/></disk>",
-		     "The element <address> at line 1 is not supported");
+	expect_error("<disk type='file'><source file='/a'/><target dev='vda'/>"
+		     "<address type='pci'/></disk>",
+		     "The value pci of <address type> at line 1 is not supported; mvirt supports "
+		     "virtio-mmio.");
+	expect_error("<disk type='file' device='cdrom'><source file='/a'/>"
+		     "<target dev='sda' bus='scsi'/></disk>",
+		     "The value cdrom of <disk device> at line 1 is not supported; mvirt "
+		     "supports disk.");
+	expect_error("<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/></disk>",
+		     "The value scsi of <target bus> at line 1 is not supported; mvirt supports "
+		     "virtio.");
+	expect_error("<interface type='ethernet'><target dev='t' managed='maybe'/></interface>",
+		     "The value maybe of <target managed> at line 1 is not supported; mvirt "
+		     "supports yes, no.");
+	expect_error("<interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/></interface>",
+		     "The value vdpa of <interface type> at line 1 is not supported; mvirt "
+		     "supports bridge, ethernet.");
+	expect_error("<disk type='file'><driver name='qemu' type='raw' discard='unmap'/>"
+		     "<source file='/a'/><target dev='vda'/></disk>",
+		     "The attribute discard of <driver> at line 1 is not supported by mvirt; "
+		     "remove it.");
+	expect_error("<interface type='user'/>",
+		     "The value user of <interface type> at line 1 is not supported");
 	expect_error("<disk type='file'><source file='/a'/></disk>", "element <disk>");
 	expect_error("<disk type='file'><source file='/a'/><target dev='vdq'/></disk>",
 		     "The disk target vdq is not supported");
 	expect_error("<disk><driver type='qcow2'/><source file='/a'/><target dev='vda'/></disk>",
-		     "element <driver>");
+		     "The value qcow2 of <driver type> at line 1 is not supported; mvirt supports "
+		     "raw.");
 	expect_error("<interface type='bridge'><source bridge='br0'/>"
 		     "<mac address='03:00:00:00:00:01'/></interface>",
 		     "not a unicast address");
 	expect_error("<interface type='bridge'><source bridge='.'/></interface>",
 		     "The bridge name '.' is not a valid interface name");
 	expect_error("<interface type='network'><source network='default'/></interface>",
-		     "does not match device.rng at line 1");
+		     "The value network of <interface type> at line 1 is not supported");
 	expect_error("<hostdev/>", "The element <hostdev> at line 1 is not supported");
 	expect_error("<disk", "not well-formed at line 1");
 }
@@ -125,7 +200,7 @@ static void test_errors(void **state)
 static void test_tables(void **state)
 {
 	char buf[CONF_DISK_TARGET_MAX + 1];
-	uint8_t mac[CONF_MAC_LEN];
+	uint8_t mac[MAC_LEN];
 
 	for (int k = 0; k < _DEVICE_KIND_MAX; k++)
 		assert_int_equal(device_kind_from_string(device_kind_to_string(k)), k);
@@ -146,8 +221,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_disk),	 cmocka_unit_test(test_interface),
+		cmocka_unit_test(test_default_alias),
 		cmocka_unit_test(test_matching), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_tables),	 cmocka_unit_test(test_libvirt_forms),
 	};
 
 	return cmocka_run_group_tests_name("device-conf", tests, NULL, NULL);

@@ -15,7 +15,6 @@ static void test_small_vm(void **state)
 	struct guest_mem *mem = NULL;
 	struct e820_map map;
 
-	(void)state;
 	assert_int_equal(guest_mem_new(256ULL << 20, &mem), 0);
 	assert_int_equal(e820_build(mem, &map), 0);
 	assert_int_equal(map.n, 3);
@@ -36,7 +35,6 @@ static void test_vm_above_the_hole(void **state)
 	struct guest_mem *mem = NULL;
 	struct e820_map map;
 
-	(void)state;
 	/* 4 GiB: 3 GiB below the MMIO hole, 1 GiB from 4 GiB (mapped with MAP_NORESERVE). */
 	assert_int_equal(guest_mem_new(4ULL << 30, &mem), 0);
 	assert_int_equal(e820_build(mem, &map), 0);

@@ -38,7 +38,6 @@ static int fake_attach_blk(void *dev, const struct blk_backend *b, const char *s
 {
 	struct fake_dev *d = dev;
 
-	(void)serial;
 	if (d->fail_attach)
 		return d->fail_attach;
 	assert_null(d->blk);
@@ -349,6 +348,45 @@ static void test_unknown_and_backend_del(void **state)
 	assert_int_equal(device(f, SLOT_BLK, "d0", -1), -ENOENT);
 }
 
+/*
+ * QEMU's unplug order (device_del, then blockdev-del / netdev_del) and StratoVirt's
+ * (device_del alone) both succeed; the backend's fd is closed at device_del either way.
+ */
+static void test_backend_del_after_device_del(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(blockdev(f, "drive-1", image(f, "a.img", 4096), false), 0);
+	assert_int_equal(device(f, SLOT_BLK, "drive-1", 1), 0);
+	assert_int_equal(del(f, "drive-1"), 0);
+	assert_null(f->blk[1].blk);
+	/* Another backend opened in between does not take the name's place. */
+	assert_int_equal(blockdev(f, "drive-2", image(f, "b.img", 4096), false), 0);
+	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-1", &f->error), 0);
+	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-2", &f->error), 0);
+	/* Once deleted, the name is unknown again. */
+	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-1", &f->error), -ENOENT);
+	clear_error(f);
+	/* StratoVirt's order: device_del only, then the same names again. */
+	assert_int_equal(blockdev(f, "drive-1", image(f, "a.img", 4096), false), 0);
+	assert_int_equal(device(f, SLOT_BLK, "drive-1", 1), 0);
+	assert_int_equal(del(f, "drive-1"), 0);
+	assert_int_equal(blockdev(f, "drive-1", image(f, "a.img", 4096), false), 0);
+	assert_int_equal(device(f, SLOT_BLK, "drive-1", 1), 0);
+	assert_non_null(f->blk[1].blk);
+	/* A plugged backend still cannot be deleted. */
+	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-1", &f->error), -EBUSY);
+	clear_error(f);
+	/* Every backend slot can be filled again: device_del left none taken. */
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX - 1; i++) {
+		char name[16], file[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(file, sizeof(file), "n%d.img", i);
+		assert_int_equal(blockdev(f, name, image(f, file, 4096), true), 0);
+	}
+}
+
 static void test_attach_failure_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -466,6 +504,10 @@ static void test_nic_rules(void **state)
 	assert_int_equal(hotplug_netdev_del(f->hp, "net-2", &f->error), 0);
 	assert_int_equal(del(f, "net-0"), 0);
 	assert_int_equal(f->net[0].detaches, 1);
+	/* QEMU's order: netdev_del after device_del succeeds (the TAP was closed already). */
+	assert_int_equal(hotplug_netdev_del(f->hp, "net-0", &f->error), 0);
+	assert_int_equal(hotplug_netdev_del(f->hp, "net-0", &f->error), -ENOENT);
+	clear_error(f);
 	/* The TAP is free again once its netdev is gone. */
 	assert_int_equal(netdev(f, "net-0", "tap0", -1), 0);
 	assert_int_equal(device(f, SLOT_NET, "net-0", 0), 0);
@@ -498,9 +540,18 @@ static void test_tap_busy_and_fd(void **state)
 	close(plain);
 }
 
+/* query-slots reports these names; mvirtd's restore.c matches them. */
+static void test_slot_kind_names(void **state)
+{
+	assert_string_equal(slot_kind_to_string(SLOT_BLK), "blk");
+	assert_string_equal(slot_kind_to_string(SLOT_NET), "net");
+	assert_null(slot_kind_to_string(_SLOT_KIND_MAX));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slot_kind_names),
 		cmocka_unit_test_setup_teardown(test_guide_disk_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_must_match_node_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
@@ -509,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_backend_del, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_del_after_device_del, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_failure_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_fd_given, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_long_id, setup, teardown),

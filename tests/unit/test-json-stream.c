@@ -55,7 +55,7 @@ static void test_invalid_json_resynchronizes(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(ok, "execute")), "cont");
 }
 
-/* Issue 14, finding 10: a string holding \u0000 (json-c keeps it, C strings cut it) and text
+/* A string holding \u0000 (json-c keeps it, C strings cut it) and text
  * that is not UTF-8 are refused whole; the stream goes on with the next message. */
 static void test_nul_and_bad_utf8_are_refused(void **state)
 {
@@ -93,6 +93,33 @@ static void test_nul_and_bad_utf8_are_refused(void **state)
 		ok = next_ok(s);
 		assert_non_null(json_object_object_get(ok, "id"));
 	}
+}
+
+/* QEMU's streaming parser gives one error for a bad object split over lines, not one a line. */
+static void test_invalid_json_over_two_lines_is_one_error(void **state)
+{
+	_cleanup_(json_stream_freep) struct json_stream *s = json_stream_new(0);
+	struct json_object *obj = NULL;
+	_cleanup_json_ struct json_object *ok = NULL;
+
+	feed(s, "{\"execute\": \n");
+	assert_int_equal(json_stream_next(s, &obj), 0);
+	feed(s, "}\n{\"execute\":\"cont\"}\n");
+	assert_int_equal(json_stream_next(s, &obj), -EBADMSG);
+	ok = next_ok(s);
+	assert_string_equal(json_object_get_string(json_object_object_get(ok, "execute")), "cont");
+	assert_int_equal(json_stream_next(s, &obj), 0);
+}
+
+/* QEMU writes "/" as is; an escaped "\/" is valid JSON but surprises line-oriented tools. */
+static void test_format_leaves_slashes(void **state)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	_cleanup_free_ char *line = NULL;
+
+	json_object_object_add(o, "desc", json_object_new_string("/nonexistent/x.img"));
+	line = json_stream_format(o);
+	assert_non_null(strstr(line, "\"/nonexistent/x.img\""));
 }
 
 static void test_scalar_is_returned_for_the_caller_to_refuse(void **state)
@@ -137,6 +164,8 @@ int main(void)
 		cmocka_unit_test(test_split_and_joined_messages),
 		cmocka_unit_test(test_invalid_json_resynchronizes),
 		cmocka_unit_test(test_nul_and_bad_utf8_are_refused),
+		cmocka_unit_test(test_invalid_json_over_two_lines_is_one_error),
+		cmocka_unit_test(test_format_leaves_slashes),
 		cmocka_unit_test(test_scalar_is_returned_for_the_caller_to_refuse),
 		cmocka_unit_test(test_oversized_message_is_dropped),
 		cmocka_unit_test(test_format_ends_with_crlf),

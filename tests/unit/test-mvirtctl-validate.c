@@ -98,6 +98,20 @@ static void test_typo_has_its_line(void **state)
 	free(err);
 }
 
+/* A value the schema does not list is named, with what would do (as mvirtd says it). */
+static void test_value_is_named(void **state)
+{
+	char *xml, *err = NULL;
+
+	write_file("typo.xml", "<disk type='block'>\n  <source file='/tmp/a.img'/>\n"
+			       "  <target dev='vdb'/>\n</disk>\n");
+	assert_int_equal(check("typo.xml", &xml, &err), -EBADMSG);
+	assert_non_null(err);
+	assert_string_equal(err, "The value block of <disk type> at line 1 is not supported; "
+				 "mvirt supports file.");
+	free(err);
+}
+
 static void test_broken_xml_has_its_line(void **state)
 {
 	char *xml, *err = NULL;
@@ -133,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_file_is_returned_whole),
 		cmocka_unit_test(test_typo_has_its_line),
+		cmocka_unit_test(test_value_is_named),
 		cmocka_unit_test(test_broken_xml_has_its_line),
 		cmocka_unit_test(test_missing_file_and_schema),
 	};

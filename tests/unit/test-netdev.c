@@ -19,7 +19,7 @@
 #include "cleanup.h"
 #include "netdev.h"
 
-static const uint8_t guest_mac[NETDEV_MAC_LEN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t guest_mac[MAC_LEN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
 static void test_names(void **state)
 {
@@ -36,21 +36,14 @@ static void test_names(void **state)
 	assert_int_equal(netdev_name_pattern_validate("tap%s"), -EINVAL);
 }
 
-static void test_mac(void **state)
+static void test_tap_mac(void **state)
 {
-	uint8_t mac[NETDEV_MAC_LEN], host[NETDEV_MAC_LEN];
-	char s[NETDEV_MAC_STRLEN];
+	uint8_t mac[MAC_LEN], host[MAC_LEN];
 
-	assert_int_equal(netdev_mac_parse("52:54:00:12:34:56", mac), 0);
-	assert_memory_equal(mac, guest_mac, NETDEV_MAC_LEN);
-	netdev_mac_format(mac, s);
-	assert_string_equal(s, "52:54:00:12:34:56");
-	assert_int_equal(netdev_mac_parse("52:54:00:12:34", mac), -EINVAL);
-	assert_int_equal(netdev_mac_parse("52-54-00-12-34-56", mac), -EINVAL);
-	assert_int_equal(netdev_mac_parse("52:54:00:12:34:5g", mac), -EINVAL);
+	memcpy(mac, guest_mac, MAC_LEN);
 	netdev_tap_mac(guest_mac, host);
 	assert_int_equal(host[0], 0xfe);
-	assert_memory_equal(host + 1, guest_mac + 1, NETDEV_MAC_LEN - 1);
+	assert_memory_equal(host + 1, guest_mac + 1, MAC_LEN - 1);
 	mac[0] = 0xfe;
 	netdev_tap_mac(mac, host);
 	assert_int_equal(host[0], 0xfa);
@@ -75,7 +68,7 @@ static bool link_is_up(const char *name)
 static void test_bridge_and_tap(void **state)
 {
 	char tap[IFNAMSIZ], master[IFNAMSIZ];
-	uint8_t mac[NETDEV_MAC_LEN];
+	uint8_t mac[MAC_LEN];
 	unsigned mtu;
 	bool created = false;
 	int fd = -1;
@@ -104,7 +97,7 @@ static void test_bridge_and_tap(void **state)
 	assert_memory_equal(tap, "mvtap", 5);
 	assert_int_equal(netdev_get_mac(tap, mac), 0);
 	assert_int_equal(mac[0], 0xfe);
-	assert_memory_equal(mac + 1, guest_mac + 1, NETDEV_MAC_LEN - 1);
+	assert_memory_equal(mac + 1, guest_mac + 1, MAC_LEN - 1);
 	assert_int_equal(netdev_get_mtu(tap, &mtu), 0);
 	assert_int_equal(netdev_get_master(tap, master), 0);
 	assert_string_equal(master, "mvbr0");
@@ -182,7 +175,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_tap_mac),
 		cmocka_unit_test(test_bridge_and_tap_ns),
 		cmocka_unit_test(test_named_tap_no_bridge_ns),
 		cmocka_unit_test(test_tap_attach_ns),

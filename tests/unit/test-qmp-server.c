@@ -26,6 +26,7 @@
 
 #include "json-stream.h"
 #include "util.h"
+#include "vmm-contract.h"
 #include "vmm/eventloop.h"
 #include "vmm/hotplug.h"
 #include "vmm/qmp/qmp.h"
@@ -41,7 +42,6 @@ struct fake_dev {
 
 static int attach_blk(void *dev, const struct blk_backend *b, const char *serial)
 {
-	(void)serial;
 	((struct fake_dev *)dev)->blk = b;
 	return 0;
 }
@@ -66,7 +66,6 @@ static int detach_net(void *dev)
 
 static void net_mac(void *dev, uint8_t ret_mac[6])
 {
-	(void)dev;
 	memcpy(ret_mac, (uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, 6);
 }
 
@@ -107,7 +106,7 @@ static int vm_cont(void *opaque)
 
 static void vm_quit(void *opaque)
 {
-	((struct fixture *)opaque)->quits++;
+	__atomic_add_fetch(&((struct fixture *)opaque)->quits, 1, __ATOMIC_SEQ_CST);
 }
 
 static const char *vm_status(void *opaque)
@@ -281,6 +280,8 @@ static void test_id_echo(void **state)
 
 		snprintf(text, sizeof(text), "{\"execute\": \"query-status\", \"id\": %s}\r\n", ids[i]);
 		m = command(f, 0, text);
+		/* Present even when null: json-c's get_ex tells a null member from none. */
+		assert_true(json_object_object_get_ex(m, "id", NULL));
 		assert_true(json_object_equal(json_object_object_get(m, "id"), want));
 		assert_string_equal(str_at(m, "return", "status"), "running");
 	}
@@ -302,15 +303,31 @@ static void test_capabilities_optional(void **state)
 	skip_greeting(f, 0);
 	a = command(f, 0, "{\"execute\": \"query-version\"}");
 	assert_true(startswith(str_at(a, "return", "package"), "mvirt-"));
-	b = command(f, 0, "{\"execute\": \"qmp_capabilities\"}");
-	assert_return_empty(b);
 	c = command(f, 0, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": [\"oob\"]}}");
 	assert_error(c, "GenericError", "enable");
+	b = command(f, 0, "{\"execute\": \"qmp_capabilities\"}");
+	assert_return_empty(b);
 	d = command(f, 0, "{\"execute\": \"query-commands\"}");
 	assert_true(json_object_array_length(json_object_object_get(d, "return")) >= 17);
 	e = command(f, 0, "{\"execute\": \"query-slots\"}");
 	assert_int_equal(json_object_array_length(json_object_object_get(e, "return")),
 		HOTPLUG_BLK_SLOTS + HOTPLUG_NET_SLOTS);
+}
+
+/* A second negotiation is refused as QEMU refuses it, with the id echoed. */
+static void test_capabilities_twice(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *c = NULL;
+
+	skip_greeting(f, 0);
+	a = command(f, 0, "{\"execute\": \"qmp_capabilities\"}");
+	assert_return_empty(a);
+	b = command(f, 0, "{\"execute\": \"qmp_capabilities\", \"id\": null}");
+	assert_error(b, "CommandNotFound", "already complete");
+	assert_true(json_object_object_get_ex(b, "id", NULL));
+	c = command(f, 0, "{\"execute\": \"query-status\"}");
+	assert_string_equal(str_at(c, "return", "status"), "running");
 }
 
 static void test_bad_messages(void **state)
@@ -366,15 +383,13 @@ static void test_oversized_and_truncated(void **state)
 	b = command(f, 0, "{\"execute\": \"query-status\", \"id\": \"after-big\"}\n");
 	assert_string_equal(str_at(b, "id", NULL), "after-big");
 	/* A message cut off inside a string, and one cut off after a key that the
-	 * next line shows broken: errors, and the stream recovers. */
+	 * next line shows broken: one error each (as QEMU's streaming parser gives), and the
+	 * stream recovers. */
 	c = command(f, 0, "{\"execute\": \"query-st\n");
 	assert_error(c, "GenericError", "JSON");
 	json_object_put(c);
 	send_text(f, 0, "{\"execute\" \n");
 	c = command(f, 0, "]\n");
-	assert_error(c, "GenericError", "JSON");
-	json_object_put(c);
-	c = recv_msg(f, 0);
 	assert_error(c, "GenericError", "JSON");
 	json_object_put(b);
 	b = command(f, 0, "{\"execute\": \"query-status\", \"id\": \"after-trunc\"}\n");
@@ -515,12 +530,76 @@ static void test_too_many_clients(void **state)
 		close(sv[i][1]);
 }
 
+/* The line of a transcript with @BLOCK@ replaced by block: a new string. */
+static char *transcript_line(const char *line, const char *block)
+{
+	const char *at = strstr(line, "@BLOCK@");
+	char *ret = NULL;
+
+	if (!at)
+		return strdup(line);
+	assert_true(asprintf(&ret, "%.*s%s%s", (int)(at - line), line, block, at + 7) > 0);
+	return ret;
+}
+
+/* Checks one message against a transcript's "->" line; a timestamp by shape only. */
+static void transcript_check(struct json_object *want, struct json_object *got)
+{
+	struct json_object *stamp = NULL;
+
+	if (json_object_object_get_ex(want, "timestamp", NULL)) {
+		assert_true(json_object_object_get_ex(got, "timestamp", &stamp));
+		assert_non_null(json_object_object_get(stamp, "seconds"));
+		assert_non_null(json_object_object_get(stamp, "microseconds"));
+		json_object_object_del(want, "timestamp");
+		json_object_object_del(got, "timestamp");
+	}
+	if (!json_object_equal(want, got))
+		fail_msg("expected %s, got %s", json_object_to_json_string(want),
+			 json_object_to_json_string(got));
+}
+
+/* Plays one step of tests/data/qmp/NAME (the README there says the format) on client c. */
+static void transcript_play(struct fixture *f, int c, const char *name, const char *step,
+			    const char *block)
+{
+	const char *top = getenv("top_srcdir");
+	char *path = NULL, line[1024];
+	bool in_step = false;
+	FILE *fp;
+
+	assert_true(asprintf(&path, "%s/tests/data/qmp/%s", top ? top : "..", name) > 0);
+	fp = fopen(path, "re");
+	assert_non_null(fp);
+	free(path);
+	while (fgets(line, sizeof(line), fp)) {
+		_cleanup_free_ char *text = NULL;
+
+		line[strcspn(line, "\n")] = 0;
+		if (startswith(line, "== "))
+			in_step = streq(line + 3, step);
+		if (!in_step || (!startswith(line, "<- ") && !startswith(line, "-> ")))
+			continue;
+		text = transcript_line(line + 3, block);
+		if (line[0] == '<') {
+			send_text(f, c, text);
+			send_text(f, c, "\r\n");
+		} else {
+			_cleanup_json_ struct json_object *want = json_tokener_parse(text);
+			_cleanup_json_ struct json_object *got = recv_msg(f, c);
+
+			assert_non_null(want);
+			transcript_check(want, got);
+		}
+	}
+	fclose(fp);
+}
+
 static void test_guide_disk_sequence(void **state)
 {
 	struct fixture *f = *state;
-	char path[128], text[512];
-	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *ev = NULL, *ev2 = NULL, *c = NULL;
-	_cleanup_json_ struct json_object *slots = NULL, *d = NULL, *e = NULL;
+	char path[128];
+	_cleanup_json_ struct json_object *ev2 = NULL, *slots = NULL, *d = NULL, *e = NULL;
 	struct json_object *slot1;
 	int fd;
 
@@ -530,14 +609,7 @@ static void test_guide_disk_sequence(void **state)
 	close(fd);
 	skip_greeting(f, 0);
 	skip_greeting(f, 1);
-	snprintf(text, sizeof(text), "{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": "
-				     "\"drive-0\", \"file\": {\"driver\": \"file\", \"filename\": \"%s\"}, "
-				     "\"cache\": {\"direct\": true}, \"read-only\": false}}\r\n", path);
-	a = command(f, 0, text);
-	assert_return_empty(a);
-	b = command(f, 0, "{\"execute\": \"device_add\", \"arguments\": {\"id\": \"drive-0\", "
-			  "\"driver\": \"virtio-blk-mmio\", \"addr\": \"0x1\"}}\r\n");
-	assert_return_empty(b);
+	transcript_play(f, 0, "guide-disk.qmp", "add", path);
 	assert_non_null(f->blk[1].blk);
 	slots = command(f, 1, "{\"execute\": \"query-slots\"}");
 	slot1 = json_object_array_get_idx(json_object_object_get(slots, "return"), 1);
@@ -546,14 +618,7 @@ static void test_guide_disk_sequence(void **state)
 	assert_string_equal(str_at(slot1, "kind", NULL), "blk");
 	assert_string_equal(str_at(slot1, "file", NULL), path);
 	/* The guide: the event, then the return. */
-	send_text(f, 0, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"drive-0\"}}");
-	ev = recv_msg(f, 0);
-	assert_string_equal(str_at(ev, "event", NULL), "DEVICE_DELETED");
-	assert_string_equal(str_at(ev, "data", "device"), "drive-0");
-	assert_string_equal(str_at(ev, "data", "path"), "drive-0");
-	assert_non_null(json_object_object_get(ev, "timestamp"));
-	c = recv_msg(f, 0);
-	assert_return_empty(c);
+	transcript_play(f, 0, "guide-disk.qmp", "del", path);
 	ev2 = recv_msg(f, 1);
 	assert_string_equal(str_at(ev2, "event", NULL), "DEVICE_DELETED");
 	assert_null(f->blk[1].blk);
@@ -700,6 +765,30 @@ static struct json_object *getfd_with(struct fixture *f, const char *name, int f
 		name);
 	send_with_fd(f, 0, text, fd);
 	return recv_msg(f, 0);
+}
+
+/* mvirtd names the fd of a device "fd-<alias>" (vmm-contract.h): the longest alias must fit. */
+static void test_getfd_longest_name(void **state)
+{
+	struct fixture *f = *state;
+	int fd = sized_file(f, "name.img", 4096);
+	char name[MVIRT_FDNAME_MAX + 2], text[160];
+	_cleanup_json_ struct json_object *a = NULL, *b = NULL, *c = NULL;
+
+	skip_greeting(f, 0);
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	memcpy(name, MVIRT_FDNAME_PREFIX, strlen(MVIRT_FDNAME_PREFIX));
+	a = getfd_with(f, name, fd);
+	assert_error(a, "GenericError", "fdname");
+	name[MVIRT_FDNAME_MAX] = 0;
+	b = getfd_with(f, name, fd);
+	assert_return_empty(b);
+	snprintf(text, sizeof(text), "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"%s\"}}",
+		 name);
+	c = command(f, 0, text);
+	assert_return_empty(c);
+	close(fd);
 }
 
 /* The disk a blockdev-add + device_add of named fd "img" gives slot 0: its size. */
@@ -948,7 +1037,10 @@ static void test_quit(void **state)
 	e = recv_msg(f, 0);
 	assert_string_equal(str_at(e, "event", NULL), "SHUTDOWN");
 	assert_string_equal(str_at(e, "data", "reason"), "host-qmp-quit");
-	assert_int_equal(f->quits, 1);
+	/* The loop thread calls quit after it has written the event: wait, do not race it. */
+	for (int i = 0; i < READ_TIMEOUT_MS && !__atomic_load_n(&f->quits, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&f->quits, __ATOMIC_SEQ_CST), 1);
 }
 
 /* A flooding client is throttled, not dropped: every command is answered, in
@@ -983,6 +1075,7 @@ int main(void)
 		T(test_greeting),
 		T(test_id_echo),
 		T(test_capabilities_optional),
+		T(test_capabilities_twice),
 		T(test_bad_messages),
 		T(test_oversized_and_truncated),
 		T(test_random_bytes),
@@ -996,6 +1089,7 @@ int main(void)
 		T(test_getfd_per_client),
 		T(test_nul_and_bad_utf8_refused),
 		T(test_last_slot_kept_for_owner),
+		T(test_getfd_longest_name),
 		T(test_quit),
 		T(test_flood),
 	};

@@ -296,9 +296,22 @@ static void test_read_only(void **state)
 	assert_int_equal(chmod(f->path, 0644), 0);
 }
 
+/* The names are stored in the database: every state has one and reads back as itself. */
+static void test_state_names(void **state)
+{
+	for (int i = 0; i < _STORE_DESIRED_MAX; i++)
+		assert_int_equal(store_desired_state_from_string(store_desired_state_to_string(i)), i);
+	for (int i = 0; i < _STORE_DEVICE_STATE_MAX; i++)
+		assert_int_equal(store_device_state_from_string(store_device_state_to_string(i)), i);
+	assert_string_equal(store_device_state_to_string(STORE_DEVICE_DETACHING), "detaching");
+	assert_null(store_desired_state_to_string(_STORE_DESIRED_MAX));
+	assert_int_equal(store_desired_state_from_string("Running"), _STORE_DESIRED_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_names),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devices_and_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_and_reopen, setup, teardown),

@@ -175,7 +175,6 @@ static void test_iov_helpers(void **state)
 	char a[4] = "abcd", b[4] = "efgh", out[6];
 	struct iovec iov[2] = { { a, 4 }, { b, 4 } }, part[2];
 
-	(void)state;
 	assert_int_equal(iov_to_buf(iov, 2, 2, out, 6), 6);
 	assert_memory_equal(out, "cdefgh", 6);
 	assert_int_equal(iov_slice(iov, 2, 3, 2, part), 2);

@@ -35,7 +35,6 @@ static void test_full_line(void **state)
 		"-pidfile", "/p", "-daemonize", "-D", "/log", "-disable-seccomp", NULL };
 	struct vmm_config cfg;
 
-	(void)state;
 	assert_int_equal(parse(&cfg, args), 0);
 	assert_string_equal(cfg.kernel, "/k");
 	assert_int_equal(cfg.mem_size, 512ULL << 20);
@@ -73,7 +72,6 @@ static void test_refused(void **state)
 		{ "-kernel", NULL },                                   /* missing value */
 	};
 
-	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct vmm_config cfg;
 
@@ -112,7 +110,6 @@ static void test_too_many_parts(void **state)
 	struct vmm_config cfg;
 	char said[512];
 
-	(void)state;
 	/* The value is named whole (before it is split), with the option and the limit. */
 	assert_int_equal(parse_said(&cfg, args, said, sizeof(said)), -EINVAL);
 	assert_non_null(strstr(said, copy));
@@ -125,7 +122,6 @@ static void test_mac_parse(void **state)
 {
 	uint8_t mac[6];
 
-	(void)state;
 	assert_int_equal(mac_parse("52:54:00:ab:CD:ef", mac), 0);
 	assert_int_equal(mac[5], 0xef);
 	assert_int_equal(mac_parse("52:54:00:ab:cd", mac), -EINVAL);

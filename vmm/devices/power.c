@@ -28,7 +28,7 @@ static void sleep_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bo
 	}
 }
 
-static void i8042_io(void *opaque, uint64_t off _unused_, uint8_t *data, uint32_t len,
+static void i8042_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	bool is_write)
 {
 	struct power *p = opaque;

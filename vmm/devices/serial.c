@@ -168,7 +168,7 @@ static void console_drop_client(struct serial *s)
 	s->in_fd = s->out_fd = -1;
 }
 
-static void console_input(struct event_loop *loop _unused_, int fd, uint32_t events _unused_,
+static void console_input(struct event_loop *loop, int fd, uint32_t events,
 	void *opaque)
 {
 	struct serial *s = opaque;
@@ -192,7 +192,7 @@ static void console_input(struct event_loop *loop _unused_, int fd, uint32_t eve
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void console_accept(struct event_loop *loop, int fd, uint32_t events _unused_, void *opaque)
+static void console_accept(struct event_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct serial *s = opaque;
 	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);

@@ -315,7 +315,7 @@ struct notify_ctx {
 	unsigned qi;
 };
 
-static void notify_ready(struct event_loop *loop _unused_, int fd, uint32_t events _unused_,
+static void notify_ready(struct event_loop *loop, int fd, uint32_t events,
 	void *opaque)
 {
 	struct virtio_device *vdev = opaque;

@@ -27,7 +27,7 @@
 
 struct virtio_net {
 	struct virtio_device vdev;
-	uint8_t mac[6];
+	uint8_t mac[MAC_LEN];
 	int tap_fd; /* owned by struct hotplug; -1 while empty */
 	bool rx_watched;
 	bool tap_gone; /* the TAP's interface was deleted under us: link down until detached */
@@ -45,13 +45,13 @@ static void net_config_read(struct virtio_device *vdev, uint32_t off, uint8_t *d
 	uint8_t cfg[NET_CONFIG_SIZE] = { 0 };
 	uint16_t status = net->tap_fd >= 0 && !net->tap_gone ? NET_S_LINK_UP : 0, pairs = 1;
 
-	memcpy(cfg, net->mac, 6);
+	memcpy(cfg, net->mac, MAC_LEN);
 	memcpy(cfg + 6, &status, 2);
 	memcpy(cfg + 8, &pairs, 2);
 	memcpy(data, cfg + off, len);
 }
 
-static uint64_t net_features(struct virtio_device *vdev _unused_)
+static uint64_t net_features(struct virtio_device *vdev)
 {
 	return NET_F_MAC | NET_F_STATUS;
 }
@@ -216,7 +216,7 @@ static const struct virtio_device_ops virtio_net_ops = {
 	.reset = net_reset,
 };
 
-static void net_tap_ready(struct event_loop *loop _unused_, int fd _unused_, uint32_t events,
+static void net_tap_ready(struct event_loop *loop, int fd, uint32_t events,
 	void *opaque)
 {
 	struct virtio_net *net = opaque;
@@ -232,7 +232,7 @@ static void net_tap_ready(struct event_loop *loop _unused_, int fd _unused_, uin
 }
 
 int virtio_net_new(struct vm *vm, struct event_loop *loop, uint64_t base, uint32_t gsi,
-	const uint8_t mac[6], struct virtio_net **ret)
+	const uint8_t mac[MAC_LEN], struct virtio_net **ret)
 {
 	struct virtio_net *net = calloc(1, sizeof(*net));
 	int r;
@@ -240,7 +240,7 @@ int virtio_net_new(struct vm *vm, struct event_loop *loop, uint64_t base, uint32
 	if (!net)
 		return -ENOMEM;
 	virtio_device_init(&net->vdev, &virtio_net_ops, 1, NET_CONFIG_SIZE, 2);
-	memcpy(net->mac, mac, 6);
+	memcpy(net->mac, mac, MAC_LEN);
 	net->tap_fd = -1;
 	r = virtio_mmio_register(&net->vdev, vm, loop, base, gsi);
 	if (r < 0) {
@@ -302,9 +302,9 @@ int virtio_net_detach(void *dev)
 	return 0;
 }
 
-void virtio_net_mac(void *dev, uint8_t ret_mac[6])
+void virtio_net_mac(void *dev, uint8_t ret_mac[MAC_LEN])
 {
 	struct virtio_net *net = dev;
 
-	memcpy(ret_mac, net->mac, 6);
+	memcpy(ret_mac, net->mac, MAC_LEN);
 }

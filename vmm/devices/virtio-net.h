@@ -8,10 +8,10 @@ struct vm;
 struct event_loop;
 
 int virtio_net_new(struct vm *vm, struct event_loop *loop, uint64_t base, uint32_t gsi,
-	const uint8_t mac[6], struct virtio_net **ret);
+	const uint8_t mac[MAC_LEN], struct virtio_net **ret);
 struct virtio_net *virtio_net_free(struct virtio_net *net);
 
 /* The slot_ops of hotplug.h; dev is a struct virtio_net. Loop thread only. */
 int virtio_net_attach(void *dev, const struct net_backend *b);
 int virtio_net_detach(void *dev);
-void virtio_net_mac(void *dev, uint8_t ret_mac[6]);
+void virtio_net_mac(void *dev, uint8_t ret_mac[MAC_LEN]);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "mac.h"
 #include "qmp-internal.h"
 #include "util.h"
 
@@ -47,7 +48,6 @@ static int cmd_blockdev_add(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	if (driver && !streq(driver, "raw") && !streq(driver, "file"))
 		return qmp_fail(r, "GenericError", -EINVAL, _("The block driver \"%s\" is not "
 							       "supported; use \"raw\" or leave it out."),
@@ -80,7 +80,6 @@ static int cmd_netdev_add(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	if (type && !streq(type, "tap"))
 		return qmp_fail(r, "GenericError", -EINVAL, _("The netdev type \"%s\" is not "
 							       "supported; use \"tap\"."), type);
@@ -203,7 +202,6 @@ static int cmd_device_add(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	err = driver_kind(r, driver, &spec.kind);
 	if (err >= 0)
 		err = check_kind_args(r, args, spec.kind, driver);
@@ -226,7 +224,6 @@ static int cmd_device_del(struct qmp_request *r, struct json_object *args,
 	char *error = NULL;
 	int err;
 
-	(void)ret;
 	err = hotplug_device_del(r->server->hp, id, &error);
 	if (err < 0)
 		return qmp_fail_take(r, err == -ENOENT ? "DeviceNotFound" : "GenericError", err, error);
@@ -254,21 +251,19 @@ static int backend_del(struct qmp_request *r, struct json_object *args, bool blk
 static int cmd_blockdev_del(struct qmp_request *r, struct json_object *args,
 	struct json_object **ret)
 {
-	(void)ret;
 	return backend_del(r, args, true);
 }
 
 static int cmd_netdev_del(struct qmp_request *r, struct json_object *args,
 	struct json_object **ret)
 {
-	(void)ret;
 	return backend_del(r, args, false);
 }
 
 static struct json_object *slot_to_json(const struct slot_info *info)
 {
 	struct json_object *o = json_object_new_object();
-	char addr[8], mac[18];
+	char addr[8], mac[MAC_STR_SIZE];
 
 	snprintf(addr, sizeof(addr), "0x%x", info->slot);
 	json_object_object_add(o, "kind", json_object_new_string(slot_kind_to_string(info->kind)));
@@ -289,8 +284,7 @@ static struct json_object *slot_to_json(const struct slot_info *info)
 		json_object_object_add(o, "ifname", json_object_new_string(info->net->ifname));
 	}
 	if (info->kind == SLOT_NET) {
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", info->mac[0],
-			info->mac[1], info->mac[2], info->mac[3], info->mac[4], info->mac[5]);
+		mac_format(info->mac, mac);
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 		if (info->id)
 			json_object_object_add(o, "boot", json_object_new_boolean(info->boot));
@@ -303,7 +297,6 @@ static int cmd_query_slots(struct qmp_request *r, struct json_object *args,
 {
 	struct json_object *list = json_object_new_array();
 
-	(void)args;
 	for (enum slot_kind k = 0; k < _SLOT_KIND_MAX; k++)
 		for (int i = 0; i < hotplug_slot_count(k); i++) {
 			struct slot_info info;

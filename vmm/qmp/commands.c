@@ -15,13 +15,19 @@ static int cmd_qmp_capabilities(struct qmp_request *r, struct json_object *args,
 {
 	struct json_object *enable;
 
-	(void)ret;
-	/* Accepted at any time and more than once: the guide's clients never send it. */
+	/* Optional (the guide's clients never send it), but only once, as in QEMU: a client
+	 * that negotiates twice is told so instead of seeing a silent success. */
+	if (r->client && r->client->negotiated)
+		return qmp_fail(r, "CommandNotFound", -EALREADY,
+			_("Capabilities negotiation is already complete; the command was "
+			  "ignored."));
 	if (args && json_object_object_get_ex(args, "enable", &enable) &&
 		json_object_array_length(enable) > 0)
 		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
 			_("mvirt-vmm offers no QMP capabilities; call qmp_capabilities without "
 			  "\"enable\"."));
+	if (r->client)
+		r->client->negotiated = true;
 	return 0;
 }
 
@@ -30,8 +36,6 @@ static int cmd_query_commands(struct qmp_request *r, struct json_object *args,
 {
 	struct json_object *list = json_object_new_array();
 
-	(void)r;
-	(void)args;
 	for (size_t i = 0; i < qmp_command_count(); i++) {
 		struct json_object *o = json_object_new_object();
 
@@ -47,8 +51,6 @@ static int cmd_query_version(struct qmp_request *r, struct json_object *args,
 {
 	struct json_object *v = json_object_new_object(), *qemu = json_object_new_object();
 
-	(void)r;
-	(void)args;
 	json_object_object_add(qemu, "major", json_object_new_int(7));
 	json_object_object_add(qemu, "minor", json_object_new_int(2));
 	json_object_object_add(qemu, "micro", json_object_new_int(0));
@@ -71,7 +73,6 @@ static int cmd_query_status(struct qmp_request *r, struct json_object *args,
 	const char *st = vm_status(r->server);
 	struct json_object *o = json_object_new_object();
 
-	(void)args;
 	json_object_object_add(o, "status", json_object_new_string(st));
 	json_object_object_add(o, "singlestep", json_object_new_boolean(false));
 	json_object_object_add(o, "running", json_object_new_boolean(streq(st, "running")));
@@ -101,15 +102,11 @@ static int run_state(struct qmp_request *r, bool stop)
 
 static int cmd_stop(struct qmp_request *r, struct json_object *args, struct json_object **ret)
 {
-	(void)args;
-	(void)ret;
 	return run_state(r, true);
 }
 
 static int cmd_cont(struct qmp_request *r, struct json_object *args, struct json_object **ret)
 {
-	(void)args;
-	(void)ret;
 	return run_state(r, false);
 }
 
@@ -118,8 +115,6 @@ static int cmd_system_powerdown(struct qmp_request *r, struct json_object *args,
 {
 	int err;
 
-	(void)args;
-	(void)ret;
 	if (!r->server->vm.powerdown)
 		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
 			_("This VM has no power button; use quit to end it."));
@@ -144,8 +139,6 @@ static void quit_after_reply(struct qmp_request *r)
 
 static int cmd_quit(struct qmp_request *r, struct json_object *args, struct json_object **ret)
 {
-	(void)args;
-	(void)ret;
 	if (!r->server->vm.quit)
 		return qmp_fail(r, "GenericError", -EOPNOTSUPP, _("This VM cannot be ended by QMP."));
 	r->after = quit_after_reply;
@@ -158,11 +151,10 @@ static int cmd_getfd(struct qmp_request *r, struct json_object *args, struct jso
 	struct qmp_client *c = r->client;
 	struct qmp_named_fd *slot = NULL;
 
-	(void)ret;
-	if (isempty(name) || strlen(name) >= HOTPLUG_ID_MAX)
+	if (isempty(name) || strlen(name) > MVIRT_FDNAME_MAX)
 		return qmp_fail(r, "GenericError", -EINVAL, _("The fdname \"%s\" must be 1 to %d "
 							       "characters long."), name,
-			HOTPLUG_ID_MAX - 1);
+			MVIRT_FDNAME_MAX);
 	if (!c->fds_offered || c->n_pending_fds == 0)
 		return qmp_fail(r, "GenericError", -EBADF,
 			_("No file descriptor came with getfd \"%s\"; send one with SCM_RIGHTS "
@@ -205,7 +197,6 @@ static int cmd_closefd(struct qmp_request *r, struct json_object *args, struct j
 {
 	const char *name = qmp_arg_str(args, "fdname");
 
-	(void)ret;
 	if (qmp_fd_lookup(r->client, name) < 0)
 		return qmp_fail(r, "GenericError", -ENOENT,
 			_("No file descriptor is named \"%s\"; getfd names one."), name);

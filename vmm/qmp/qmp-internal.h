@@ -19,7 +19,7 @@
 #define QMP_READ_CHUNK 4096     /* bytes read per wake-up, so no client hogs the loop */
 
 struct qmp_named_fd {
-	char name[HOTPLUG_ID_MAX];
+	char name[MVIRT_FDNAME_MAX + 1];
 	int fd; /* -1 when the entry is free */
 };
 
@@ -42,6 +42,7 @@ struct qmp_client {
 	unsigned window_count;
 	bool throttled;
 	bool dead;
+	bool negotiated; /* qmp_capabilities succeeded once on this connection */
 };
 
 struct qmp_server {

@@ -180,7 +180,22 @@ void qmp_server_emit(struct qmp_server *s, const char *event, struct json_object
 			client_send(s->clients[i], msg);
 }
 
-static void send_error(struct qmp_client *c, struct json_object *id, const char *error_class,
+/*
+ * A request's "id", echoed as given. json-c stores a JSON null as a NULL member, so whether
+ * the request had one at all is kept apart: {"id": null} is echoed as null, as QEMU does.
+ */
+struct qmp_id {
+	bool present;
+	struct json_object *value;
+};
+
+static void add_id(struct json_object *msg, const struct qmp_id *id)
+{
+	if (id && id->present)
+		json_object_object_add(msg, "id", json_object_get(id->value));
+}
+
+static void send_error(struct qmp_client *c, const struct qmp_id *id, const char *error_class,
 	const char *desc)
 {
 	_cleanup_json_ struct json_object *msg = json_object_new_object();
@@ -189,8 +204,7 @@ static void send_error(struct qmp_client *c, struct json_object *id, const char 
 	json_object_object_add(err, "class", json_object_new_string(error_class));
 	json_object_object_add(err, "desc", json_object_new_string(desc));
 	json_object_object_add(msg, "error", err);
-	if (id)
-		json_object_object_add(msg, "id", json_object_get(id));
+	add_id(msg, id);
 	client_send(c, msg);
 }
 
@@ -248,7 +262,7 @@ static const char *check_envelope(struct json_object *msg, const char **ret_clas
 }
 
 static void run_command(struct qmp_client *c, const struct qmp_command *cmd,
-	struct json_object *args, struct json_object *id)
+	struct json_object *args, const struct qmp_id *id)
 {
 	struct qmp_request r = { .server = c->server, .client = c };
 	_cleanup_json_ struct json_object *reply = json_object_new_object();
@@ -266,8 +280,7 @@ static void run_command(struct qmp_client *c, const struct qmp_command *cmd,
 		return;
 	}
 	json_object_object_add(reply, "return", ret ? ret : json_object_new_object());
-	if (id)
-		json_object_object_add(reply, "id", json_object_get(id));
+	add_id(reply, id);
 	client_send(c, reply);
 	if (r.after)
 		r.after(&r);
@@ -277,7 +290,8 @@ static void handle_message(struct qmp_client *c, struct json_object *msg)
 {
 	_cleanup_free_ char *desc = NULL;
 	const struct qmp_command *cmd;
-	struct json_object *id = NULL, *args = NULL;
+	struct json_object *args = NULL;
+	struct qmp_id id = {};
 	const char *error_class, *name;
 
 	if (!json_object_is_type(msg, json_type_object)) {
@@ -286,10 +300,10 @@ static void handle_message(struct qmp_client *c, struct json_object *msg)
 			  "\"query-status\"}."));
 		return;
 	}
-	json_object_object_get_ex(msg, "id", &id);
+	id.present = json_object_object_get_ex(msg, "id", &id.value);
 	name = check_envelope(msg, &error_class, &desc);
 	if (!name) {
-		send_error(c, id, error_class, desc ? desc : "Invalid QMP message.");
+		send_error(c, &id, error_class, desc ? desc : "Invalid QMP message.");
 		return;
 	}
 	cmd = qmp_command_find(name);
@@ -298,12 +312,12 @@ static void handle_message(struct qmp_client *c, struct json_object *msg)
 		if (asprintf(&desc, _("The command \"%s\" was not found; query-commands lists the "
 				      "commands mvirt-vmm has."), name) < 0)
 			desc = NULL;
-		send_error(c, id, "CommandNotFound", desc ? desc : name);
+		send_error(c, &id, "CommandNotFound", desc ? desc : name);
 		return;
 	}
 	json_object_object_get_ex(msg, "arguments", &args);
 	log_debug("QMP command %s.", name);
-	run_command(c, cmd, args, id);
+	run_command(c, cmd, args, &id);
 }
 
 static void timer_arm(struct qmp_server *s, bool on)
@@ -423,8 +437,6 @@ static void on_client(struct event_loop *loop, int fd, uint32_t events, void *op
 	struct qmp_client *c = opaque;
 	struct qmp_server *s = c->server;
 
-	(void)loop;
-	(void)fd;
 	if (events & EPOLLOUT)
 		client_flush(c);
 	if (!c->dead && (events & EPOLLIN))
@@ -440,8 +452,6 @@ static void on_timer(struct event_loop *loop, int fd, uint32_t events, void *opa
 	uint64_t expirations, now = now_ms();
 	bool any = false;
 
-	(void)loop;
-	(void)events;
 	if (read(fd, &expirations, sizeof(expirations)) < 0) {
 		/* Nothing to read: the tick was already taken. */
 	}
@@ -527,8 +537,6 @@ static void on_accept(struct event_loop *loop, int fd, uint32_t events, void *op
 	struct qmp_server *s = opaque;
 	int cfd;
 
-	(void)loop;
-	(void)events;
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (cfd < 0) {
 		if (errno != EAGAIN && errno != EINTR)

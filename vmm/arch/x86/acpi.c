@@ -6,25 +6,22 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/aml.h"
+#include "string-table.h"
 
 #define ACPI_HEADER_LEN 36
 #define FADT_LEN 276
 #define FADT_HW_REDUCED (1u << 20)
 #define IAPC_VGA_NOT_PRESENT (1u << 2)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
 #define MADT_PCAT_COMPAT 1u
 #define GAS_SYSTEM_IO 1
 
-static const char *const table_names[_ACPI_TABLE_MAX] = {
+static const char *const acpi_table_table[_ACPI_TABLE_MAX] = {
 	[ACPI_TABLE_RSDP] = "RSDP", [ACPI_TABLE_DSDT] = "DSDT", [ACPI_TABLE_FACP] = "FACP",
 	[ACPI_TABLE_APIC] = "APIC", [ACPI_TABLE_XSDT] = "XSDT",
 };
 
-const char *acpi_table_to_string(enum acpi_table t)
-{
-	if (t < 0 || t >= _ACPI_TABLE_MAX)
-		return NULL;
-	return table_names[t];
-}
+DEFINE_STRING_TABLE_TO_STRING(acpi_table, enum acpi_table, _ACPI_TABLE_MAX);
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -221,7 +218,9 @@ static int fadt_build(struct acpi_tables *ts)
 		return -E2BIG;
 	header_fill(t, "FACP", FADT_LEN, 6);
 	put32(t + 40, (uint32_t)table_addr(ts, ACPI_TABLE_DSDT));
-	put16(t + 109, IAPC_VGA_NOT_PRESENT);
+	/* No CMOS RTC at ports 0x70/0x71: without this flag Linux probes one anyway, reads
+	 * 0xff (update in progress) and spins in mc146818_avoid_UIP, seconds of boot. */
+	put16(t + 109, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
 	put32(t + 112, FADT_HW_REDUCED);
 	t[131] = 5; /* FADT minor version: ACPI 6.5 */
 	put64(t + 140, table_addr(ts, ACPI_TABLE_DSDT));

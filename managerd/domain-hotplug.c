@@ -45,7 +45,7 @@ static bool list_has(const char *list, const char *word)
 }
 
 /*
- * Fault-injection hook for the tests of issue 9: with MVIRT_DEBUG_PAUSE_AT=cmd[,cmd...] in the
+ * Fault-injection hook for test_mvirtd_faults.py: with MVIRT_DEBUG_PAUSE_AT=cmd[,cmd...] in the
  * environment, a hot-plug step stops just before it sends cmd, creates
  * <rundir>/debug-pause-<cmd> and waits (without the big lock) until that file is removed,
  * the daemon exits (SIGTERM: -ECANCELED, and the attach rolls back) or the limit passes.
@@ -133,14 +133,14 @@ static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_er
 static int nic_slot_used(struct domain *d, int slot)
 {
 	for (size_t i = 0; i < d->live->n_nets; i++)
-		if (memcmp(d->live->nets[i].mac, d->nic_macs[slot], CONF_MAC_LEN) == 0)
+		if (memcmp(d->live->nets[i].mac, d->nic_macs[slot], MAC_LEN) == 0)
 			return 1;
 	return 0;
 }
 
 static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error)
 {
-	char have[CONF_NIC_SLOTS * 20] = "", mac[18];
+	char have[CONF_NIC_SLOTS * 20] = "", mac[MAC_STR_SIZE];
 	int n_free = 0;
 
 	for (int s = 0; s < CONF_NIC_SLOTS; s++) {
@@ -148,11 +148,11 @@ static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error
 			continue;
 		if (net->mac_generated) {
 			/* The guest read each slot's MAC at boot: the NIC takes the slot's. */
-			memcpy(net->mac, d->nic_macs[s], CONF_MAC_LEN);
+			memcpy(net->mac, d->nic_macs[s], MAC_LEN);
 			net->mac_generated = false;
 			return s;
 		}
-		if (memcmp(net->mac, d->nic_macs[s], CONF_MAC_LEN) == 0)
+		if (memcmp(net->mac, d->nic_macs[s], MAC_LEN) == 0)
 			return s;
 		mac_format(d->nic_macs[s], mac);
 		snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", n_free ? ", " : "",
@@ -190,6 +190,9 @@ static int row_write(struct domain *d, struct plug *p, bool persistent,
 		return store_device_insert(manager_store(d->manager), &row, ret_error);
 	return store_device_update(manager_store(d->manager), &row, ret_error);
 }
+
+_Static_assert(sizeof(MVIRT_FDNAME_PREFIX) - 1 + CONF_ALIAS_MAX <= MVIRT_FDNAME_MAX,
+	       "getfd takes \"fd-<alias>\" for the longest alias");
 
 /* Names fd in the VMM with getfd (SCM_RIGHTS); the backend command then takes it by name. */
 static int fd_pass(struct domain *d, const char *fdname, int fd, const char *step,
@@ -247,13 +250,13 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 	_cleanup_json_ struct json_object *dev = json_object_new_object();
 	struct json_object *file = json_object_new_object(), *cache = json_object_new_object();
 	_cleanup_close_ int fd = -1;
-	char addr[16], fdname[CONF_ALIAS_MAX + 4];
+	char addr[16], fdname[MVIRT_FDNAME_MAX + 1];
 	int r;
 
 	fd = disk_open(d, disk, step, ret_error);
 	if (fd < 0)
 		return fd;
-	snprintf(fdname, sizeof(fdname), "fd-%s", disk->alias);
+	snprintf(fdname, sizeof(fdname), MVIRT_FDNAME_PREFIX "%s", disk->alias);
 	r = fd_pass(d, fdname, fd, step, ret_error);
 	if (r < 0)
 		return r;
@@ -342,10 +345,10 @@ static int nic_backend_add(struct domain *d, struct plug *p, const char *step, c
 {
 	const struct net_def *net = &p->dev.net;
 	_cleanup_json_ struct json_object *nd = json_object_new_object();
-	char fdname[CONF_ALIAS_MAX + 4];
+	char fdname[MVIRT_FDNAME_MAX + 1];
 	int r;
 
-	snprintf(fdname, sizeof(fdname), "fd-%s", net->alias);
+	snprintf(fdname, sizeof(fdname), MVIRT_FDNAME_PREFIX "%s", net->alias);
 	r = fd_pass(d, fdname, p->tap_fd, step, ret_error);
 	if (r < 0)
 		return r;
@@ -364,7 +367,6 @@ static int tap_open_user(struct domain *d, struct plug *p, const char *step, cha
 	const char *tap = p->dev.net.ifname;
 	int r;
 
-	(void)d;
 	r = netdev_tap_attach(tap, &p->tap_fd);
 	if (r < 0)
 		return set_error(ret_error, r == -ENODEV || r == -EINVAL ? -EINVAL : -EIO,
@@ -378,10 +380,10 @@ static int nic_plug(struct domain *d, struct plug *p, const char *step, char **r
 {
 	const struct net_def *net = &p->dev.net;
 	_cleanup_json_ struct json_object *dev = json_object_new_object();
-	char addr[16], mac[18];
+	char addr[16], mac[MAC_STR_SIZE];
 	int r;
 
-	r = net->unmanaged ? tap_open_user(d, p, step, ret_error)
+	r = !net->managed ? tap_open_user(d, p, step, ret_error)
 			   : tap_prepare(d, p, step, ret_error);
 	if (r < 0)
 		return r;
@@ -465,7 +467,7 @@ static int plug_prepare(struct domain *d, struct plug *p, char **ret_error)
 	return domain_def_check_attach(d->live, &p->dev, ret_error);
 }
 
-int hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
+int domain_hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
 		  char **ret_error)
 {
 	struct plug p = { .dev = *dev, .tap_fd = -1 };
@@ -499,7 +501,7 @@ int hotplug_apply(struct domain *d, struct device_def *dev, bool persistent,
 }
 
 /* The device is gone from the VMM: release its backend, TAP, bridge and row. */
-void hotplug_unplug_finish(struct domain *d, const struct store_device *row)
+void domain_hotplug_unplug_finish(struct domain *d, const struct store_device *row)
 {
 	_cleanup_device_def_ struct device_def *dev = NULL;
 	bool disk = streq(row->kind, "disk");
@@ -526,11 +528,11 @@ static int job_unplug_finish(struct domain *d, const char *alias, unsigned flags
 	/* Detaching: the late event of our device_del. Attached: another QMP client removed it
 	 * behind the daemon's back; the VMM no longer has it either way. */
 	if (row.state != STORE_DEVICE_ATTACHING && d->qmp)
-		hotplug_unplug_finish(d, &row);
+		domain_hotplug_unplug_finish(d, &row);
 	return 0;
 }
 
-void hotplug_device_deleted(struct domain *d, const char *alias)
+void domain_hotplug_device_deleted(struct domain *d, const char *alias)
 {
 	_cleanup_free_ char *err = NULL;
 
@@ -540,7 +542,7 @@ void hotplug_device_deleted(struct domain *d, const char *alias)
 			    err ? err : "");
 }
 
-int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
+int domain_hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 {
 	struct store *s = manager_store(d->manager);
 	_cleanup_(store_device_clear) struct store_device row = { 0 };
@@ -582,7 +584,7 @@ int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 			*ret_error = NULL;
 		}
 		row.state = STORE_DEVICE_DETACHING;
-		hotplug_unplug_finish(d, &row);
+		domain_hotplug_unplug_finish(d, &row);
 		return 0;
 	}
 	if (r < 0) {
@@ -593,14 +595,14 @@ int hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 	r = qmp_client_wait_event(d->qmp, "DEVICE_DELETED", alias, DOMAIN_DETACH_TIMEOUT_MS, &ev);
 	if (r > 0) {
 		row.state = STORE_DEVICE_DETACHING;
-		hotplug_unplug_finish(d, &row);
+		domain_hotplug_unplug_finish(d, &row);
 	} else
 		log_warning("%s: no DEVICE_DELETED within %d ms; it stays detaching.", step,
 			    DOMAIN_DETACH_TIMEOUT_MS);
 	return 0;
 }
 
-void hotplug_bridges_reap(struct manager *m)
+void domain_hotplug_bridges_reap(struct manager *m)
 {
 	struct store *s = manager_store(m);
 	char (*names)[STORE_IFNAME_MAX + 1] = NULL;
@@ -613,7 +615,7 @@ void hotplug_bridges_reap(struct manager *m)
 	free(names);
 }
 
-void hotplug_cleanup_all(struct domain *d)
+void domain_hotplug_cleanup_all(struct domain *d)
 {
 	struct store *s = manager_store(d->manager);
 	struct store_device *rows = NULL;
