@@ -138,7 +138,7 @@ int net_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct net_def 
 	_cleanup_free_ char *managed = NULL;
 	int r;
 
-	*net = (struct net_def){};
+	*net = (struct net_def){ .managed = true };
 	net->type = net_type_from_string(type);
 	if (net->type < 0)
 		return error_set(ret_error, -EINVAL,
@@ -290,8 +290,11 @@ struct device_def *device_def_new(enum device_kind kind)
 {
 	struct device_def *dev = calloc(1, sizeof(*dev));
 
-	if (dev)
-		dev->kind = kind;
+	if (!dev)
+		return NULL;
+	dev->kind = kind;
+	/* A NIC is managed unless <target managed='no'> says otherwise. */
+	dev->net.managed = kind == DEVICE_KIND_INTERFACE;
 	return dev;
 }
 
