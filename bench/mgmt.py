@@ -82,7 +82,7 @@ class Mvirtd:
         argv = [self.b.mvirtd, "--bus-address", self.addr, "--state-dir",
                 os.path.join(self.work, "state"), "--runtime-dir", os.path.join(self.work, "run"),
                 "--vmm", self.b.vmm, "--image-dir", os.path.dirname(self.work),
-                # The probe kernel: boot files follow the image folders (issue 14).
+                # The probe kernel: boot files follow the image folders like disks.
                 "--image-dir", os.path.dirname(os.path.realpath(self.b.probe))]
         if self.netns:  # ip netns exec execs mvirtd: the pid stays its own
             argv = ["ip", "netns", "exec", self.netns] + argv

@@ -52,7 +52,7 @@ int write_full(int fd, const void *buf, size_t len);
 int error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
  * Opens name in the folder dirfd for writing a file the caller (root) owns, when the folder
- * may belong to a less trusted user (issue 14): never through a symlink (O_NOFOLLOW: -ELOOP),
+ * may belong to a less trusted user: never through a symlink (O_NOFOLLOW: -ELOOP),
  * never a hard link, a file of another user or anything but a regular file (-EPERM). Nothing
  * is removed: the owner of the folder layout cleans it first (owned_file_clean). flags:
  * O_WRONLY or O_RDWR plus O_APPEND or O_TRUNC (the truncation happens after the checks);

@@ -28,7 +28,8 @@ static int flags_resolve(struct domain *d, unsigned flags, unsigned *ret, char *
 	return 0;
 }
 
-/* The caller's document is parsed without the big lock (issue 14): nothing shared is read. */
+/* The caller's document is parsed without the big lock, so that a large one stalls no other
+ * client: nothing shared is read. */
 static int device_parse(const char *xml, struct device_def **ret, char **ret_error)
 {
 	int r;
@@ -68,7 +69,7 @@ int domain_attach_device(struct domain *d, const char *xml, unsigned flags, char
 	if (r < 0)
 		return r;
 	device_def_ensure_alias(dev);
-	/* The image policy holds for --config too, when the definition is accepted (issue 14). */
+	/* The image policy holds for --config too, when the definition is accepted. */
 	if (dev->kind == DEVICE_KIND_DISK) {
 		r = image_def_check(&manager_config(d->manager)->images, dev->disk.source,
 				    ret_error);

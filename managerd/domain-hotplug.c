@@ -286,7 +286,7 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 }
 
 /*
- * The bridge: one mvirtd created (remembered in the store, issue 14) is brought up; an
+ * The bridge: one mvirtd created (remembered in the store) is brought up; an
  * administrator's is used as it is, up or down, and never changed. A bridge made now is
  * recorded before anything is plugged into it, so a crash cannot lose track of it.
  */

@@ -197,7 +197,7 @@ int domain_qmp_connect(struct domain *d, const char *path, int timeout_ms)
 	if (r < 0 || d->pid <= 0)
 		return r;
 	/* qmp.sock lies in the VMM user's folder, where a link to another VMM's socket may be
-	 * planted (issue 14): only the domain's own VMM is talked to. */
+	 * planted: only the domain's own VMM is talked to. */
 	if (getsockopt(qmp_client_fd(d->qmp), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    cred.pid != d->pid) {
 		log_warning("The QMP socket %s of domain %s is served by process %d, not by its "

@@ -32,7 +32,7 @@ int image_open(const struct image_policy *p, const char *path, bool readonly, bo
  * the -errno of resolving it otherwise. */
 int image_path_check(const struct image_policy *p, const char *path, char **ret_error);
 /*
- * The check made when a definition is accepted (issue 14: DefineXML, AttachDevice with
+ * The check made when a definition is accepted (DefineXML, AttachDevice with
  * --config), for disks, kernel and initrd alike: as image_path_check(), but a file that does
  * not exist yet is judged by its folder (or by the path as written), since it may be made
  * before Start, which checks again on the open descriptor. 0 or -EINVAL with the sentence.

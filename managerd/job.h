@@ -62,7 +62,7 @@ void job_blocking_end(void);
 /*
  * Around work on a caller's data that touches no daemon state (parsing the XML of DefineXML,
  * AttachDevice, DetachDevice): the calling thread, main or worker, gives up the big lock, so
- * a large document never stalls other clients' calls (issue 14). No-op before jobs_init().
+ * a large document never stalls other clients' calls. No-op before jobs_init().
  */
 void job_unlocked_begin(void);
 void job_unlocked_end(void);

@@ -275,7 +275,7 @@ static int define_store(struct manager *m, struct domain *old, const struct doma
 }
 
 /* Every file a definition names lies in the image folders: refused when it is accepted, not
- * only at the next Start (issue 14). The kernel and initrd are opened as root. */
+ * only at the next Start. The kernel and initrd are opened as root. */
 static int define_paths_check(struct manager *m, const struct domain_def *def, char **ret_error)
 {
 	const struct image_policy *p = &m->cfg.images;

@@ -221,7 +221,7 @@ int netdev_bridge_ensure(const char *bridge, bool create, bool ours, bool *ret_c
 			return -errno;
 		created = true;
 	}
-	/* An administrator's bridge keeps the state it has, down included (issue 14). */
+	/* An administrator's bridge keeps the state it has, down included. */
 	r = created || ours ? netdev_set_up(bridge, true) : 0;
 	if (r < 0) {
 		if (created)

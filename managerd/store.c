@@ -51,7 +51,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE devices ADD COLUMN host_ifname TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE runtime ADD COLUMN vmm_start_time INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runtime ADD COLUMN console_socket TEXT NOT NULL DEFAULT '';",
-	/* 3: the bridges mvirtd created (issue 14): only these are ever brought up, down or
+	/* 3: the bridges mvirtd created: only these are ever brought up, down or
 	 * deleted, and one is deleted when its last port goes, also after a restart. */
 	"CREATE TABLE bridges ("
 	"  name TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 15));"

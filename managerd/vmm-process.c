@@ -68,7 +68,7 @@ static void vmm_fds_close(struct vmm_fds *f)
 
 /*
  * The kernel and initrd are read by the VMM as root before it drops privileges, and the initrd
- * lands in guest memory: they follow the image folders like disks (issue 14). mvirtd opens
+ * lands in guest memory: they follow the image folders like disks. mvirtd opens
  * them and the VMM reads the open file through /proc/self/fd/N, never the path.
  */
 static int boot_file_open(struct domain *d, bool kernel, const char *path, int *ret_fd,

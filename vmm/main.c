@@ -63,7 +63,7 @@ static void daemonize_finish(int fd, int status)
  * The pid file, the -D log and the console log are opened as root, before privileges drop, in
  * a folder that mvirtd gives to the VMM's user: open_owned_file() (openat + O_NOFOLLOW in the
  * folder, then the file checked) never follows a symlink or writes through a hard link planted
- * there (issue 14); mvirtd removes such entries before it starts the VMM.
+ * there; mvirtd removes such entries before it starts the VMM.
  */
 static int pidfile_write(const char *path)
 {

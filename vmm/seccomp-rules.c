@@ -61,7 +61,7 @@ struct seccomp_rule {
 	CALL(exit_group),     /* the VMM ending */                                                \
 	CALL(restart_syscall) /* an interrupted sleep resuming */ SANITIZER_RULES
 
-/* ./configure --enable-sanitizers (issue 14): what the ASan runtime itself calls on every
+/* ./configure --enable-sanitizers: what the ASan runtime itself calls on every
  * thread, so that the sanitizer build runs under the same filters. */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZER_RULES , \
@@ -84,7 +84,7 @@ static const struct seccomp_rule vcpu_rules[] = {
 	CALL(pwritev),         /* the same */
 	CALL(fdatasync),       /* VIRTIO_BLK_T_FLUSH on an MMIO exit */
 	CALL(readv),           /* TAP receive on an MMIO exit */
-	/* No epoll_ctl: a vCPU hands watch changes to the loop thread (eventloop.h, issue 14). */
+	/* No epoll_ctl: a vCPU hands watch changes to the loop thread (eventloop.h). */
 };
 
 static const struct seccomp_rule main_rules[] = {

@@ -20,8 +20,8 @@
 
 /* Limits, each counted without the terminating NUL. */
 #define CONF_XML_MAX (1024 * 1024)   /* bytes of one XML document */
-/* Checked on the text before libxml2 sees it (issue 14: 143,243 attributes on one element took
- * libxml2 48 s). A domain with every slot used has about a hundred elements. */
+/* Checked on the text before libxml2 sees it (143,243 attributes on one element took libxml2
+ * 48 s). A domain with every slot used has about a hundred elements. */
 #define CONF_XML_ELEMENTS_MAX 4096   /* elements in one document */
 #define CONF_XML_ATTRS_MAX 32        /* attributes on one element */
 #define CONF_XML_DEPTH_MAX 32        /* element nesting */

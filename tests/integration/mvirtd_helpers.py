@@ -114,7 +114,7 @@ class Mvirtd:
                 "--state-dir", self.state_dir, "--runtime-dir", self.runtime_dir,
                 "--vmm", env_path("MVIRT_VMM"), "--image-dir", self.workdir,
                 "--image-dir", "/var/lib/mvirt/images",
-                # The probe kernel (a boot file, under the image policy since issue 14).
+                # The probe kernel (a boot file, under the image policy like disks).
                 "--image-dir", os.path.dirname(os.path.realpath(env_path("MVIRT_PROBE"))),
                 *self.extra_args]
         if self.netns:

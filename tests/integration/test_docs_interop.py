@@ -1,4 +1,4 @@
-"""The documentation kept in step with what the programs take (issue 15): doc/mvirtd.8's D-Bus
+"""The documentation kept in step with what the programs take: doc/mvirtd.8's D-Bus
 section names every method, property and signal of schemas/org.mvirt.*.xml; README.md and
 doc/mvirtctl.1 have the XML table naming every element of schemas/*.rng; the pages render
 without a warning. Nothing runs: it reads files."""

@@ -85,7 +85,7 @@ def test_unsupported_libvirt_element_is_named(workdir, dbus_bus):  # noqa: F811
 
 
 def test_libvirt_forms_pass_and_refused_values_are_named(workdir, dbus_bus):  # noqa: F811
-    """Issue 15: libvirt's unmanaged TAP and virtio-mmio address pass the local check (the
+    """libvirt's unmanaged TAP and virtio-mmio address pass the local check (the
     call then needs mvirtd); a value mvirt lacks is named with its line and what would do."""
     ok = write(os.path.join(workdir, "tap.xml"),
                "<interface type='ethernet'>\n  <target dev='mytap' managed='no'/>\n"

@@ -87,7 +87,7 @@ def test_read_only_database_is_refused_with_a_sentence(workdir, dbus_bus):
 
 
 def test_database_files_are_root_only(workdir, dbus_bus):
-    """Issue 14, finding 11: the database and its -wal and -shm are 0600 and the state folder
+    """The database and its -wal and -shm are 0600 and the state folder
     0700 at every start, also when an earlier run (or a umask) left them readable."""
     require_root()
     state = os.path.join(workdir, "state")

@@ -191,7 +191,7 @@ def test_busctl_and_gdbus_speak_to_mvirtd(mvirtd, workdir):  # noqa: F811
 
 
 def test_hostile_document_does_not_stall_other_clients(mvirtd):
-    """Issue 14, finding 4: a ~1 MB DefineXML whose <vcpu> had 143,243 attributes took 48 s,
+    """A ~1 MB DefineXML whose <vcpu> had 143,243 attributes took 48 s,
     and a ListDomains of another client waited behind it. The shape is now bounded before
     the parser runs, and no lock is held while a caller's document is parsed."""
     import threading

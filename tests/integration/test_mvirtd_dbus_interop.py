@@ -1,4 +1,4 @@
-"""mvirtd's D-Bus API as D-Bus tools and other client libraries expect it (issue 15): discovery
+"""mvirtd's D-Bus API as D-Bus tools and other client libraries expect it: discovery
 from nothing but the bus (child nodes, org.freedesktop.DBus.ObjectManager and its signals),
 the standard error names, GetAll(""), annotations and Peer in the introspection, and libvirt's
 own XML (virsh dumpxml, virt-install's direct kernel boot) defined through the bus.
@@ -262,7 +262,7 @@ def test_live_xml_says_the_real_console(mvirtd, workdir):  # noqa: F811
         assert live.find("devices/serial").get("type") == "unix"
         wait_for(lambda: os.path.exists(sock), 10, what="the console socket")
         assert sock == os.path.join(mvirtd.runtime_dir, "livecon", "console.sock")
-        # What dumpxml prints of a running domain defines again (issue 15, point 3).
+        # What dumpxml prints of a running domain defines again.
         assert mvirtd.manager().DefineXML(str(dom.GetXML(1))) == path
     finally:
         dom.Destroy()

@@ -221,7 +221,7 @@ def test_nic_attach_refused_by_the_vmm_rolls_back(daemon_ns, workdir, netns):
         assert q.slots() == before_slots and db_rows(d) == []
         assert live(dom, "interface/mac") == []
 
-    # getfd: another client filling its table of named fds (issue 14: names are per client)
+    # getfd: another client filling its table of named fds (names are per client)
     # no longer locks the daemon out; the call below gets past getfd to netdev_add.
     null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     n = 0

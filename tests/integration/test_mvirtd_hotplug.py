@@ -141,7 +141,7 @@ def test_nic_attach_ping_detach(mvirtd_ns, workdir, netns):
 
 
 def test_nic_without_mac_detached_with_the_same_xml(mvirtd_ns, workdir, netns):
-    """libvirt's way (issue 15): the XML attach-device took, without <mac>, detaches it."""
+    """libvirt's way: the XML attach-device took, without <mac>, detaches it."""
     require_root()
     d = mvirtd_ns
     dom, props, sig = boot(d, workdir, "nomac")

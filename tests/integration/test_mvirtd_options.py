@@ -77,7 +77,7 @@ def test_ethernet_nic_on_a_tap_the_user_made(daemon_ns, workdir, netns):
                                                          "usertap0").stdout).group(1)
         return addr, mac
     before = host_side()
-    # Issue 14, finding 7: without managed='no' an existing TAP is not taken over (it may be a
+    # Without managed='no' an existing TAP is not taken over (it may be a
     # VPN's): libvirt's rule, mvirtd would make the TAP and the name is in use.
     with pytest.raises(dbus.DBusException) as e:
         dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True), 1)
@@ -132,7 +132,7 @@ def test_no_create_bridges(daemon_ns, workdir, netns):
     sig.wait("DeviceRemoved", alias)
     wait_for(lambda: "nbtap0" not in links(netns), 10, what="mvirtd's TAP to go")
     assert "adminbr0" in links(netns)
-    # Issue 14, finding 6: an administrator's bridge that is down stays down.
+    # An administrator's bridge that is down stays down.
     netns.run("ip", "link", "add", "adminbr1", "type", "bridge")
     dom.AttachDevice(nic_xml("adminbr1", tap="nbtap1"), 1)
     alias = sig.wait("DeviceAdded")[0]
@@ -149,7 +149,7 @@ def link_up(netns, name):
 
 
 def test_created_bridge_goes_with_its_last_port(daemon_ns, workdir, netns):
-    """Issue 14, finding 8: a bridge mvirtd made goes when its last port goes, whichever NIC
+    """A bridge mvirtd made goes when its last port goes, whichever NIC
     made it, and one left behind (a crash) goes at the next start."""
     require_root()
     d = daemon_ns()

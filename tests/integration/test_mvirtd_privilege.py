@@ -118,12 +118,12 @@ def test_image_outside_the_image_folders_is_refused(mvirtd, workdir):
             assert "--allow-devices" in str(e.value) and node in str(e.value)
         # Nothing was plugged: the live definition still has only the root disk.
         assert "vdb" not in str(dom.GetXML(1))
-        # A domain whose root disk lies outside is not even defined (issue 14), and says why.
+        # A domain whose root disk lies outside is not even defined, and says why.
         with pytest.raises(dbus.DBusException) as e:
             mvirtd.define(domain_xml("outside", env_path("MVIRT_PROBE"), outside))
         assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument"
         assert outside in str(e.value)
-        # --config alone (flags=2) is refused at once too, not at the next Start (finding 5).
+        # --config alone (flags=2) is refused at once too, not at the next Start.
         with pytest.raises(dbus.DBusException) as e:
             dom.AttachDevice(disk_xml(outside, "vdb"), 2)
         assert dbus_error_name(e) == "org.mvirt.Error.InvalidArgument"
@@ -135,7 +135,7 @@ def test_image_outside_the_image_folders_is_refused(mvirtd, workdir):
 
 
 def test_links_planted_by_the_vmm_user_are_not_followed(daemon_nobody, workdir):
-    """Issue 14, finding 2: the domain's runtime folder belongs to the VMM's user, who can
+    """The domain's runtime folder belongs to the VMM's user, who can
     plant vmm.log, console.log and vmm.pid as symlinks to root's files. Root (mvirtd, and the
     VMM before it drops privileges) must neither append to nor truncate those files."""
     d = daemon_nobody
@@ -171,7 +171,7 @@ def test_links_planted_by_the_vmm_user_are_not_followed(daemon_nobody, workdir):
 
 
 def test_kernel_and_initrd_follow_the_image_folders(mvirtd, workdir):
-    """Issue 14, finding 3: <kernel> and <initrd> are read by the VMM as root, and the initrd
+    """<kernel> and <initrd> are read by the VMM as root, and the initrd
     lands in guest memory: outside the image folders they are refused at define, and a kernel
     swapped for a link to outside after define does not start (it is passed by fd)."""
     probe = env_path("MVIRT_PROBE")
@@ -208,7 +208,7 @@ def test_kernel_and_initrd_follow_the_image_folders(mvirtd, workdir):
 
 
 def test_qmp_socket_link_to_another_vmm_is_not_used(daemon_nobody, workdir):
-    """Issue 14 (finding 2's kind): qmp.sock lies in the VMM user's folder. A link planted
+    """qmp.sock lies in the VMM user's folder. A link planted
     there to another domain's socket must not make mvirtd reconcile (and unplug) that other
     domain's devices: mvirtd checks that the peer is the domain's own VMM."""
     d = daemon_nobody

@@ -39,7 +39,7 @@ def test_host_pings_both_nics(workdir):  # noqa: F811
 
 
 def test_nic_reset_during_traffic(workdir):  # noqa: F811
-    """Issue 14: the guest's driver resets virtio-net (Status 0, on a vCPU thread) while the
+    """The guest's driver resets virtio-net (Status 0, on a vCPU thread) while the
     host sends frames into its TAP. The reset's change to the loop's TAP watch must reach the
     loop thread, not race it (an assert in the loop aborts the VMM on the wrong thread)."""
     require_kvm()

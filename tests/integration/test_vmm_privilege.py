@@ -91,7 +91,7 @@ def test_runas_unknown_user_is_refused(workdir):  # noqa: F811
 
 @pytest.mark.parametrize("spec", ["nobody:root", "nobody:0"])
 def test_runas_group_root_is_refused(workdir, spec):  # noqa: F811
-    """Issue 14, finding 12: group 0 is refused as user 0 is, before anything runs."""
+    """Group 0 is refused as user 0 is, before anything runs."""
     require_kvm()
     nobody()
     vm = Vmm(workdir, ["-runas", spec])
@@ -148,7 +148,7 @@ def test_sandbox_hotplug_only_through_getfd(workdir):  # noqa: F811
 
 
 def test_pidfile_and_logs_are_not_opened_through_links(workdir):  # noqa: F811
-    """Issue 14, finding 2: -pidfile (O_TRUNC), -D and logfile= (O_APPEND) are opened as root
+    """-pidfile (O_TRUNC), -D and logfile= (O_APPEND) are opened as root
     in a folder another user may own: a symlink or a hard link there is refused, and the file
     it points to is left as it was."""
     require_kvm()

@@ -79,7 +79,7 @@ static void test_bridge_and_tap(void **state)
 	assert_true(created);
 	assert_true(link_is_up("mvbr0"));
 	assert_int_equal(netdev_is_bridge("mvbr0"), 1);
-	/* Issue 14, finding 6: a bridge mvirtd did not make keeps its state, down included. */
+	/* A bridge mvirtd did not make keeps its state, down included. */
 	assert_int_equal(netdev_set_up("mvbr0", false), 0);
 	assert_int_equal(netdev_bridge_ensure("mvbr0", true, false, &created), 0);
 	assert_false(created);

@@ -870,7 +870,7 @@ static void test_getfd_failures_close(void **state)
 	close(big);
 }
 
-/* Issue 14, finding 9: named fds are the client's own. One client that fills its table locks
+/* Named fds are the client's own. One client that fills its table locks
  * nobody else out of getfd, cannot use or close another's names, and its fds close when it
  * leaves: idle clients cannot pin descriptors in the VMM. */
 static void test_getfd_per_client(void **state)
@@ -951,7 +951,7 @@ static int connect_and_read(const char *path, char *buf, size_t size)
 	return fd;
 }
 
-/* Issue 14: the last client slot is kept for the VMM's owner (mvirtd): the VMM's own user
+/* The last client slot is kept for the VMM's owner (mvirtd): the VMM's own user
  * cannot hold every connection and lock the daemon out. */
 static void test_last_slot_kept_for_owner(void **state)
 {
@@ -1003,7 +1003,7 @@ static void test_last_slot_kept_for_owner(void **state)
 	event_loop_free(loop);
 }
 
-/* Issue 14, finding 10: an id with \u0000 or bytes that are not UTF-8 gets an error without
+/* An id with \u0000 or bytes that are not UTF-8 gets an error without
  * the id (nothing raw is echoed), and the client goes on. */
 static void test_nul_and_bad_utf8_refused(void **state)
 {

@@ -195,7 +195,7 @@ static void test_migrate_and_reopen(void **state)
 	store_close(old);
 }
 
-/* Issue 14: the bridges mvirtd created, remembered across restarts (schema version 3). */
+/* The bridges mvirtd created, remembered across restarts (schema version 3). */
 static void test_bridges(void **state)
 {
 	struct fixture *f = *state;

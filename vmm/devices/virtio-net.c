@@ -82,7 +82,7 @@ static void net_loop_sync(void *opaque)
 }
 
 /* With the lock held, from any thread: a vCPU thread (a reset, a notify served as an MMIO
- * exit) queues the change to the loop instead of touching its watches (issue 14). */
+ * exit) queues the change to the loop instead of touching its watches. */
 static void net_loop_update_locked(struct virtio_net *net)
 {
 	if (event_loop_on_thread(net->vdev.loop)) {

@@ -88,7 +88,7 @@ static struct qmp_client *client_free(struct qmp_client *c)
 		event_loop_remove(c->server->loop, c->fd);
 	safe_close(c->fd);
 	client_close_fds(c);
-	/* Named fds go with the client that named them (issue 14): nothing outlives it. */
+	/* Named fds go with the client that named them: nothing outlives it. */
 	for (int i = 0; i < QMP_FDS_MAX; i++)
 		safe_close(c->fds[i].fd);
 	json_stream_free(c->in);
@@ -477,7 +477,7 @@ static void on_timer(struct event_loop *loop, int fd, uint32_t events, void *opa
 
 /* The last client slot is kept for the VMM's owner (mvirtd: root, or the user who started
  * the VMM), so that other users of the socket (the VMM's own user, once it drops
- * privileges) cannot lock the daemon out by holding every connection (issue 14). */
+ * privileges) cannot lock the daemon out by holding every connection. */
 static bool peer_may_take_last_slot(const struct qmp_server *s, int fd)
 {
 	struct ucred cred;
