@@ -52,7 +52,6 @@ struct event_loop {
 static void assert_loop_thread(const struct event_loop *loop)
 {
 	assert(pthread_equal(pthread_self(), loop->owner));
-	(void)loop;
 }
 
 bool event_loop_on_thread(const struct event_loop *loop)

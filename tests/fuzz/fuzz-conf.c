@@ -20,8 +20,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	(void)argc;
-	(void)argv;
 	/* The schemas of the source tree, unless the caller points elsewhere. */
 	setenv("MVIRT_SCHEMAS", FUZZ_SCHEMAS, 0);
 	xmlInitParser();

@@ -27,8 +27,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	(void)argc;
-	(void)argv;
 	setenv("MVIRT_SCHEMAS", FUZZ_SCHEMAS, 0);
 	xmlInitParser();
 	return 0;
