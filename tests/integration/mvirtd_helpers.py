@@ -78,13 +78,13 @@ def disk_xml(image, target=None, readonly=False):
     return f"<disk type='file' device='disk'><source file='{image}'/>{t}{ro}</disk>"
 
 
-def nic_xml(bridge=None, mac=None, tap=None, ethernet=False, unmanaged=False):
-    """unmanaged: <target managed='no'>, libvirt's way to name an existing TAP."""
+def nic_xml(bridge=None, mac=None, tap=None, ethernet=False, managed=True):
+    """managed=False: <target managed='no'>, libvirt's way to name an existing TAP."""
     kind = "ethernet" if ethernet else "bridge"
     src = f"<source bridge='{bridge}'/>" if bridge else ""
     m = f"<mac address='{mac}'/>" if mac else ""
-    managed = " managed='no'" if unmanaged else ""
-    t = f"<target dev='{tap}'{managed}/>" if tap else ""
+    managed_attr = "" if managed else " managed='no'"
+    t = f"<target dev='{tap}'{managed_attr}/>" if tap else ""
     return f"<interface type='{kind}'>{src}{m}{t}<model type='virtio'/></interface>"
 
 

@@ -83,7 +83,7 @@ def test_ethernet_nic_on_a_tap_the_user_made(daemon_ns, workdir, netns):
         dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True), 1)
     assert "exists already" in str(e.value) and "managed='no'" in str(e.value), str(e.value)
     assert live_nics(dom) == [] and host_side() == before
-    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True, unmanaged=True), 1)
+    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True, managed=False), 1)
     alias = sig.wait("DeviceAdded")[0]
     wait_for(lambda: re.search(r"PROBE net index=0 mac=\S+ link=up", console(d, "eth")), 30,
              what="the probe to see eth0 up")
@@ -96,7 +96,7 @@ def test_ethernet_nic_on_a_tap_the_user_made(daemon_ns, workdir, netns):
     # mvirtd neither removed nor changed the TAP it did not make.
     assert host_side() == before
     # The TAP can be plugged again.
-    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True, unmanaged=True), 1)
+    dom.AttachDevice(nic_xml(tap="usertap0", ethernet=True, managed=False), 1)
     alias = sig.wait("DeviceAdded")[0]
     dom.DetachDeviceAlias(alias, 1)
     sig.wait("DeviceRemoved", alias)
