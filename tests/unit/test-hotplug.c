@@ -379,7 +379,7 @@ static void test_backend_del_after_device_del(void **state)
 	clear_error(f);
 	/* Every backend slot can be filled again: device_del left none taken. */
 	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX - 1; i++) {
-		char name[16], file[16];
+		char name[16], file[32];
 
 		snprintf(name, sizeof(name), "n%d", i);
 		snprintf(file, sizeof(file), "n%d.img", i);
