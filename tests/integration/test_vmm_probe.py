@@ -3,6 +3,7 @@ the 6+2 slots, disks read and written with matching checksums, power-off,
 QMP hot-plug, signals and clean-up."""
 import os
 import signal
+import socket
 import time
 import zlib
 
@@ -192,3 +193,32 @@ def test_system_powerdown_powers_the_probe_off(vms, workdir):  # noqa: F811
         qmp.close()
     assert vm.events("poweroff")[0]["method"] == "acpi-sleep"
     assert "The guest powered off." in vm.stderr()
+
+
+def test_console_input_beyond_the_fifo_keeps_the_client(vms, workdir):  # noqa: F811
+    """The probe never reads its UART: typed input fills the 64-byte receive FIFO and the rest
+    must wait in the socket. The console client stays connected and still gets the guest's
+    output (a full FIFO once made the VMM read 0 bytes, take that for EOF and drop it)."""
+    console = os.path.join(workdir, "console.sock")
+    log = os.path.join(workdir, "console.log")
+    qmp_path = os.path.join(workdir, "qmp.sock")
+    vms(["-serial", f"unix:{console},logfile={log}", "-qmp", f"unix:{qmp_path},server,nowait"])
+    deadline = time.monotonic() + 30
+    while "PROBE ready" not in (open(log).read() if os.path.exists(log) else ""):
+        assert time.monotonic() < deadline, "no PROBE ready in the console log"
+        time.sleep(0.05)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(console)
+        client.sendall(b"x" * 1000)
+        time.sleep(0.5)
+        qmp = QmpClient(qmp_path)
+        try:
+            assert qmp.execute("system_powerdown") == {"return": {}}
+            client.settimeout(10)
+            seen = b""
+            while b"power-button" not in seen:
+                data = client.recv(4096)
+                assert data, "the VMM dropped the console client"
+                seen += data
+        finally:
+            qmp.close()

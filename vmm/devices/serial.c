@@ -40,6 +40,10 @@ struct serial {
 	uint8_t rx[UART_RX_FIFO];
 	unsigned rx_head, rx_len;
 	bool irq_high;
+	/* Console input waits in its fd while the receive FIFO is full: the loop stops
+	 * watching it (input_paused), and the guest's read that makes room queues a call that
+	 * watches it again (resume_queued) on the loop thread. */
+	bool input_paused, resume_queued;
 	/* Console. */
 	enum console_kind kind;
 	int out_fd;    /* stdout, the file, or the unix client; -1 for none */
@@ -68,6 +72,8 @@ static void serial_emit(struct serial *s, uint8_t c)
 		(void)!write(s->log_fd, &c, 1);
 }
 
+static void console_resume(void *opaque);
+
 static uint8_t serial_read_reg(struct serial *s, uint64_t off)
 {
 	uint8_t v;
@@ -81,6 +87,9 @@ static uint8_t serial_read_reg(struct serial *s, uint64_t off)
 		v = s->rx[s->rx_head];
 		s->rx_head = (s->rx_head + 1) % UART_RX_FIFO;
 		s->rx_len--;
+		if (s->input_paused && !s->resume_queued &&
+			event_loop_call(s->loop, console_resume, s) == 0)
+			s->resume_queued = true;
 		return v;
 	case 1:
 		return (s->lcr & UART_LCR_DLAB) ? s->dlm : s->ier;
@@ -176,7 +185,13 @@ static void console_input(struct event_loop *loop, int fd, uint32_t events,
 	ssize_t n;
 
 	pthread_mutex_lock(&s->lock);
-	/* Take only what fits: the rest waits in the fd until the guest reads. */
+	if (s->rx_len == UART_RX_FIFO) {
+		/* Full: the rest waits in the fd until the guest reads (console_resume). */
+		if (event_loop_modify(loop, fd, 0) == 0)
+			s->input_paused = true;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	n = read(fd, buf, UART_RX_FIFO - s->rx_len);
 	if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
 		if (s->kind == CONSOLE_UNIX)
@@ -192,6 +207,17 @@ static void console_input(struct event_loop *loop, int fd, uint32_t events,
 	pthread_mutex_unlock(&s->lock);
 }
 
+static void console_resume(void *opaque)
+{
+	struct serial *s = opaque;
+
+	pthread_mutex_lock(&s->lock);
+	s->resume_queued = false;
+	if (s->input_paused && s->in_fd >= 0 && event_loop_modify(s->loop, s->in_fd, EPOLLIN) == 0)
+		s->input_paused = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void console_accept(struct event_loop *loop, int fd, uint32_t events, void *opaque)
 {
 	struct serial *s = opaque;
@@ -203,6 +229,7 @@ static void console_accept(struct event_loop *loop, int fd, uint32_t events, voi
 	if (s->in_fd >= 0)
 		console_drop_client(s); /* one client at a time: the newest wins */
 	s->in_fd = s->out_fd = c;
+	s->input_paused = false;
 	if (event_loop_add(loop, c, EPOLLIN, console_input, s) < 0)
 		console_drop_client(s);
 	pthread_mutex_unlock(&s->lock);
