@@ -173,7 +173,7 @@ static int net_not_found(const struct domain_def *def, const struct net_def *wan
 			 char **ret_error)
 {
 	const char *type = net_type_to_string(want->type);
-	char mac[18];
+	char mac[MAC_STR_SIZE];
 
 	mac_format(want->mac, mac);
 	if (!want->mac_generated)
