@@ -106,7 +106,7 @@ static int detach_config(struct domain *d, const struct device_def *want, char *
 
 	if (!newdef)
 		return -ENOMEM;
-	r = domain_def_remove_device(newdef, want, NULL, ret_error);
+	r = domain_def_remove_device(newdef, want, true, NULL, ret_error);
 	if (r == -EPERM)
 		return set_error(ret_error, -EINVAL,
 				 _("The root disk of domain %s can never be detached."), d->name);
@@ -125,12 +125,12 @@ static int detach_live(struct domain *d, const struct device_def *want, char **r
 		return -ENOMEM;
 	/* Finds (and checks for the root disk) on a scratch copy: the live definition
 	 * changes only when the VMM confirms the removal. */
-	r = domain_def_remove_device(probe, want, &found, ret_error);
-	if (r == -EPERM)
-		return set_error(ret_error, -EINVAL,
-				 _("The root disk of domain %s can never be detached."), d->name);
+	r = domain_def_remove_device(probe, want, false, &found, ret_error);
 	if (r < 0)
 		return r;
+	if (found->kind == DEVICE_KIND_DISK && domain_def_is_root_source(d->def, found->disk.source))
+		return set_error(ret_error, -EINVAL,
+				 _("The root disk of domain %s can never be detached."), d->name);
 	return domain_hotplug_unplug(d, device_def_alias(found), ret_error);
 }
 
@@ -146,7 +146,7 @@ static int detach(struct domain *d, const struct device_def *want, unsigned flag
 
 		if (!check)
 			return -ENOMEM;
-		r = domain_def_remove_device(check, want, NULL, ret_error);
+		r = domain_def_remove_device(check, want, true, NULL, ret_error);
 		if (r == -EPERM)
 			return set_error(ret_error, -EINVAL,
 					 _("The root disk of domain %s can never be detached."),

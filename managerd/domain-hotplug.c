@@ -512,7 +512,7 @@ void domain_hotplug_unplug_finish(struct domain *d, const struct store_device *r
 	    dev->kind == DEVICE_KIND_INTERFACE)
 		bridge_release(manager_store(d->manager), dev->net.bridge);
 	if (d->live && dev)
-		(void)domain_def_remove_device(d->live, dev, NULL, NULL);
+		(void)domain_def_remove_device(d->live, dev, false, NULL, NULL);
 	(void)store_device_delete(manager_store(d->manager), d->uuid, row->alias, NULL);
 	log_info("Device %s of domain %s is detached.", row->alias, d->name);
 	manager_notify_device(d, DEVICE_EVENT_REMOVED, row->alias);

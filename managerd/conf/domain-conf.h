@@ -122,10 +122,12 @@ int domain_def_check_attach(const struct domain_def *def, const struct device_de
 int domain_def_add_device(struct domain_def *def, const struct device_def *dev, char **ret_error);
 /*
  * Removes the device that matches want (by target/MAC/alias as above) and returns a copy of
- * it in *ret_removed (may be NULL). -ENOENT if none matches; -EPERM for the root disk.
+ * it in *ret_removed (may be NULL). -ENOENT if none matches; -EPERM for the root disk when
+ * keep_root. Only a persistent definition knows its root disk: in a live one the first disk
+ * may be one hot-plugged into a domain that booted without disks.
  */
 int domain_def_remove_device(struct domain_def *def, const struct device_def *want,
-			     struct device_def **ret_removed, char **ret_error);
+			     bool keep_root, struct device_def **ret_removed, char **ret_error);
 
 /* RFC 4122 version 4 UUID from getrandom(), lower case, into buf[DOMAIN_UUID_STRING_MAX + 1]. */
 int uuid_generate(char *buf);

@@ -211,7 +211,7 @@ static int find_device(const struct domain_def *def, const struct device_def *wa
 }
 
 int domain_def_remove_device(struct domain_def *def, const struct device_def *want,
-			     struct device_def **ret_removed, char **ret_error)
+			     bool keep_root, struct device_def **ret_removed, char **ret_error)
 {
 	_cleanup_device_def_ struct device_def *removed = device_def_new(want->kind);
 	int i = find_device(def, want, ret_error);
@@ -221,7 +221,7 @@ int domain_def_remove_device(struct domain_def *def, const struct device_def *wa
 	if (!removed)
 		return -ENOMEM;
 	if (want->kind == DEVICE_KIND_DISK) {
-		if (i == domain_def_root_disk(def))
+		if (keep_root && i == domain_def_root_disk(def))
 			return error_set(ret_error, -EPERM,
 				_("The disk %s holds the root image of domain %s; it "
 				  "cannot be detached."),

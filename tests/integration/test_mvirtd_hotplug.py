@@ -172,3 +172,22 @@ def test_nic_failure_rolls_back(mvirtd_ns, workdir, netns):
     live = ET.fromstring(str(dom.GetXML(1)))
     assert live.findall("devices/interface") == []
     dom.Destroy()
+
+
+def test_first_disk_hot_plugged_into_a_diskless_domain_detaches(mvirtd, workdir):
+    """A domain that booted without disks has no root disk: the first disk hot-plugged into
+    it is a data disk like any other (it once read as the root and could never leave)."""
+    require_kvm()
+    dom, props, path = mvirtd.define(domain_xml("bare", env_path("MVIRT_PROBE")))
+    sig = Signals(mvirtd.bus, path)
+    dom.Start()
+    sig.wait("StateChanged", "running")
+    wait_for(lambda: "PROBE ready" in console(mvirtd, "bare"), 60, what="the probe to be ready")
+    img = make_image(os.path.join(workdir, "first.img"), 4 << 20)
+    dom.AttachDevice(disk_xml(img, "vdb"), 1)
+    assert sig.wait("DeviceAdded")[0] == "disk-vdb"
+    wait_for(lambda: "8192" in blk_lines(mvirtd, "bare", 1), 30, what="the probe to see vdb")
+    dom.DetachDevice(disk_xml(img, "vdb"), 1)
+    assert sig.wait("DeviceRemoved")[0] == "disk-vdb"
+    live = ET.fromstring(str(dom.GetXML(1)))
+    assert live.findall("devices/disk") == []

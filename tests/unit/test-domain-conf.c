@@ -126,10 +126,10 @@ static void test_root_disk(void **state)
 	assert_false(domain_def_is_root_source(def, "/data.img"));
 	/* The root disk cannot be detached; another disk can. */
 	strcpy(dev->disk.target, "vdb");
-	assert_int_equal(domain_def_remove_device(def, dev, NULL, &err), -EPERM);
+	assert_int_equal(domain_def_remove_device(def, dev, true, NULL, &err), -EPERM);
 	assert_non_null(strstr(err, "root image"));
 	strcpy(dev->disk.target, "vda");
-	assert_int_equal(domain_def_remove_device(def, dev, NULL, NULL), 0);
+	assert_int_equal(domain_def_remove_device(def, dev, true, NULL, NULL), 0);
 	assert_int_equal(def->n_disks, 1);
 	assert_int_equal(domain_def_root_disk(def), 0);
 	def->disks[0].boot_order = 0;
