@@ -223,7 +223,8 @@ static DBusHandlerResult domains_message(DBusConnection *conn, DBusMessage *msg,
 
 
 /* ObjectManager's signals, sent from the manager object, so clients need not poll. */
-static void on_domain_added(struct domain *d, void *userdata)
+static void interfaces_signal(struct domain *d, DBusConnection *conn, const char *member,
+			      bool added)
 {
 	_cleanup_dbus_message_ DBusMessage *sig = NULL;
 	DBusMessageIter it;
@@ -231,32 +232,23 @@ static void on_domain_added(struct domain *d, void *userdata)
 	const char *p = path;
 
 	dbus_domain_path(d->uuid, path, sizeof(path));
-	sig = dbus_message_new_signal(MVIRT_MANAGER_PATH, DBUS_INTERFACE_OBJECT_MANAGER,
-				      "InterfacesAdded");
+	sig = dbus_message_new_signal(MVIRT_MANAGER_PATH, DBUS_INTERFACE_OBJECT_MANAGER, member);
 	if (!sig)
 		return;
 	dbus_message_iter_init_append(sig, &it);
 	if (dbus_message_iter_append_basic(&it, DBUS_TYPE_OBJECT_PATH, &p) &&
-	    domain_dbus_append_interfaces(&it, d))
-		dbus_connection_send(userdata, sig, NULL);
+	    (added ? domain_dbus_append_interfaces(&it, d) : domain_dbus_append_interface_names(&it)))
+		dbus_connection_send(conn, sig, NULL);
+}
+
+static void on_domain_added(struct domain *d, void *userdata)
+{
+	interfaces_signal(d, userdata, "InterfacesAdded", true);
 }
 
 static void on_domain_removed(struct domain *d, void *userdata)
 {
-	_cleanup_dbus_message_ DBusMessage *sig = NULL;
-	DBusMessageIter it;
-	char path[256];
-	const char *p = path;
-
-	dbus_domain_path(d->uuid, path, sizeof(path));
-	sig = dbus_message_new_signal(MVIRT_MANAGER_PATH, DBUS_INTERFACE_OBJECT_MANAGER,
-				      "InterfacesRemoved");
-	if (!sig)
-		return;
-	dbus_message_iter_init_append(sig, &it);
-	if (dbus_message_iter_append_basic(&it, DBUS_TYPE_OBJECT_PATH, &p) &&
-	    domain_dbus_append_interface_names(&it))
-		dbus_connection_send(userdata, sig, NULL);
+	interfaces_signal(d, userdata, "InterfacesRemoved", false);
 }
 
 static void on_state(struct domain *d, void *userdata)

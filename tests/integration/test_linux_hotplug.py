@@ -147,6 +147,23 @@ def disk_xml(image, target="vdb", readonly=False):
             f"<source file='{image}'/><target dev='{target}' bus='virtio'/>{ro}</disk>\n")
 
 
+def plug_disk(linux, name, target, readonly=False, scope="--live"):
+    """A new image of random bytes attached as target through mvirtctl; waits for the guest
+    to report its size. Returns (image, its md5, the XML file)."""
+    image = make_pattern_image(os.path.join(linux.workdir, f"{name}.img"))
+    xml = linux.xml_file(f"{name}.xml", disk_xml(image, target, readonly))
+    mark = len(console(linux.daemon, NAME))
+    linux.mvirtctl("attach-device", NAME, xml, scope)
+    linux.guest_sees(f"blk {target} size={SECTORS}", mark)
+    return image, md5(image), xml
+
+
+def unplug_disk(linux, xml, target, scope="--live"):
+    mark = len(console(linux.daemon, NAME))
+    linux.mvirtctl("detach-device", NAME, xml, scope)
+    linux.guest_sees(f"blk {target} size=0", mark)
+
+
 NIC_XML = ("<interface type='bridge'><source bridge='mvbr0'/><model type='virtio'/>"
            "<alias name='ua-lxnic'/></interface>\n")
 
@@ -180,9 +197,7 @@ def test_disk_hotplug_read_write_detach(linux):
     # The guest writes; the host reads it back after the unplug.
     linux.shell.check("echo written-by-linux | dd of=/dev/vdb bs=512 seek=100 conv=fsync "
                       "2>/dev/null")
-    mark = len(console(linux.daemon, NAME))
-    linux.mvirtctl("detach-device", NAME, xml, "--live")
-    linux.guest_sees("blk vdb size=0", mark)
+    unplug_disk(linux, xml, "vdb")
     with open(image, "rb") as f:
         f.seek(100 * 512)
         assert f.read(17) == b"written-by-linux\n"
@@ -191,19 +206,12 @@ def test_disk_hotplug_read_write_detach(linux):
 
 
 def test_readonly_disk_refuses_guest_writes(linux):
-    image = make_pattern_image(os.path.join(linux.workdir, "ro.img"))
-    expected = md5(image)
-    xml = linux.xml_file("ro.xml", disk_xml(image, "vdc", readonly=True))
-    mark = len(console(linux.daemon, NAME))
-    linux.mvirtctl("attach-device", NAME, xml, "--live")
-    linux.guest_sees(f"blk vdc size={SECTORS}", mark)
+    image, expected, xml = plug_disk(linux, "ro", "vdc", readonly=True)
     assert linux.shell.check("md5sum /dev/vdc")[0].split()[0] == expected
     rc, _ = linux.shell.run("echo x | dd of=/dev/vdc bs=512 seek=1 conv=fsync 2>/dev/null")
     assert rc != 0
     assert md5(image) == expected
-    mark = len(console(linux.daemon, NAME))
-    linux.mvirtctl("detach-device", NAME, xml, "--live")
-    linux.guest_sees("blk vdc size=0", mark)
+    unplug_disk(linux, xml, "vdc")
 
 
 def ping_guest(linux):
@@ -235,12 +243,7 @@ def test_nic_hotplug_pings_both_ways(linux):
 
 
 def test_devices_survive_mvirtd_kill9_during_guest_io(linux):
-    image = make_pattern_image(os.path.join(linux.workdir, "busy.img"))
-    expected = md5(image)
-    xml = linux.xml_file("busy.xml", disk_xml(image, "vdd"))
-    mark = len(console(linux.daemon, NAME))
-    linux.mvirtctl("attach-device", NAME, xml, "--live")
-    linux.guest_sees(f"blk vdd size={SECTORS}", mark)
+    image, expected, xml = plug_disk(linux, "busy", "vdd")
     # The guest reads the disk in a loop while the daemon dies and comes back.
     linux.shell.check("(while md5sum /dev/vdd > /tmp/s && mv /tmp/s /tmp/sum; do :; done) "
                       ">/dev/null 2>&1 & true")
@@ -253,19 +256,12 @@ def test_devices_survive_mvirtd_kill9_during_guest_io(linux):
              what="the restored domain to read running")
     assert f"file='{image}'" in str(dom.GetXML(1))
     assert linux.shell.check("kill %1; wait; cat /tmp/sum")[0].split()[0] == expected
-    mark = len(console(linux.daemon, NAME))
-    linux.mvirtctl("detach-device", NAME, xml, "--live")
-    linux.guest_sees("blk vdd size=0", mark)
+    unplug_disk(linux, xml, "vdd")
 
 
 def test_vmm_kill9_restarts_with_its_devices(linux):
-    image = make_pattern_image(os.path.join(linux.workdir, "keep.img"))
-    expected = md5(image)
-    xml = linux.xml_file("keep.xml", disk_xml(image, "vde"))
-    mark = len(console(linux.daemon, NAME))
     # --persistent: in the definition too, so the domain has it whenever it (re)starts.
-    linux.mvirtctl("attach-device", NAME, xml, "--persistent")
-    linux.guest_sees(f"blk vde size={SECTORS}", mark)
+    _, expected, xml = plug_disk(linux, "keep", "vde", scope="--persistent")
     readies = guest_lines(console(linux.daemon, NAME)).count("ready")
     os.kill(linux.vmm_pid(), signal.SIGKILL)
     # on_crash=restart: a new VMM boots Linux again and mvirtd plugs the disk back.
@@ -273,9 +269,7 @@ def test_vmm_kill9_restarts_with_its_devices(linux):
     linux.wait_ready(after=readies)
     linux.guest_sees(f"blk vde size={SECTORS}", mark)
     assert linux.shell.check("md5sum /dev/vde")[0].split()[0] == expected
-    mark = len(console(linux.daemon, NAME))
-    linux.mvirtctl("detach-device", NAME, xml, "--persistent")
-    linux.guest_sees("blk vde size=0", mark)
+    unplug_disk(linux, xml, "vde", scope="--persistent")
 
 
 def test_guest_poweroff_shuts_the_domain_off(linux):
