@@ -85,20 +85,20 @@ static int qmp_run(struct domain *d, const char *cmd, struct json_object *args, 
 	int r;
 
 	if (!d->qmp)
-		return set_error(ret_error, -ENOTCONN,
-				 _("Domain %s has no QMP connection to its VMM; %s failed."), d->name,
-				 step_of);
+		return error_set_first(ret_error, -ENOTCONN,
+			_("Domain %s has no QMP connection to its VMM; %s failed."), d->name,
+			step_of);
 	if (debug_pause(d, cmd) < 0)
-		return set_error(ret_error, -ECANCELED,
-				 _("%s was cancelled before %s: mvirtd is exiting."), step_of, cmd);
+		return error_set_first(ret_error, -ECANCELED,
+			_("%s was cancelled before %s: mvirtd is exiting."), step_of, cmd);
 	r = qmp_client_execute(d->qmp, cmd, args, fd, QMP_CLIENT_TIMEOUT_MS, NULL, &qerr);
 	if (r == -EREMOTEIO)
-		return set_error(ret_error, startswith(qerr ? qerr : "", "DeviceNotFound") ? -ENODEV
-											     : -EIO,
-				 _("%s failed at %s: the VMM said %s."), step_of, cmd,
-				 qerr ? qerr : "?");
+		return error_set_first(ret_error,
+			startswith(qerr ? qerr : "", "DeviceNotFound") ? -ENODEV : -EIO,
+			_("%s failed at %s: the VMM said %s."), step_of, cmd, qerr ? qerr : "?");
 	if (r < 0)
-		return set_error(ret_error, r, _("%s failed at %s: %s."), step_of, cmd, strerror(-r));
+		return error_set_first(
+			ret_error, r, _("%s failed at %s: %s."), step_of, cmd, strerror(-r));
 	return 0;
 }
 
@@ -125,9 +125,9 @@ static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_er
 	for (int s = 0; s < CONF_DISK_SLOTS; s++)
 		if (!used[s])
 			return disk_slot_to_target((unsigned)s, disk->target) < 0 ? -EINVAL : s;
-	return set_error(ret_error, -ENOSPC,
-			 _("Domain %s has no free disk slot: all %d are in use; detach a disk first."),
-			 d->name, CONF_DISK_SLOTS);
+	return error_set_first(ret_error, -ENOSPC,
+		_("Domain %s has no free disk slot: all %d are in use; detach a disk first."),
+		d->name, CONF_DISK_SLOTS);
 }
 
 static int nic_slot_used(struct domain *d, int slot)
@@ -161,14 +161,15 @@ static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error
 	}
 	mac_format(net->mac, mac);
 	if (n_free == 0)
-		return set_error(ret_error, -ENOSPC,
-				 _("Domain %s has no free NIC slot: both are in use; detach an "
-				   "interface first."), d->name);
-	return set_error(ret_error, -EINVAL,
-			 _("No free NIC slot of domain %s has MAC %s: the guest fixed each slot's MAC "
-			   "at boot, and the free slots have %s. Leave <mac> out to take a free slot's "
-			   "address, or attach with --config and restart the domain."), d->name, mac,
-			 have);
+		return error_set_first(ret_error, -ENOSPC,
+			_("Domain %s has no free NIC slot: both are in use; detach an "
+			  "interface first."),
+			d->name);
+	return error_set_first(ret_error, -EINVAL,
+		_("No free NIC slot of domain %s has MAC %s: the guest fixed each slot's MAC "
+		  "at boot, and the free slots have %s. Leave <mac> out to take a free slot's "
+		  "address, or attach with --config and restart the domain."),
+		d->name, mac, have);
 }
 
 static int row_write(struct domain *d, struct plug *p, bool persistent,
@@ -239,8 +240,8 @@ static int disk_open(struct domain *d, const struct disk_def *disk, const char *
 	if (fd >= 0)
 		return fd;
 	/* Outside the image folders, or a device: the caller's argument is at fault. */
-	return set_error(ret_error, fd == -EINVAL ? -EINVAL : -EIO,
-			 _("%s failed before blockdev-add: %s"), step, err ? err : "");
+	return error_set_first(ret_error, fd == -EINVAL ? -EINVAL : -EIO,
+		_("%s failed before blockdev-add: %s"), step, err ? err : "");
 }
 
 static int disk_plug(struct domain *d, struct plug *p, const char *step, char **ret_error)
@@ -298,14 +299,16 @@ static int bridge_prepare(struct domain *d, struct plug *p, const char *step, ch
 	int ours = store_bridge_created(s, net->bridge), r;
 
 	if (ours < 0)
-		return set_error(ret_error, ours, _("%s failed: the database cannot say whether "
-						    "mvirtd created bridge %s."), step, net->bridge);
+		return error_set_first(ret_error, ours,
+			_("%s failed: the database cannot say whether "
+			  "mvirtd created bridge %s."),
+			step, net->bridge);
 	r = netdev_bridge_ensure(net->bridge, manager_config(d->manager)->allow_bridge_create,
 				 ours > 0, &made);
 	if (r < 0)
-		return set_error(ret_error, r == -ENODEV ? -EINVAL : r,
-				 _("%s failed at the bridge: %s cannot be used (%s)."), step,
-				 net->bridge, strerror(-r));
+		return error_set_first(ret_error, r == -ENODEV ? -EINVAL : r,
+			_("%s failed at the bridge: %s cannot be used (%s)."), step, net->bridge,
+			strerror(-r));
 	if (!made)
 		return 0;
 	r = store_bridge_add(s, net->bridge, ret_error);
@@ -329,14 +332,14 @@ static int tap_prepare(struct domain *d, struct plug *p, const char *step, char 
 	r = netdev_tap_create(isempty(net->ifname) ? NULL : net->ifname, net->mac, bridge,
 			      p->tap, &p->tap_fd);
 	if (r == -EEXIST)
-		return set_error(ret_error, -EEXIST,
-				 _("%s failed: the interface %s exists already; pick another "
-				   "<target dev=>, or give <target dev='%s' managed='no'/> with "
-				   "type='ethernet' to use that TAP."), step, net->ifname,
-				 net->ifname);
+		return error_set_first(ret_error, -EEXIST,
+			_("%s failed: the interface %s exists already; pick another "
+			  "<target dev=>, or give <target dev='%s' managed='no'/> with "
+			  "type='ethernet' to use that TAP."),
+			step, net->ifname, net->ifname);
 	if (r < 0)
-		return set_error(ret_error, r, _("%s failed creating TAP %s: %s."), step,
-				 isempty(net->ifname) ? "mvtapN" : net->ifname, strerror(-r));
+		return error_set_first(ret_error, r, _("%s failed creating TAP %s: %s."), step,
+			isempty(net->ifname) ? "mvtapN" : net->ifname, strerror(-r));
 	p->created |= STORE_DEVICE_TAP_CREATED;
 	return 0;
 }
@@ -369,10 +372,10 @@ static int tap_open_user(struct domain *d, struct plug *p, const char *step, cha
 
 	r = netdev_tap_attach(tap, &p->tap_fd);
 	if (r < 0)
-		return set_error(ret_error, r == -ENODEV || r == -EINVAL ? -EINVAL : -EIO,
-				 _("%s failed opening the TAP %s: %s; create the TAP first or use "
-				   "<interface type='bridge'>."), step,
-				 isempty(tap) ? "?" : tap, strerror(-r));
+		return error_set_first(ret_error, r == -ENODEV || r == -EINVAL ? -EINVAL : -EIO,
+			_("%s failed opening the TAP %s: %s; create the TAP first or use "
+			  "<interface type='bridge'>."),
+			step, isempty(tap) ? "?" : tap, strerror(-r));
 	return 0;
 }
 
@@ -450,12 +453,12 @@ static int plug_prepare(struct domain *d, struct plug *p, char **ret_error)
 		bool detaching = old.state == STORE_DEVICE_DETACHING;
 
 		store_device_clear(&old);
-		return set_error(ret_error, detaching ? -EBUSY : -EEXIST,
-				 detaching ? _("Device %s of domain %s is still being detached; wait "
-					       "for DeviceRemoved before reusing its alias.")
-					   : _("Domain %s already has a device with alias %s."),
-				 detaching ? device_def_alias(&p->dev) : d->name,
-				 detaching ? d->name : device_def_alias(&p->dev));
+		return error_set_first(ret_error, detaching ? -EBUSY : -EEXIST,
+			detaching ? _("Device %s of domain %s is still being detached; wait "
+				      "for DeviceRemoved before reusing its alias.")
+				  : _("Domain %s already has a device with alias %s."),
+			detaching ? device_def_alias(&p->dev) : d->name,
+			detaching ? d->name : device_def_alias(&p->dev));
 	}
 	if (p->dev.kind == DEVICE_KIND_DISK)
 		r = disk_slot_pick(d, &p->dev.disk, ret_error);
@@ -552,13 +555,12 @@ int domain_hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 	int r;
 
 	if (store_device_get(s, d->uuid, alias, &row, NULL) < 0)
-		return set_error(ret_error, -ENOENT,
-				 _("Domain %s has no hot-plugged device %s in its running VM."),
-				 d->name, alias);
+		return error_set_first(ret_error, -ENOENT,
+			_("Domain %s has no hot-plugged device %s in its running VM."), d->name,
+			alias);
 	if (row.state == STORE_DEVICE_DETACHING)
-		return set_error(ret_error, -EBUSY,
-				 _("Device %s of domain %s is already being detached."), alias,
-				 d->name);
+		return error_set_first(ret_error, -EBUSY,
+			_("Device %s of domain %s is already being detached."), alias, d->name);
 	r = store_device_set_state(s, d->uuid, alias, STORE_DEVICE_DETACHING, ret_error);
 	if (r < 0)
 		return r;
