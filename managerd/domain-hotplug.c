@@ -81,7 +81,7 @@ static int debug_pause(struct domain *d, const char *cmd)
 static int qmp_run(struct domain *d, const char *cmd, struct json_object *args, int fd,
 		   const char *step_of, char **ret_error)
 {
-	_cleanup_free_ char *qerr = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error qerr = {};
 	int r;
 
 	if (!d->qmp)
@@ -93,9 +93,9 @@ static int qmp_run(struct domain *d, const char *cmd, struct json_object *args, 
 			_("%s was cancelled before %s: mvirtd is exiting."), step_of, cmd);
 	r = qmp_client_execute(d->qmp, cmd, args, fd, QMP_CLIENT_TIMEOUT_MS, NULL, &qerr);
 	if (r == -EREMOTEIO)
-		return error_set_first(ret_error,
-			startswith(qerr ? qerr : "", "DeviceNotFound") ? -ENODEV : -EIO,
-			_("%s failed at %s: the VMM said %s."), step_of, cmd, qerr ? qerr : "?");
+		return error_set_first(ret_error, qmp_error_to_errno(qerr.error_class),
+			_("%s failed at %s: the VMM said %s."), step_of, cmd,
+			qerr.desc ? qerr.desc : "?");
 	if (r < 0)
 		return error_set_first(
 			ret_error, r, _("%s failed at %s: %s."), step_of, cmd, strerror(-r));
@@ -206,7 +206,7 @@ static int fd_pass(struct domain *d, const char *fdname, int fd, const char *ste
 	/* A VMM that refuses getfd keeps the fd queued on this connection, where the next
 	 * getfd would take it instead of its own: a new connection drops it. */
 	r = qmp_run(d, "getfd", gf, fd, step, ret_error);
-	if (r == -EIO && domain_qmp_reconnect(d) < 0)
+	if ((r == -EIO || r == -EOPNOTSUPP) && domain_qmp_reconnect(d) < 0)
 		log_warning("Domain %s's VMM may keep the fd it refused to name.", d->name);
 	return r;
 }

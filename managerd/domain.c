@@ -366,7 +366,7 @@ static void on_shutdown_timeout(void *userdata)
 
 int domain_shutdown(struct domain *d, char **ret_error)
 {
-	_cleanup_free_ char *qerr = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error qerr = {};
 	int r;
 
 	if (!domain_is_active(d))
@@ -379,7 +379,7 @@ int domain_shutdown(struct domain *d, char **ret_error)
 					 QMP_CLIENT_TIMEOUT_MS, NULL, &qerr) : -ENOTCONN;
 	if (r < 0)
 		log_warning("Domain %s: system_powerdown failed (%s); destroying after the timeout.",
-			    d->name, qerr ? qerr : strerror(-r));
+			    d->name, qerr.desc ? qerr.desc : strerror(-r));
 	loop_remove(manager_loop(d->manager), &d->stopping);
 	return loop_add_timer(manager_loop(d->manager), &d->stopping,
 			      manager_config(d->manager)->shutdown_timeout_ms,
@@ -407,16 +407,17 @@ int domain_destroy(struct domain *d, char **ret_error)
 static int vcpus_set(struct domain *d, bool run, char **ret_error)
 {
 	_cleanup_json_ struct json_object *ev = NULL;
-	_cleanup_free_ char *qerr = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error qerr = {};
 	int r;
 
 	r = d->qmp ? qmp_client_execute(d->qmp, run ? "cont" : "stop", NULL, -1,
 					 QMP_CLIENT_TIMEOUT_MS, NULL, &qerr) : -ENOTCONN;
 	if (r < 0)
-		return error_set_first(ret_error, r == -EREMOTEIO ? -EIO : r,
+		return error_set_first(ret_error,
+			r == -EREMOTEIO ? qmp_error_to_errno(qerr.error_class) : r,
 			run ? _("Cannot resume domain %s: %s.")
 			    : _("Cannot suspend domain %s: %s."),
-			d->name, qerr ? qerr : strerror(-r));
+			d->name, qerr.desc ? qerr.desc : strerror(-r));
 	/* Take the command's own event, or the loop would replay it after a later change. */
 	if (qmp_client_wait_event(d->qmp, run ? "RESUME" : "STOP", NULL, QMP_CLIENT_TIMEOUT_MS,
 				  &ev) <= 0)
