@@ -313,12 +313,12 @@ int domain_start(struct domain *d, char **ret_error)
 	int r;
 
 	if (domain_is_active(d))
-		return error_set_first(
-			ret_error, -EALREADY, _("Domain %s is already running."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is already running."), d->name);
 	r = live_def_init(d);
 	if (r < 0)
-		return error_set_first(
-			ret_error, r, _("Cannot prepare domain %s to start."), d->name);
+		return error_set_first(ret_error, r,
+			_("Cannot prepare domain %s to start."), d->name);
 	d->stopping = false;
 	d->exit_status = -1;
 	d->exit_signal = 0;
@@ -370,8 +370,8 @@ int domain_shutdown(struct domain *d, char **ret_error)
 	int r;
 
 	if (!domain_is_active(d))
-		return error_set_first(
-			ret_error, -EALREADY, _("Domain %s is not running."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is not running."), d->name);
 	d->stopping = true;
 	(void)store_domain_set_desired_state(manager_store(d->manager), d->uuid,
 					     STORE_DESIRED_SHUTOFF, NULL);
@@ -391,8 +391,8 @@ int domain_destroy(struct domain *d, char **ret_error)
 	int r;
 
 	if (!domain_is_active(d))
-		return error_set_first(
-			ret_error, -EALREADY, _("Domain %s is not running."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is not running."), d->name);
 	d->stopping = true;
 	r = kill_and_reap(d);
 	if (r < 0)

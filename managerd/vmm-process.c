@@ -82,8 +82,8 @@ static int boot_file_open(struct domain *d, bool kernel, const char *path, int *
 	if (kernel)
 		return error_set_first(ret_error, *ret_fd,
 			_("Cannot start domain %s with its kernel: %s"), d->name, err);
-	return error_set_first(
-		ret_error, *ret_fd, _("Cannot start domain %s with its initrd: %s"), d->name, err);
+	return error_set_first(ret_error, *ret_fd,
+		_("Cannot start domain %s with its initrd: %s"), d->name, err);
 }
 
 /*
@@ -278,8 +278,8 @@ int vmm_spawn(struct domain *d, char **ret_error)
 			d->rundir, strerror(-log_fd));
 	pid = fork();
 	if (pid < 0)
-		return error_set_first(
-			ret_error, -errno, _("Cannot start mvirt-vmm: %s."), strerror(errno));
+		return error_set_first(ret_error, -errno,
+			_("Cannot start mvirt-vmm: %s."), strerror(errno));
 	if (pid == 0)
 		child_exec(&a, log_fd, &fds);
 	d->pid = pid;
