@@ -192,6 +192,19 @@ int error_set(char **ret_error, int r, const char *fmt, ...)
 	return r;
 }
 
+int error_set_first(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_error || *ret_error)
+		return r;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return r;
+}
+
 /* fd is what a file of our own looks like: a regular file with no other name. */
 static bool fd_is_own_file(int fd)
 {

@@ -51,6 +51,13 @@ int write_full(int fd, const void *buf, size_t len);
  */
 int error_set(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*
+ * The same, but keeps a sentence already in *ret_error: the first failure is the cause, and
+ * what a rollback or an outer step says after it would hide it. For code whose steps each
+ * report, and whose callers report again only if nothing has yet.
+ */
+int error_set_first(char **ret_error, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
  * Opens name in the folder dirfd for writing a file the caller (root) owns, when the folder
  * may belong to a less trusted user: never through a symlink (O_NOFOLLOW: -ELOOP),
  * never a hard link, a file of another user or anything but a regular file (-EPERM). Nothing

@@ -15,15 +15,17 @@
 static int flags_resolve(struct domain *d, unsigned flags, unsigned *ret, char **ret_error)
 {
 	if (flags & ~(unsigned)(DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG))
-		return set_error(ret_error, -EINVAL,
-				 _("Unknown device flags %u: use 0 (current), 1 (live), 2 (config) or "
-				   "3 (both)."), flags);
+		return error_set_first(ret_error, -EINVAL,
+			_("Unknown device flags %u: use 0 (current), 1 (live), 2 (config) or "
+			  "3 (both)."),
+			flags);
 	if (flags == DOMAIN_AFFECT_CURRENT)
 		flags = domain_is_active(d) ? DOMAIN_AFFECT_LIVE : DOMAIN_AFFECT_CONFIG;
 	if ((flags & DOMAIN_AFFECT_LIVE) && (!domain_is_active(d) || !d->live))
-		return set_error(ret_error, -EALREADY,
-				 _("Domain %s is not running, so a live change is impossible; use "
-				   "--config."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is not running, so a live change is impossible; use "
+			  "--config."),
+			d->name);
 	*ret = flags;
 	return 0;
 }
@@ -108,8 +110,8 @@ static int detach_config(struct domain *d, const struct device_def *want, char *
 		return -ENOMEM;
 	r = domain_def_remove_device(newdef, want, true, NULL, ret_error);
 	if (r == -EPERM)
-		return set_error(ret_error, -EINVAL,
-				 _("The root disk of domain %s can never be detached."), d->name);
+		return error_set_first(ret_error, -EINVAL,
+			_("The root disk of domain %s can never be detached."), d->name);
 	if (r < 0)
 		return r;
 	return config_commit(d, TAKE_PTR(newdef), ret_error);
@@ -129,8 +131,8 @@ static int detach_live(struct domain *d, const struct device_def *want, char **r
 	if (r < 0)
 		return r;
 	if (found->kind == DEVICE_KIND_DISK && domain_def_is_root_source(d->def, found->disk.source))
-		return set_error(ret_error, -EINVAL,
-				 _("The root disk of domain %s can never be detached."), d->name);
+		return error_set_first(ret_error, -EINVAL,
+			_("The root disk of domain %s can never be detached."), d->name);
 	return domain_hotplug_unplug(d, device_def_alias(found), ret_error);
 }
 
@@ -148,9 +150,8 @@ static int detach(struct domain *d, const struct device_def *want, unsigned flag
 			return -ENOMEM;
 		r = domain_def_remove_device(check, want, true, NULL, ret_error);
 		if (r == -EPERM)
-			return set_error(ret_error, -EINVAL,
-					 _("The root disk of domain %s can never be detached."),
-					 d->name);
+			return error_set_first(ret_error, -EINVAL,
+				_("The root disk of domain %s can never be detached."), d->name);
 		if (r < 0)
 			return r;
 	}
@@ -183,8 +184,8 @@ int domain_detach_alias(struct domain *d, const char *alias, unsigned flags, cha
 
 	if (domain_def_find_alias(def, alias, &kind, &idx) < 0 &&
 	    domain_def_find_alias(def = d->def, alias, &kind, &idx) < 0)
-		return set_error(ret_error, -ENOENT, _("Domain %s has no device with alias %s."),
-				 d->name, alias);
+		return error_set_first(ret_error, -ENOENT,
+			_("Domain %s has no device with alias %s."), d->name, alias);
 	want = device_def_new(kind);
 	if (!want)
 		return -ENOMEM;

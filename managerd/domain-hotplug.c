@@ -78,27 +78,30 @@ static int debug_pause(struct domain *d, const char *cmd)
 	return 0;
 }
 
+/* Runs cmd for the device alias; every refusal is one sentence naming both. */
 static int qmp_run(struct domain *d, const char *cmd, struct json_object *args, int fd,
-		   const char *step_of, char **ret_error)
+		   const char *alias, char **ret_error)
 {
-	_cleanup_free_ char *qerr = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error qerr = {};
 	int r;
 
 	if (!d->qmp)
-		return set_error(ret_error, -ENOTCONN,
-				 _("Domain %s has no QMP connection to its VMM; %s failed."), d->name,
-				 step_of);
+		return error_set_first(ret_error, -ENOTCONN,
+			_("Domain %s has no QMP connection to its VMM, so %s for device %s cannot "
+			  "be sent."), d->name, cmd, alias);
 	if (debug_pause(d, cmd) < 0)
-		return set_error(ret_error, -ECANCELED,
-				 _("%s was cancelled before %s: mvirtd is exiting."), step_of, cmd);
+		return error_set_first(ret_error, -ECANCELED,
+			_("mvirtd is exiting, so %s for device %s was not sent to domain %s."), cmd,
+			alias, d->name);
 	r = qmp_client_execute(d->qmp, cmd, args, fd, QMP_CLIENT_TIMEOUT_MS, NULL, &qerr);
 	if (r == -EREMOTEIO)
-		return set_error(ret_error, startswith(qerr ? qerr : "", "DeviceNotFound") ? -ENODEV
-											     : -EIO,
-				 _("%s failed at %s: the VMM said %s."), step_of, cmd,
-				 qerr ? qerr : "?");
+		return error_set_first(ret_error, qmp_error_to_errno(qerr.error_class),
+			_("Changing device %s of domain %s failed at %s: the VMM said: %s"), alias,
+			d->name, cmd, qerr.desc ? qerr.desc : "?");
 	if (r < 0)
-		return set_error(ret_error, r, _("%s failed at %s: %s."), step_of, cmd, strerror(-r));
+		return error_set_first(ret_error, r,
+			_("Changing device %s of domain %s failed at %s: %s."), alias, d->name, cmd,
+			strerror(-r));
 	return 0;
 }
 
@@ -107,7 +110,7 @@ static int qmp_simple(struct domain *d, const char *cmd, const char *key, const 
 	_cleanup_json_ struct json_object *args = json_object_new_object();
 
 	json_object_object_add(args, key, json_object_new_string(value));
-	return qmp_run(d, cmd, args, -1, cmd, NULL);
+	return qmp_run(d, cmd, args, -1, value, NULL);
 }
 
 static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_error)
@@ -125,9 +128,9 @@ static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_er
 	for (int s = 0; s < CONF_DISK_SLOTS; s++)
 		if (!used[s])
 			return disk_slot_to_target((unsigned)s, disk->target) < 0 ? -EINVAL : s;
-	return set_error(ret_error, -ENOSPC,
-			 _("Domain %s has no free disk slot: all %d are in use; detach a disk first."),
-			 d->name, CONF_DISK_SLOTS);
+	return error_set_first(ret_error, -ENOSPC,
+		_("Domain %s has no free disk slot: all %d are in use; detach a disk first."),
+		d->name, CONF_DISK_SLOTS);
 }
 
 static int nic_slot_used(struct domain *d, int slot)
@@ -161,14 +164,15 @@ static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error
 	}
 	mac_format(net->mac, mac);
 	if (n_free == 0)
-		return set_error(ret_error, -ENOSPC,
-				 _("Domain %s has no free NIC slot: both are in use; detach an "
-				   "interface first."), d->name);
-	return set_error(ret_error, -EINVAL,
-			 _("No free NIC slot of domain %s has MAC %s: the guest fixed each slot's MAC "
-			   "at boot, and the free slots have %s. Leave <mac> out to take a free slot's "
-			   "address, or attach with --config and restart the domain."), d->name, mac,
-			 have);
+		return error_set_first(ret_error, -ENOSPC,
+			_("Domain %s has no free NIC slot: both are in use; detach an "
+			  "interface first."),
+			d->name);
+	return error_set_first(ret_error, -EINVAL,
+		_("No free NIC slot of domain %s has MAC %s: the guest fixed each slot's MAC "
+		  "at boot, and the free slots have %s. Leave <mac> out to take a free slot's "
+		  "address, or attach with --config and restart the domain."),
+		d->name, mac, have);
 }
 
 static int row_write(struct domain *d, struct plug *p, bool persistent,
@@ -195,7 +199,7 @@ _Static_assert(sizeof(MVIRT_FDNAME_PREFIX) - 1 + CONF_ALIAS_MAX <= MVIRT_FDNAME_
 	       "getfd takes \"fd-<alias>\" for the longest alias");
 
 /* Names fd in the VMM with getfd (SCM_RIGHTS); the backend command then takes it by name. */
-static int fd_pass(struct domain *d, const char *fdname, int fd, const char *step,
+static int fd_pass(struct domain *d, const char *fdname, int fd, const char *alias,
 		   char **ret_error)
 {
 	_cleanup_json_ struct json_object *gf = json_object_new_object();
@@ -204,8 +208,8 @@ static int fd_pass(struct domain *d, const char *fdname, int fd, const char *ste
 	json_object_object_add(gf, "fdname", json_object_new_string(fdname));
 	/* A VMM that refuses getfd keeps the fd queued on this connection, where the next
 	 * getfd would take it instead of its own: a new connection drops it. */
-	r = qmp_run(d, "getfd", gf, fd, step, ret_error);
-	if (r == -EIO && domain_qmp_reconnect(d) < 0)
+	r = qmp_run(d, "getfd", gf, fd, alias, ret_error);
+	if ((r == -EIO || r == -EOPNOTSUPP) && domain_qmp_reconnect(d) < 0)
 		log_warning("Domain %s's VMM may keep the fd it refused to name.", d->name);
 	return r;
 }
@@ -229,8 +233,7 @@ static void backend_late(struct domain *d, struct plug *p, const char *cmd)
 	p->backend = true;
 }
 
-static int disk_open(struct domain *d, const struct disk_def *disk, const char *step,
-		     char **ret_error)
+static int disk_open(struct domain *d, const struct disk_def *disk, char **ret_error)
 {
 	_cleanup_free_ char *err = NULL;
 	int fd = image_open(&manager_config(d->manager)->images, disk->source, disk->readonly,
@@ -239,11 +242,12 @@ static int disk_open(struct domain *d, const struct disk_def *disk, const char *
 	if (fd >= 0)
 		return fd;
 	/* Outside the image folders, or a device: the caller's argument is at fault. */
-	return set_error(ret_error, fd == -EINVAL ? -EINVAL : -EIO,
-			 _("%s failed before blockdev-add: %s"), step, err ? err : "");
+	return error_set_first(ret_error, fd == -EINVAL ? -EINVAL : -EIO,
+		_("Attaching disk %s to domain %s failed before blockdev-add: %s"), disk->alias,
+		d->name, err ? err : "");
 }
 
-static int disk_plug(struct domain *d, struct plug *p, const char *step, char **ret_error)
+static int disk_plug(struct domain *d, struct plug *p, char **ret_error)
 {
 	const struct disk_def *disk = &p->dev.disk;
 	_cleanup_json_ struct json_object *bd = json_object_new_object();
@@ -253,11 +257,11 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 	char addr[16], fdname[MVIRT_FDNAME_MAX + 1];
 	int r;
 
-	fd = disk_open(d, disk, step, ret_error);
+	fd = disk_open(d, disk, ret_error);
 	if (fd < 0)
 		return fd;
 	snprintf(fdname, sizeof(fdname), MVIRT_FDNAME_PREFIX "%s", disk->alias);
-	r = fd_pass(d, fdname, fd, step, ret_error);
+	r = fd_pass(d, fdname, fd, disk->alias, ret_error);
 	if (r < 0)
 		return r;
 	fd = safe_close(fd);
@@ -268,7 +272,7 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 	json_object_object_add(bd, "file", file);
 	json_object_object_add(bd, "cache", cache);
 	json_object_object_add(bd, "read-only", json_object_new_boolean(disk->readonly));
-	r = qmp_run(d, "blockdev-add", bd, -1, step, ret_error);
+	r = qmp_run(d, "blockdev-add", bd, -1, disk->alias, ret_error);
 	if (r == -ETIMEDOUT)
 		backend_late(d, p, "blockdev-add");
 	if (r < 0) {
@@ -282,7 +286,7 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
 	json_object_object_add(dev, "addr", json_object_new_string(addr));
 	if (!isempty(disk->serial))
 		json_object_object_add(dev, "serial", json_object_new_string(disk->serial));
-	return qmp_run(d, "device_add", dev, -1, step, ret_error);
+	return qmp_run(d, "device_add", dev, -1, disk->alias, ret_error);
 }
 
 /*
@@ -290,7 +294,7 @@ static int disk_plug(struct domain *d, struct plug *p, const char *step, char **
  * administrator's is used as it is, up or down, and never changed. A bridge made now is
  * recorded before anything is plugged into it, so a crash cannot lose track of it.
  */
-static int bridge_prepare(struct domain *d, struct plug *p, const char *step, char **ret_error)
+static int bridge_prepare(struct domain *d, struct plug *p, char **ret_error)
 {
 	const struct net_def *net = &p->dev.net;
 	struct store *s = manager_store(d->manager);
@@ -298,14 +302,15 @@ static int bridge_prepare(struct domain *d, struct plug *p, const char *step, ch
 	int ours = store_bridge_created(s, net->bridge), r;
 
 	if (ours < 0)
-		return set_error(ret_error, ours, _("%s failed: the database cannot say whether "
-						    "mvirtd created bridge %s."), step, net->bridge);
+		return error_set_first(ret_error, ours,
+			_("Cannot attach interface %s to domain %s: the database cannot say "
+			  "whether mvirtd created bridge %s."), net->alias, d->name, net->bridge);
 	r = netdev_bridge_ensure(net->bridge, manager_config(d->manager)->allow_bridge_create,
 				 ours > 0, &made);
 	if (r < 0)
-		return set_error(ret_error, r == -ENODEV ? -EINVAL : r,
-				 _("%s failed at the bridge: %s cannot be used (%s)."), step,
-				 net->bridge, strerror(-r));
+		return error_set_first(ret_error, r == -ENODEV ? -EINVAL : r,
+			_("Cannot attach interface %s to domain %s: the bridge %s cannot be used "
+			  "(%s)."), net->alias, d->name, net->bridge, strerror(-r));
 	if (!made)
 		return 0;
 	r = store_bridge_add(s, net->bridge, ret_error);
@@ -317,31 +322,33 @@ static int bridge_prepare(struct domain *d, struct plug *p, const char *step, ch
 	return 0;
 }
 
-static int tap_prepare(struct domain *d, struct plug *p, const char *step, char **ret_error)
+static int tap_prepare(struct domain *d, struct plug *p, char **ret_error)
 {
 	const struct net_def *net = &p->dev.net;
 	const char *bridge = net->type == NET_TYPE_BRIDGE ? net->bridge : NULL;
 	int r;
 
-	if (bridge && (r = bridge_prepare(d, p, step, ret_error)) < 0)
+	if (bridge && (r = bridge_prepare(d, p, ret_error)) < 0)
 		return r;
 	/* A name in use is refused (-EEXIST), never taken over: see tap_open_user() for that. */
 	r = netdev_tap_create(isempty(net->ifname) ? NULL : net->ifname, net->mac, bridge,
 			      p->tap, &p->tap_fd);
 	if (r == -EEXIST)
-		return set_error(ret_error, -EEXIST,
-				 _("%s failed: the interface %s exists already; pick another "
-				   "<target dev=>, or give <target dev='%s' managed='no'/> with "
-				   "type='ethernet' to use that TAP."), step, net->ifname,
-				 net->ifname);
+		return error_set_first(ret_error, -EEXIST,
+			_("Cannot attach interface %s to domain %s: the interface %s exists "
+			  "already; pick another <target dev=>, or give <target dev='%s' "
+			  "managed='no'/> with type='ethernet' to use that TAP."),
+			net->alias, d->name, net->ifname, net->ifname);
 	if (r < 0)
-		return set_error(ret_error, r, _("%s failed creating TAP %s: %s."), step,
-				 isempty(net->ifname) ? "mvtapN" : net->ifname, strerror(-r));
+		return error_set_first(ret_error, r,
+			_("Cannot attach interface %s to domain %s: the TAP %s cannot be created "
+			  "(%s)."), net->alias, d->name,
+			isempty(net->ifname) ? "mvtapN" : net->ifname, strerror(-r));
 	p->created |= STORE_DEVICE_TAP_CREATED;
 	return 0;
 }
 
-static int nic_backend_add(struct domain *d, struct plug *p, const char *step, char **ret_error)
+static int nic_backend_add(struct domain *d, struct plug *p, char **ret_error)
 {
 	const struct net_def *net = &p->dev.net;
 	_cleanup_json_ struct json_object *nd = json_object_new_object();
@@ -349,12 +356,12 @@ static int nic_backend_add(struct domain *d, struct plug *p, const char *step, c
 	int r;
 
 	snprintf(fdname, sizeof(fdname), MVIRT_FDNAME_PREFIX "%s", net->alias);
-	r = fd_pass(d, fdname, p->tap_fd, step, ret_error);
+	r = fd_pass(d, fdname, p->tap_fd, net->alias, ret_error);
 	if (r < 0)
 		return r;
 	json_object_object_add(nd, "id", json_object_new_string(net->alias));
 	json_object_object_add(nd, "fd", json_object_new_string(fdname));
-	r = qmp_run(d, "netdev_add", nd, -1, step, ret_error);
+	r = qmp_run(d, "netdev_add", nd, -1, net->alias, ret_error);
 	if (r < 0)
 		fd_forget(d, fdname);
 	return r;
@@ -362,32 +369,31 @@ static int nic_backend_add(struct domain *d, struct plug *p, const char *step, c
 
 /* type='ethernet' with <target managed='no'>: the user's existing TAP (libvirt's rule), opened
  * here so that the VMM needs no /dev/net/tun. Without managed='no' mvirtd makes the TAP. */
-static int tap_open_user(struct domain *d, struct plug *p, const char *step, char **ret_error)
+static int tap_open_user(struct domain *d, struct plug *p, char **ret_error)
 {
 	const char *tap = p->dev.net.ifname;
 	int r;
 
 	r = netdev_tap_attach(tap, &p->tap_fd);
 	if (r < 0)
-		return set_error(ret_error, r == -ENODEV || r == -EINVAL ? -EINVAL : -EIO,
-				 _("%s failed opening the TAP %s: %s; create the TAP first or use "
-				   "<interface type='bridge'>."), step,
-				 isempty(tap) ? "?" : tap, strerror(-r));
+		return error_set_first(ret_error, r == -ENODEV || r == -EINVAL ? -EINVAL : -EIO,
+			_("Cannot attach interface %s to domain %s: the TAP %s cannot be opened "
+			  "(%s); create the TAP first or use <interface type='bridge'>."),
+			p->dev.net.alias, d->name, isempty(tap) ? "?" : tap, strerror(-r));
 	return 0;
 }
 
-static int nic_plug(struct domain *d, struct plug *p, const char *step, char **ret_error)
+static int nic_plug(struct domain *d, struct plug *p, char **ret_error)
 {
 	const struct net_def *net = &p->dev.net;
 	_cleanup_json_ struct json_object *dev = json_object_new_object();
 	char addr[16], mac[MAC_STR_SIZE];
 	int r;
 
-	r = !net->managed ? tap_open_user(d, p, step, ret_error)
-			   : tap_prepare(d, p, step, ret_error);
+	r = !net->managed ? tap_open_user(d, p, ret_error) : tap_prepare(d, p, ret_error);
 	if (r < 0)
 		return r;
-	r = nic_backend_add(d, p, step, ret_error);
+	r = nic_backend_add(d, p, ret_error);
 	if (r == -ETIMEDOUT)
 		backend_late(d, p, "netdev_add");
 	if (r < 0)
@@ -399,7 +405,7 @@ static int nic_plug(struct domain *d, struct plug *p, const char *step, char **r
 	json_object_object_add(dev, "driver", json_object_new_string("virtio-net-mmio"));
 	json_object_object_add(dev, "addr", json_object_new_string(addr));
 	json_object_object_add(dev, "mac", json_object_new_string(mac));
-	return qmp_run(d, "device_add", dev, -1, step, ret_error);
+	return qmp_run(d, "device_add", dev, -1, net->alias, ret_error);
 }
 
 /* Deletes a bridge this daemon created (the store says) once no port is left on it, and
@@ -450,12 +456,12 @@ static int plug_prepare(struct domain *d, struct plug *p, char **ret_error)
 		bool detaching = old.state == STORE_DEVICE_DETACHING;
 
 		store_device_clear(&old);
-		return set_error(ret_error, detaching ? -EBUSY : -EEXIST,
-				 detaching ? _("Device %s of domain %s is still being detached; wait "
-					       "for DeviceRemoved before reusing its alias.")
-					   : _("Domain %s already has a device with alias %s."),
-				 detaching ? device_def_alias(&p->dev) : d->name,
-				 detaching ? d->name : device_def_alias(&p->dev));
+		return error_set_first(ret_error, detaching ? -EBUSY : -EEXIST,
+			detaching ? _("Device %s of domain %s is still being detached; wait "
+				      "for DeviceRemoved before reusing its alias.")
+				  : _("Domain %s already has a device with alias %s."),
+			detaching ? device_def_alias(&p->dev) : d->name,
+			detaching ? d->name : device_def_alias(&p->dev));
 	}
 	if (p->dev.kind == DEVICE_KIND_DISK)
 		r = disk_slot_pick(d, &p->dev.disk, ret_error);
@@ -471,20 +477,17 @@ int domain_hotplug_apply(struct domain *d, struct device_def *dev, bool persiste
 		  char **ret_error)
 {
 	struct plug p = { .dev = *dev, .tap_fd = -1 };
-	char step[160];
 	int r;
 
 	r = plug_prepare(d, &p, ret_error);
 	if (r < 0)
 		return r;
-	snprintf(step, sizeof(step), _("Attaching %s %s to domain %s"),
-		 device_kind_to_string(p.dev.kind), device_def_alias(&p.dev), d->name);
 	r = row_write(d, &p, persistent, STORE_DEVICE_ATTACHING, true, ret_error);
 	if (r < 0)
 		return r;
 	p.row = true;
-	r = p.dev.kind == DEVICE_KIND_DISK ? disk_plug(d, &p, step, ret_error)
-					   : nic_plug(d, &p, step, ret_error);
+	r = p.dev.kind == DEVICE_KIND_DISK ? disk_plug(d, &p, ret_error)
+					   : nic_plug(d, &p, ret_error);
 	if (r >= 0)
 		r = row_write(d, &p, persistent, STORE_DEVICE_ATTACHED, false, ret_error);
 	if (r >= 0)
@@ -495,7 +498,8 @@ int domain_hotplug_apply(struct domain *d, struct device_def *dev, bool persiste
 	}
 	p.tap_fd = safe_close(p.tap_fd);
 	*dev = p.dev;
-	log_info("%s: done (slot %d).", step, p.slot);
+	log_info("Attached %s %s to domain %s (slot %d).", device_kind_to_string(p.dev.kind),
+		 device_def_alias(&p.dev), d->name, p.slot);
 	manager_notify_device(d, DEVICE_EVENT_ADDED, device_def_alias(&p.dev));
 	return 0;
 }
@@ -548,37 +552,35 @@ int domain_hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 	_cleanup_(store_device_clear) struct store_device row = { 0 };
 	_cleanup_json_ struct json_object *ev = NULL;
 	_cleanup_json_ struct json_object *args = json_object_new_object();
-	char step[160];
 	int r;
 
 	if (store_device_get(s, d->uuid, alias, &row, NULL) < 0)
-		return set_error(ret_error, -ENOENT,
-				 _("Domain %s has no hot-plugged device %s in its running VM."),
-				 d->name, alias);
+		return error_set_first(ret_error, -ENOENT,
+			_("Domain %s has no hot-plugged device %s in its running VM."), d->name,
+			alias);
 	if (row.state == STORE_DEVICE_DETACHING)
-		return set_error(ret_error, -EBUSY,
-				 _("Device %s of domain %s is already being detached."), alias,
-				 d->name);
+		return error_set_first(ret_error, -EBUSY,
+			_("Device %s of domain %s is already being detached."), alias, d->name);
 	r = store_device_set_state(s, d->uuid, alias, STORE_DEVICE_DETACHING, ret_error);
 	if (r < 0)
 		return r;
-	snprintf(step, sizeof(step), _("Detaching %s from domain %s"), alias, d->name);
 	json_object_object_add(args, "id", json_object_new_string(alias));
-	r = qmp_run(d, "device_del", args, -1, step, ret_error);
+	r = qmp_run(d, "device_del", args, -1, alias, ret_error);
 	if (r == -ETIMEDOUT) {
 		if (ret_error) {
 			free(*ret_error);
 			*ret_error = NULL;
 		}
 		/* The VMM may yet do it: its DEVICE_DELETED finishes the detach, as on time out. */
-		log_warning("%s: the VMM did not answer device_del within %d ms; it stays detaching.",
-			    step, QMP_CLIENT_TIMEOUT_MS);
+		log_warning("Detaching %s from domain %s: the VMM did not answer device_del within "
+			    "%d ms; it stays detaching.", alias, d->name, QMP_CLIENT_TIMEOUT_MS);
 		return 0;
 	}
 	if (r == -ENODEV) {
 		/* DeviceNotFound: it is gone already (another QMP client, a lost event); as
 		 * libvirt does, the detach is done. */
-		log_info("%s: the VMM no longer has it; finishing the detach.", step);
+		log_info("Detaching %s from domain %s: the VMM no longer has it; finishing the "
+			 "detach.", alias, d->name);
 		if (ret_error) {
 			free(*ret_error);
 			*ret_error = NULL;
@@ -597,8 +599,8 @@ int domain_hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 		row.state = STORE_DEVICE_DETACHING;
 		domain_hotplug_unplug_finish(d, &row);
 	} else
-		log_warning("%s: no DEVICE_DELETED within %d ms; it stays detaching.", step,
-			    DOMAIN_DETACH_TIMEOUT_MS);
+		log_warning("Detaching %s from domain %s: no DEVICE_DELETED within %d ms; it stays "
+			    "detaching.", alias, d->name, DOMAIN_DETACH_TIMEOUT_MS);
 	return 0;
 }
 

@@ -257,9 +257,10 @@ static int runtime_record(struct domain *d, char **ret_error)
 		     d->rundir) >= (int)sizeof(rt.qmp_socket) ||
 	    snprintf(rt.console_socket, sizeof(rt.console_socket), "%s/" MVIRT_RUNTIME_CONSOLE_SOCKET,
 		     d->rundir) >= (int)sizeof(rt.console_socket))
-		return set_error(ret_error, -ENAMETOOLONG,
-				 _("The runtime folder %s is too long for a unix socket path; use a "
-				   "shorter --runtime-dir or domain name."), d->rundir);
+		return error_set_first(ret_error, -ENAMETOOLONG,
+			_("The runtime folder %s is too long for a unix socket path; use a "
+			  "shorter --runtime-dir or domain name."),
+			d->rundir);
 	r = store_runtime_set(s, &rt, ret_error);
 	if (r < 0)
 		return r;
@@ -312,10 +313,12 @@ int domain_start(struct domain *d, char **ret_error)
 	int r;
 
 	if (domain_is_active(d))
-		return set_error(ret_error, -EALREADY, _("Domain %s is already running."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is already running."), d->name);
 	r = live_def_init(d);
 	if (r < 0)
-		return set_error(ret_error, r, _("Cannot prepare domain %s to start."), d->name);
+		return error_set_first(ret_error, r,
+			_("Cannot prepare domain %s to start."), d->name);
 	d->stopping = false;
 	d->exit_status = -1;
 	d->exit_signal = 0;
@@ -335,7 +338,7 @@ int domain_start(struct domain *d, char **ret_error)
 		d->stopping = true;
 		(void)kill_and_reap(d);
 		domain_stopped(d, died ? DOMAIN_CRASHED : DOMAIN_SHUTOFF);
-		return set_error(ret_error, r, _("Domain %s failed to start."), d->name);
+		return error_set_first(ret_error, r, _("Domain %s failed to start."), d->name);
 	}
 	state_set(d, DOMAIN_RUNNING);
 	return 0;
@@ -363,11 +366,12 @@ static void on_shutdown_timeout(void *userdata)
 
 int domain_shutdown(struct domain *d, char **ret_error)
 {
-	_cleanup_free_ char *qerr = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error qerr = {};
 	int r;
 
 	if (!domain_is_active(d))
-		return set_error(ret_error, -EALREADY, _("Domain %s is not running."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is not running."), d->name);
 	d->stopping = true;
 	(void)store_domain_set_desired_state(manager_store(d->manager), d->uuid,
 					     STORE_DESIRED_SHUTOFF, NULL);
@@ -375,7 +379,7 @@ int domain_shutdown(struct domain *d, char **ret_error)
 					 QMP_CLIENT_TIMEOUT_MS, NULL, &qerr) : -ENOTCONN;
 	if (r < 0)
 		log_warning("Domain %s: system_powerdown failed (%s); destroying after the timeout.",
-			    d->name, qerr ? qerr : strerror(-r));
+			    d->name, qerr.desc ? qerr.desc : strerror(-r));
 	loop_remove(manager_loop(d->manager), &d->stopping);
 	return loop_add_timer(manager_loop(d->manager), &d->stopping,
 			      manager_config(d->manager)->shutdown_timeout_ms,
@@ -387,12 +391,14 @@ int domain_destroy(struct domain *d, char **ret_error)
 	int r;
 
 	if (!domain_is_active(d))
-		return set_error(ret_error, -EALREADY, _("Domain %s is not running."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is not running."), d->name);
 	d->stopping = true;
 	r = kill_and_reap(d);
 	if (r < 0)
-		return set_error(ret_error, r, _("Cannot kill mvirt-vmm process %d of domain %s: %s."),
-				 (int)d->pid, d->name, strerror(-r));
+		return error_set_first(ret_error, r,
+			_("Cannot kill mvirt-vmm process %d of domain %s: %s."), (int)d->pid,
+			d->name, strerror(-r));
 	domain_stopped(d, DOMAIN_SHUTOFF);
 	return 0;
 }
@@ -401,16 +407,17 @@ int domain_destroy(struct domain *d, char **ret_error)
 static int vcpus_set(struct domain *d, bool run, char **ret_error)
 {
 	_cleanup_json_ struct json_object *ev = NULL;
-	_cleanup_free_ char *qerr = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error qerr = {};
 	int r;
 
 	r = d->qmp ? qmp_client_execute(d->qmp, run ? "cont" : "stop", NULL, -1,
 					 QMP_CLIENT_TIMEOUT_MS, NULL, &qerr) : -ENOTCONN;
 	if (r < 0)
-		return set_error(ret_error, r == -EREMOTEIO ? -EIO : r,
-				 run ? _("Cannot resume domain %s: %s.")
-				     : _("Cannot suspend domain %s: %s."),
-				 d->name, qerr ? qerr : strerror(-r));
+		return error_set_first(ret_error,
+			r == -EREMOTEIO ? qmp_error_to_errno(qerr.error_class) : r,
+			run ? _("Cannot resume domain %s: %s.")
+			    : _("Cannot suspend domain %s: %s."),
+			d->name, qerr.desc ? qerr.desc : strerror(-r));
 	/* Take the command's own event, or the loop would replay it after a later change. */
 	if (qmp_client_wait_event(d->qmp, run ? "RESUME" : "STOP", NULL, QMP_CLIENT_TIMEOUT_MS,
 				  &ev) <= 0)
@@ -423,18 +430,18 @@ static int vcpus_set(struct domain *d, bool run, char **ret_error)
 int domain_suspend(struct domain *d, char **ret_error)
 {
 	if (d->state != DOMAIN_RUNNING)
-		return set_error(ret_error, -EALREADY,
-				 _("Domain %s is %s, not running, so it cannot be suspended."),
-				 d->name, domain_state_to_string(d->state));
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is %s, not running, so it cannot be suspended."), d->name,
+			domain_state_to_string(d->state));
 	return vcpus_set(d, false, ret_error);
 }
 
 int domain_resume(struct domain *d, char **ret_error)
 {
 	if (d->state != DOMAIN_PAUSED)
-		return set_error(ret_error, -EALREADY,
-				 _("Domain %s is %s, not paused, so it cannot be resumed."), d->name,
-				 domain_state_to_string(d->state));
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is %s, not paused, so it cannot be resumed."), d->name,
+			domain_state_to_string(d->state));
 	return vcpus_set(d, true, ret_error);
 }
 
@@ -455,14 +462,13 @@ int domain_get_xml(struct domain *d, unsigned flags, char **ret_xml, char **ret_
 	char console[PATH_MAX];
 
 	if (flags & ~(unsigned)(DOMAIN_AFFECT_LIVE | DOMAIN_AFFECT_CONFIG))
-		return set_error(ret_error, -EINVAL,
-				 _("The GetXML flags %u are not supported; use 0 (current), 1 "
-				   "(live) or 2 (config)."),
-				 flags);
+		return error_set_first(ret_error, -EINVAL,
+			_("The GetXML flags %u are not supported; use 0 (current), 1 "
+			  "(live) or 2 (config)."),
+			flags);
 	if ((flags & DOMAIN_AFFECT_LIVE) && (flags & DOMAIN_AFFECT_CONFIG))
-		return set_error(ret_error, -EINVAL,
-				 _("GetXML takes live (1) or config (2), not both (flags %u)."),
-				 flags);
+		return error_set_first(ret_error, -EINVAL,
+			_("GetXML takes live (1) or config (2), not both (flags %u)."), flags);
 	copy = domain_def_copy(!(flags & DOMAIN_AFFECT_CONFIG) && d->live ? d->live : d->def);
 	if (!copy)
 		return -ENOMEM;

@@ -37,10 +37,10 @@ static int outside_error(const struct image_policy *p, const char *path, char **
 	for (size_t i = 0; i < p->n_dirs; i++)
 		snprintf(dirs + strlen(dirs), sizeof(dirs) - strlen(dirs), "%s%s", i ? ", " : "",
 			 p->dirs[i]);
-	return set_error(ret_error, -EINVAL,
-			 _("The image %s is outside the folders mvirtd may open images from (%s); "
-			   "move it there or start mvirtd with --image-dir for its folder."), path,
-			 dirs);
+	return error_set_first(ret_error, -EINVAL,
+		_("The image %s is outside the folders mvirtd may open images from (%s); "
+		  "move it there or start mvirtd with --image-dir for its folder."),
+		path, dirs);
 }
 
 static int real_inside(const struct image_policy *p, const char *path, const char *real,
@@ -57,8 +57,8 @@ int image_path_check(const struct image_policy *p, const char *path, char **ret_
 	_cleanup_free_ char *real = realpath(path, NULL);
 
 	if (!real)
-		return set_error(ret_error, -errno, _("mvirtd cannot open the image %s: %s."), path,
-				 strerror(errno));
+		return error_set_first(ret_error, -errno, _("mvirtd cannot open the image %s: %s."),
+			path, strerror(errno));
 	return real_inside(p, path, real, ret_error);
 }
 
@@ -86,19 +86,20 @@ static int image_check_fd(const struct image_policy *p, const char *path, int fd
 	int r;
 
 	if (fstat(fd, &st) < 0)
-		return set_error(ret_error, -errno, _("mvirtd cannot open the image %s: %s."), path,
-				 strerror(errno));
+		return error_set_first(ret_error, -errno, _("mvirtd cannot open the image %s: %s."),
+			path, strerror(errno));
 	if ((S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) && !p->allow_devices)
-		return set_error(ret_error, -EINVAL,
-				 _("The image %s is a device, which mvirtd does not pass to guests "
-				   "unless started with --allow-devices."), path);
+		return error_set_first(ret_error, -EINVAL,
+			_("The image %s is a device, which mvirtd does not pass to guests "
+			  "unless started with --allow-devices."),
+			path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode))
-		return set_error(ret_error, -EINVAL,
-				 _("The image %s is neither a regular file nor a device."), path);
+		return error_set_first(ret_error, -EINVAL,
+			_("The image %s is neither a regular file nor a device."), path);
 	r = fd_real_path(fd, real, sizeof(real));
 	if (r < 0)
-		return set_error(ret_error, r, _("mvirtd cannot open the image %s: %s."), path,
-				 strerror(-r));
+		return error_set_first(ret_error, r, _("mvirtd cannot open the image %s: %s."),
+			path, strerror(-r));
 	return real_inside(p, path, real, ret_error);
 }
 
@@ -114,8 +115,8 @@ int image_open(const struct image_policy *p, const char *path, bool readonly, bo
 		return r;
 	fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return set_error(ret_error, -errno, _("mvirtd cannot open the image %s: %s."), path,
-				 strerror(errno));
+		return error_set_first(ret_error, -errno, _("mvirtd cannot open the image %s: %s."),
+			path, strerror(errno));
 	r = image_check_fd(p, path, fd, ret_error);
 	if (r < 0)
 		return r;
@@ -123,11 +124,12 @@ int image_open(const struct image_policy *p, const char *path, bool readonly, bo
 	 * a status flag of the open file the VMM shares. */
 	if (fcntl(fd, F_SETFL, direct ? O_DIRECT : 0) < 0) {
 		if (errno == EINVAL)
-			return set_error(ret_error, -EINVAL,
-					 _("The file system of image %s does not support direct I/O; "
-					   "set <driver cache='writeback'/> on the disk."), path);
-		return set_error(ret_error, -errno, _("mvirtd cannot open the image %s: %s."),
-				 path, strerror(errno));
+			return error_set_first(ret_error, -EINVAL,
+				_("The file system of image %s does not support direct I/O; "
+				  "set <driver cache='writeback'/> on the disk."),
+				path);
+		return error_set_first(ret_error, -errno, _("mvirtd cannot open the image %s: %s."),
+			path, strerror(errno));
 	}
 	return TAKE_FD(fd);
 }

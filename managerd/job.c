@@ -105,8 +105,8 @@ static void job_run(struct domain *d, struct job *j)
 	int r;
 
 	if (draining)
-		r = set_error(&err, -ECANCELED,
-			      _("mvirtd is exiting; the call on domain %s was not made."), d->name);
+		r = error_set_first(&err, -ECANCELED,
+			_("mvirtd is exiting; the call on domain %s was not made."), d->name);
 	else {
 		d->job_running = true;
 		r = j->run(d, j->arg, j->flags, &err);
@@ -166,12 +166,13 @@ int job_submit(struct domain *d, job_run_fn run, const char *arg, unsigned flags
 	int r;
 
 	if (draining)
-		return set_error(ret_error, -ECANCELED,
-				 _("mvirtd is exiting; the call on domain %s was not made."), d->name);
+		return error_set_first(ret_error, -ECANCELED,
+			_("mvirtd is exiting; the call on domain %s was not made."), d->name);
 	if (d->n_jobs >= DOMAIN_JOBS_MAX)
-		return set_error(ret_error, -EBUSY,
-				 _("Domain %s already has %d calls waiting; try again when they "
-				   "finish."), d->name, DOMAIN_JOBS_MAX);
+		return error_set_first(ret_error, -EBUSY,
+			_("Domain %s already has %d calls waiting; try again when they "
+			  "finish."),
+			d->name, DOMAIN_JOBS_MAX);
 	j = calloc(1, sizeof(*j));
 	if (!j || (arg && !(j->arg = strdup(arg)))) {
 		free(j);
@@ -193,8 +194,9 @@ int job_submit(struct domain *d, job_run_fn run, const char *arg, unsigned flags
 		d->jobs_head = d->jobs_tail = NULL;
 		d->n_jobs--;
 		job_free(j);
-		return set_error(ret_error, r, _("Cannot start a worker thread for domain %s: %s."),
-				 d->name, strerror(-r));
+		return error_set_first(ret_error, r,
+			_("Cannot start a worker thread for domain %s: %s."), d->name,
+			strerror(-r));
 	}
 	return 0;
 }

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +25,6 @@ struct manager {
 	struct manager_notify notify;
 	void *notify_userdata;
 };
-
-int set_error(char **ret_error, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error && !*ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return err;
-}
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -310,18 +296,21 @@ int manager_define(struct manager *m, const char *xml, struct domain **ret, char
 	old = manager_lookup_uuid(m, def->uuid);
 	same_name = manager_lookup_name(m, def->name);
 	if (same_name && same_name != old)
-		return set_error(ret_error, -EEXIST,
-				 _("A domain called %s already exists with UUID %s; pick another name "
-				   "or undefine it first."), def->name, same_name->uuid);
+		return error_set_first(ret_error, -EEXIST,
+			_("A domain called %s already exists with UUID %s; pick another name "
+			  "or undefine it first."),
+			def->name, same_name->uuid);
 	/* A job of that domain may be reading its definition between two waits. */
 	if (old && domain_is_busy(old))
-		return set_error(ret_error, -EBUSY,
-				 _("Domain %s has calls in progress; define it again when they "
-				   "finish."), old->name);
+		return error_set_first(ret_error, -EBUSY,
+			_("Domain %s has calls in progress; define it again when they "
+			  "finish."),
+			old->name);
 	if (old && domain_is_active(old) && !streq(old->name, def->name))
-		return set_error(ret_error, -EALREADY,
-				 _("Domain %s is running and cannot be renamed to %s; shut it down "
-				   "first."), old->name, def->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is running and cannot be renamed to %s; shut it down "
+			  "first."),
+			old->name, def->name);
 	r = domain_def_format(def, &formatted);
 	if (r < 0)
 		return r;
@@ -348,13 +337,14 @@ int manager_undefine(struct manager *m, struct domain *d, char **ret_error)
 	int r;
 
 	if (domain_is_active(d))
-		return set_error(ret_error, -EALREADY,
-				 _("Domain %s is running; destroy or shut it down before undefining "
-				   "it."), d->name);
+		return error_set_first(ret_error, -EALREADY,
+			_("Domain %s is running; destroy or shut it down before undefining "
+			  "it."),
+			d->name);
 	if (domain_is_busy(d))
-		return set_error(ret_error, -EBUSY,
-				 _("Domain %s has calls in progress; undefine it when they finish."),
-				 d->name);
+		return error_set_first(ret_error, -EBUSY,
+			_("Domain %s has calls in progress; undefine it when they finish."),
+			d->name);
 	r = store_domain_delete(m->store, d->uuid, ret_error);
 	if (r < 0)
 		return r;

@@ -182,5 +182,3 @@ int vmm_check_alive(pid_t pid, uint64_t start_time);
 /* restore.c */
 int restore_domain(struct domain *d, const struct store_runtime *rt);
 
-/* Formats a translated sentence into *ret_error (if not NULL) and returns err. */
-int set_error(char **ret_error, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -181,17 +182,35 @@ static int send_message(struct qmp_client *c, struct json_object *msg, int pass_
 	return 0;
 }
 
-static char *error_text(struct json_object *err)
+void qmp_error_done(struct qmp_error *e)
+{
+	free(e->desc);
+	e->desc = NULL;
+	e->error_class = QMP_ERROR_GENERIC;
+}
+
+int qmp_error_to_errno(enum qmp_error_class error_class)
+{
+	switch (error_class) {
+	case QMP_ERROR_DEVICE_NOT_FOUND:
+		return -ENODEV;
+	case QMP_ERROR_COMMAND_NOT_FOUND:
+		return -EOPNOTSUPP;
+	default:
+		return -EIO;
+	}
+}
+
+static void error_read(struct json_object *err, struct qmp_error *ret)
 {
 	struct json_object *cls = NULL, *desc = NULL;
-	char *s = NULL;
+	enum qmp_error_class c = _QMP_ERROR_CLASS_INVALID;
 
-	json_object_object_get_ex(err, "class", &cls);
+	if (json_object_object_get_ex(err, "class", &cls))
+		c = qmp_error_class_from_string(json_object_get_string(cls));
 	json_object_object_get_ex(err, "desc", &desc);
-	if (asprintf(&s, "%s: %s", cls ? json_object_get_string(cls) : "GenericError",
-		     desc ? json_object_get_string(desc) : "no description") < 0)
-		return NULL;
-	return s;
+	ret->error_class = c == _QMP_ERROR_CLASS_INVALID ? QMP_ERROR_GENERIC : c;
+	ret->desc = desc ? strdup(json_object_get_string(desc)) : NULL;
 }
 
 static int reply_matches(struct json_object *reply, unsigned long long id)
@@ -205,7 +224,7 @@ static int reply_matches(struct json_object *reply, unsigned long long id)
 
 int qmp_client_execute(struct qmp_client *c, const char *command, struct json_object *args,
 		       int pass_fd, int timeout_ms, struct json_object **ret_return,
-		       char **ret_error)
+		       struct qmp_error *ret_error)
 {
 	_cleanup_json_ struct json_object *msg = json_object_new_object();
 	unsigned long long id = ++c->next_id;
@@ -234,7 +253,7 @@ int qmp_client_execute(struct qmp_client *c, const char *command, struct json_ob
 		}
 		if (json_object_object_get_ex(reply, "error", &val)) {
 			if (ret_error)
-				*ret_error = error_text(val);
+				error_read(val, ret_error);
 			return -EREMOTEIO;
 		}
 		if (!json_object_object_get_ex(reply, "return", &val))

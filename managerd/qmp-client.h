@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "cleanup.h"
+#include "qmp-error.h"
 
 #define QMP_CLIENT_MAX_EVENTS 64
 #define QMP_CLIENT_TIMEOUT_MS 5000
@@ -27,15 +28,31 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct qmp_client *, qmp_client_free);
 
 int qmp_client_fd(const struct qmp_client *c);
 
+/* What the VMM said when it refused a command: its class, read from the wire, and its sentence. */
+struct qmp_error {
+	enum qmp_error_class error_class; /* QMP_ERROR_GENERIC for a class we do not know */
+	char *desc;                       /* the VMM's own sentence; NULL if it gave none */
+};
+
+/* Frees e->desc and leaves e empty; for _cleanup_(qmp_error_done). */
+void qmp_error_done(struct qmp_error *e);
+
+/*
+ * The errno a refusal means to the daemon: -ENODEV for DeviceNotFound (nothing has that
+ * id), -EOPNOTSUPP for CommandNotFound (this VMM lacks the command), -EIO for the rest.
+ */
+int qmp_error_to_errno(enum qmp_error_class error_class);
+
 /*
  * Runs command with args (borrowed; NULL for none). If pass_fd >= 0 it travels with the
  * command through SCM_RIGHTS (for getfd). Returns 0 and the "return" value in *ret_return
- * (may be NULL to ignore); -EREMOTEIO when the VMM answers with an error, whose
- * "class: desc" goes to *ret_error (may be NULL); -ETIMEDOUT; -ECONNRESET when the VMM went away.
+ * (may be NULL to ignore); -EREMOTEIO when the VMM answers with an error, whose class and
+ * sentence go to *ret_error (may be NULL; free with qmp_error_done); -ETIMEDOUT;
+ * -ECONNRESET when the VMM went away.
  */
 int qmp_client_execute(struct qmp_client *c, const char *command, struct json_object *args,
 		       int pass_fd, int timeout_ms, struct json_object **ret_return,
-		       char **ret_error);
+		       struct qmp_error *ret_error);
 
 /* Reads what the socket has without blocking and queues events. -ECONNRESET at EOF. */
 int qmp_client_process(struct qmp_client *c);

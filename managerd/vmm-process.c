@@ -80,10 +80,10 @@ static int boot_file_open(struct domain *d, bool kernel, const char *path, int *
 	if (*ret_fd >= 0)
 		return 0;
 	if (kernel)
-		return set_error(ret_error, *ret_fd, _("Cannot start domain %s with its kernel: %s"),
-				 d->name, err);
-	return set_error(ret_error, *ret_fd, _("Cannot start domain %s with its initrd: %s"),
-			 d->name, err);
+		return error_set_first(ret_error, *ret_fd,
+			_("Cannot start domain %s with its kernel: %s"), d->name, err);
+	return error_set_first(ret_error, *ret_fd,
+		_("Cannot start domain %s with its initrd: %s"), d->name, err);
 }
 
 /*
@@ -102,8 +102,10 @@ static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, c
 	*root_fd = image_open(&manager_config(d->manager)->images, disk->source, disk->readonly,
 			      disk_def_is_direct(disk), &err);
 	if (*root_fd < 0)
-		return set_error(ret_error, *root_fd, _("Cannot start domain %s with its root disk: "
-							"%s"), d->name, err);
+		return error_set_first(ret_error, *root_fd,
+			_("Cannot start domain %s with its root disk: "
+			  "%s"),
+			d->name, err);
 	r = arg_add(a, "-drive") ?: arg_add(a, "fd=%d,id=%s,readonly=%s,direct=%s", *root_fd,
 					    disk->alias, disk->readonly ? "on" : "off",
 					    disk_def_is_direct(disk) ? "on" : "off");
@@ -200,12 +202,13 @@ static int runtime_dir_open(const char *dir, char **ret_error)
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return set_error(ret_error, -errno, _("Cannot open the runtime folder %s: %s."), dir,
-				 strerror(errno));
+		return error_set_first(ret_error, -errno,
+			_("Cannot open the runtime folder %s: %s."), dir, strerror(errno));
 	if (st.st_uid != geteuid() || (st.st_mode & 022))
-		return set_error(ret_error, -EPERM,
-				 _("The runtime folder %s may be changed by users other than "
-				   "mvirtd's; make it belong to root with mode 0700 or 0755."), dir);
+		return error_set_first(ret_error, -EPERM,
+			_("The runtime folder %s may be changed by users other than "
+			  "mvirtd's; make it belong to root with mode 0700 or 0755."),
+			dir);
 	return TAKE_FD(fd);
 }
 
@@ -235,21 +238,21 @@ static int rundir_prepare(struct domain *d, char **ret_error)
 	if (rtfd < 0)
 		return rtfd;
 	if (!*d->name || strchr(d->name, '/') || streq(d->name, ".") || streq(d->name, ".."))
-		return set_error(ret_error, -EINVAL,
-				 _("The domain name '%s' cannot name a runtime folder."), d->name);
+		return error_set_first(ret_error, -EINVAL,
+			_("The domain name '%s' cannot name a runtime folder."), d->name);
 	if (mkdirat(rtfd, d->name, 0700) < 0 && errno != EEXIST)
-		return set_error(ret_error, -errno, _("Cannot create the runtime folder %s: %s."),
-				 d->rundir, strerror(errno));
+		return error_set_first(ret_error, -errno,
+			_("Cannot create the runtime folder %s: %s."), d->rundir, strerror(errno));
 	rdfd = openat(rtfd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rdfd < 0 || fstat(rdfd, &st) < 0)
-		return set_error(ret_error, -errno, _("Cannot create the runtime folder %s: %s."),
-				 d->rundir, strerror(errno));
+		return error_set_first(ret_error, -errno,
+			_("Cannot create the runtime folder %s: %s."), d->rundir, strerror(errno));
 	/* mvirtd (root) still reaches the sockets in it; nobody else but the VMM's user. */
 	if (cfg->vmm_user && (fchown(rdfd, cfg->vmm_uid, cfg->vmm_gid) < 0 ||
 			      fchmod(rdfd, 0700) < 0))
-		return set_error(ret_error, -errno,
-				 _("Cannot give the runtime folder %s to the VMM's user %s: %s."),
-				 d->rundir, cfg->vmm_user, strerror(errno));
+		return error_set_first(ret_error, -errno,
+			_("Cannot give the runtime folder %s to the VMM's user %s: %s."), d->rundir,
+			cfg->vmm_user, strerror(errno));
 	clean_rundir(rdfd);
 	return TAKE_FD(rdfd);
 }
@@ -271,11 +274,12 @@ int vmm_spawn(struct domain *d, char **ret_error)
 	/* Root writes here, in the VMM user's folder: see the note above runtime_dir_open(). */
 	log_fd = openat_owned_file(rdfd, "vmm.log", O_WRONLY | O_APPEND, 0600);
 	if (log_fd < 0)
-		return set_error(ret_error, log_fd, _("Cannot open %s/vmm.log: %s."), d->rundir,
-				 strerror(-log_fd));
+		return error_set_first(ret_error, log_fd, _("Cannot open %s/vmm.log: %s."),
+			d->rundir, strerror(-log_fd));
 	pid = fork();
 	if (pid < 0)
-		return set_error(ret_error, -errno, _("Cannot start mvirt-vmm: %s."), strerror(errno));
+		return error_set_first(ret_error, -errno,
+			_("Cannot start mvirt-vmm: %s."), strerror(errno));
 	if (pid == 0)
 		child_exec(&a, log_fd, &fds);
 	d->pid = pid;
@@ -340,9 +344,9 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
 		if (vmm_exited(d)) {
 			vmm_exit_reason(d);
-			return set_error(ret_error, -ECHILD,
-					 _("mvirt-vmm for domain %s ended before it served QMP: %s"),
-					 d->name, d->state_reason);
+			return error_set_first(ret_error, -ECHILD,
+				_("mvirt-vmm for domain %s ended before it served QMP: %s"),
+				d->name, d->state_reason);
 		}
 		if (access(path, F_OK) == 0 && domain_qmp_connect(d, path, 2000) == 0)
 			return 0;
@@ -350,9 +354,10 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 		usleep(20 * 1000);
 		job_blocking_end();
 	}
-	return set_error(ret_error, -ETIMEDOUT,
-			 _("mvirt-vmm for domain %s did not open its QMP socket %s within %d ms; "
-			   "see %s/vmm.log."), d->name, path, timeout_ms, d->rundir);
+	return error_set_first(ret_error, -ETIMEDOUT,
+		_("mvirt-vmm for domain %s did not open its QMP socket %s within %d ms; "
+		  "see %s/vmm.log."),
+		d->name, path, timeout_ms, d->rundir);
 }
 
 /* A zombie still has its /proc entry and start time, but is as dead as a missing one. */

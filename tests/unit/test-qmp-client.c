@@ -104,19 +104,36 @@ static void test_query_status(void **state)
 static void test_error_reply(void **state)
 {
 	struct fixture *f = FIXTURE(state);
-	_cleanup_free_ char *err = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error err = {};
 
 	assert_int_equal(qmp_client_execute(f->qmp, "no-such-command", NULL, -1, 5000, NULL, &err),
 			 -EREMOTEIO);
-	assert_non_null(err);
-	assert_non_null(strstr(err, "CommandNotFound"));
+	assert_int_equal(err.error_class, QMP_ERROR_COMMAND_NOT_FOUND);
+	assert_int_equal(qmp_error_to_errno(err.error_class), -EOPNOTSUPP);
+	assert_non_null(err.desc);
+	assert_non_null(strstr(err.desc, "no-such-command"));
+	assert_null(strstr(err.desc, "CommandNotFound"));
+}
+
+/* The class is read from the wire, not from the sentence: DeviceNotFound means -ENODEV. */
+static void test_device_not_found(void **state)
+{
+	struct fixture *f = FIXTURE(state);
+	_cleanup_json_ struct json_object *args = json_object_new_object();
+	_cleanup_(qmp_error_done) struct qmp_error err = {};
+
+	json_object_object_add(args, "id", json_object_new_string("no-such-device"));
+	assert_int_equal(qmp_client_execute(f->qmp, "device_del", args, -1, 5000, NULL, &err),
+			 -EREMOTEIO);
+	assert_int_equal(err.error_class, QMP_ERROR_DEVICE_NOT_FOUND);
+	assert_int_equal(qmp_error_to_errno(err.error_class), -ENODEV);
 }
 
 static void test_getfd_closefd(void **state)
 {
 	struct fixture *f = FIXTURE(state);
 	_cleanup_json_ struct json_object *args = json_object_new_object();
-	_cleanup_free_ char *err = NULL;
+	_cleanup_(qmp_error_done) struct qmp_error err = {};
 	int p[2];
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -128,6 +145,8 @@ static void test_getfd_closefd(void **state)
 	assert_int_equal(qmp_client_execute(f->qmp, "closefd", args, -1, 5000, NULL, NULL), 0);
 	assert_int_equal(qmp_client_execute(f->qmp, "closefd", args, -1, 5000, NULL, &err),
 			 -EREMOTEIO);
+	assert_int_equal(err.error_class, QMP_ERROR_GENERIC);
+	assert_int_equal(qmp_error_to_errno(err.error_class), -EIO);
 	/* getfd without a passed fd is refused by the server. */
 	assert_int_equal(qmp_client_execute(f->qmp, "getfd", args, -1, 5000, NULL, NULL),
 			 -EREMOTEIO);
@@ -182,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test_setup_teardown(test_query_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_getfd_closefd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit_then_eof, setup, teardown),

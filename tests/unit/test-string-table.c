@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "qmp-error.h"
 #include "string-table.h"
 
 enum colour {
@@ -49,11 +50,28 @@ static void test_out_of_range(void **state)
 	assert_int_equal(colour_from_string("purple"), _COLOUR_INVALID);
 }
 
+/* The QMP classes are wire format: their spelling must stay QEMU's. */
+static void test_qmp_error_class(void **state)
+{
+	for (int i = 0; i < _QMP_ERROR_CLASS_MAX; i++) {
+		assert_non_null(qmp_error_class_to_string(i));
+		assert_int_equal(qmp_error_class_from_string(qmp_error_class_to_string(i)), i);
+	}
+	assert_string_equal(qmp_error_class_to_string(QMP_ERROR_GENERIC), "GenericError");
+	assert_string_equal(qmp_error_class_to_string(QMP_ERROR_COMMAND_NOT_FOUND),
+			    "CommandNotFound");
+	assert_string_equal(qmp_error_class_to_string(QMP_ERROR_DEVICE_NOT_FOUND),
+			    "DeviceNotFound");
+	assert_int_equal(qmp_error_class_from_string("KVMMissingCap"), _QMP_ERROR_CLASS_INVALID);
+	assert_null(qmp_error_class_to_string(_QMP_ERROR_CLASS_MAX));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_qmp_error_class),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

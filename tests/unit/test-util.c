@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
+#include "cleanup.h"
 #include "util.h"
 
 static void test_str_copy(void **state)
@@ -58,6 +60,30 @@ static void test_parse_bool(void **state)
 	assert_int_equal(parse_bool("maybe", &b), -EINVAL);
 }
 
+/* error_set replaces: the newest sentence is the one the caller sees. */
+static void test_error_set(void **state)
+{
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(error_set(NULL, -EIO, "ignored %d", 1), -EIO);
+	assert_int_equal(error_set(&err, -EINVAL, "first %d", 1), -EINVAL);
+	assert_string_equal(err, "first 1");
+	assert_int_equal(error_set(&err, -ENOENT, "second %s", "x"), -ENOENT);
+	assert_string_equal(err, "second x");
+}
+
+/* error_set_first keeps the cause: a later sentence does not hide the first one. */
+static void test_error_set_first(void **state)
+{
+	_cleanup_free_ char *err = NULL;
+
+	assert_int_equal(error_set_first(NULL, -EIO, "ignored %d", 1), -EIO);
+	assert_int_equal(error_set_first(&err, -EINVAL, "first %d", 1), -EINVAL);
+	assert_string_equal(err, "first 1");
+	assert_int_equal(error_set_first(&err, -ENOENT, "second %s", "x"), -ENOENT);
+	assert_string_equal(err, "first 1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -65,6 +91,8 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_bool),
+		cmocka_unit_test(test_error_set),
+		cmocka_unit_test(test_error_set_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

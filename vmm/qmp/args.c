@@ -58,12 +58,12 @@ static int check_level(struct qmp_request *r, const char *command, const char *w
 			int err;
 
 			if (!a)
-				return qmp_fail(r, "GenericError", -EINVAL,
+				return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 					_("The command %s has no argument \"%s%s\"; remove it "
 					  "(query-commands and qmp-commands.json list the arguments)."),
 					command, where, key);
 			if (!type_matches(a->type, val))
-				return qmp_fail(r, "GenericError", -EINVAL,
+				return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 					_("The argument \"%s%s\" of %s must be a %s, not %s."), where,
 					key, command, type_names[a->type],
 					json_type_to_name(json_object_get_type(val)));
@@ -77,7 +77,7 @@ static int check_level(struct qmp_request *r, const char *command, const char *w
 	}
 	for (; table && table->name; table++)
 		if (table->required && !(args && json_object_object_get_ex(args, table->name, NULL)))
-			return qmp_fail(r, "GenericError", -EINVAL,
+			return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 				_("The command %s needs the argument \"%s%s\"."), command, where,
 				table->name);
 	return 0;

@@ -25,7 +25,7 @@ static int named_fd(struct qmp_request *r, const char *name)
 		return -1;
 	fd = qmp_fd_lookup(r->client, name);
 	if (fd < 0)
-		return qmp_fail(r, "GenericError", -ENOENT,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -ENOENT,
 			_("No file descriptor is named \"%s\"; pass one with getfd first."), name);
 	return fd;
 }
@@ -49,14 +49,16 @@ static int cmd_blockdev_add(struct qmp_request *r, struct json_object *args,
 	int err;
 
 	if (driver && !streq(driver, "raw") && !streq(driver, "file"))
-		return qmp_fail(r, "GenericError", -EINVAL, _("The block driver \"%s\" is not "
-							       "supported; use \"raw\" or leave it out."),
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
+			_("The block driver \"%s\" is not "
+			  "supported; use \"raw\" or leave it out."),
 			driver);
 	if (file_driver && !streq(file_driver, "file") && !streq(file_driver, "host_device"))
-		return qmp_fail(r, "GenericError", -EINVAL, _("The file driver \"%s\" is not "
-							       "supported; use \"file\"."), file_driver);
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
+			_("The file driver \"%s\" is not "
+			  "supported; use \"file\"."), file_driver);
 	if (!spec.path == !fd_name)
-		return qmp_fail(r, "GenericError", -EINVAL,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 			_("Block node \"%s\" needs exactly one of \"file\": {\"filename\": PATH} "
 			  "or \"file\": {\"fd\": NAME}."), spec.node_name);
 	spec.fd = named_fd(r, fd_name);
@@ -64,7 +66,7 @@ static int cmd_blockdev_add(struct qmp_request *r, struct json_object *args,
 		return spec.fd;
 	err = hotplug_blockdev_add(r->server->hp, &spec, &error);
 	if (err < 0)
-		return qmp_fail_take(r, "GenericError", err, error);
+		return qmp_fail_take(r, QMP_ERROR_GENERIC, err, error);
 	if (fd_name)
 		qmp_fd_release(r->client, fd_name);
 	return 0;
@@ -81,29 +83,32 @@ static int cmd_netdev_add(struct qmp_request *r, struct json_object *args,
 	int err;
 
 	if (type && !streq(type, "tap"))
-		return qmp_fail(r, "GenericError", -EINVAL, _("The netdev type \"%s\" is not "
-							       "supported; use \"tap\"."), type);
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
+			_("The netdev type \"%s\" is not "
+			  "supported; use \"tap\"."), type);
 	if (qmp_arg_bool(args, "vhost", false))
-		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EOPNOTSUPP,
 			_("vhost is not supported; leave \"vhost\" out or set it to false."));
 	if (fds && strchr(fds, ':'))
-		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EOPNOTSUPP,
 			_("Multi-queue TAPs are not supported; give one fd name in \"fds\", not "
 			  "\"%s\"."), fds);
 	if (fd_name && fds)
-		return qmp_fail(r, "GenericError", -EINVAL, _("Give either \"fd\" or \"fds\", not "
-							       "both."));
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
+			_("Give either \"fd\" or \"fds\", not "
+			  "both."));
 	if (!fd_name)
 		fd_name = fds;
 	if (fd_name && spec.ifname)
-		return qmp_fail(r, "GenericError", -EINVAL, _("Give either \"ifname\" or a file "
-							       "descriptor, not both."));
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
+			_("Give either \"ifname\" or a file "
+			  "descriptor, not both."));
 	spec.fd = named_fd(r, fd_name);
 	if (fd_name && spec.fd < 0)
 		return spec.fd;
 	err = hotplug_netdev_add(r->server->hp, &spec, &error);
 	if (err < 0)
-		return qmp_fail_take(r, "GenericError", err, error);
+		return qmp_fail_take(r, QMP_ERROR_GENERIC, err, error);
 	if (fd_name)
 		qmp_fd_release(r->client, fd_name);
 	return 0;
@@ -147,14 +152,15 @@ static int device_slot(struct qmp_request *r, struct json_object *args, const ch
 
 	*ret = -1;
 	if (addr && lun)
-		return qmp_fail(r, "GenericError", -EINVAL, _("Device \"%s\" gives both \"addr\" and "
-							       "\"lun\"; give one of them."), id);
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
+			_("Device \"%s\" gives both \"addr\" and "
+			  "\"lun\"; give one of them."), id);
 	if (addr && parse_number(addr, &n) < 0)
-		return qmp_fail(r, "GenericError", -EINVAL,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 			_("The addr \"%s\" of device \"%s\" is not a slot number; write it as 0x0, "
 			  "0x1, ..."), json_object_get_string(addr), id);
 	if (lun && parse_number(lun, &n) < 0)
-		return qmp_fail(r, "GenericError", -EINVAL,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 			_("The lun \"%s\" of device \"%s\" is not a number from 0 to 4."),
 			json_object_get_string(lun), id);
 	/* The guide: lun=0 is vdb, so lun N is slot N + 1. */
@@ -170,7 +176,7 @@ static int driver_kind(struct qmp_request *r, const char *driver, enum slot_kind
 	else if (streq(driver, "virtio-net-mmio") || streq(driver, "virtio-net-device"))
 		*ret = SLOT_NET;
 	else
-		return qmp_fail(r, "GenericError", -EINVAL,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 			_("The device driver \"%s\" is not supported; use virtio-blk-mmio for a "
 			  "disk or virtio-net-mmio for a NIC."), driver);
 	return 0;
@@ -187,7 +193,7 @@ static int check_kind_args(struct qmp_request *r, struct json_object *args, enum
 
 	for (size_t i = 0; i < n; i++)
 		if (json_object_object_get_ex(args, list[i], NULL))
-			return qmp_fail(r, "GenericError", -EINVAL,
+			return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
 				_("The argument \"%s\" does not apply to driver %s; remove it."),
 				list[i], driver);
 	return 0;
@@ -212,7 +218,7 @@ static int cmd_device_add(struct qmp_request *r, struct json_object *args,
 	spec.backend = qmp_arg_str(args, spec.kind == SLOT_BLK ? "drive" : "netdev");
 	err = hotplug_device_add(r->server->hp, &spec, &error);
 	if (err < 0)
-		return qmp_fail_take(r, "GenericError", err, error);
+		return qmp_fail_take(r, QMP_ERROR_GENERIC, err, error);
 	return 0;
 }
 
@@ -226,7 +232,8 @@ static int cmd_device_del(struct qmp_request *r, struct json_object *args,
 
 	err = hotplug_device_del(r->server->hp, id, &error);
 	if (err < 0)
-		return qmp_fail_take(r, err == -ENOENT ? "DeviceNotFound" : "GenericError", err, error);
+		return qmp_fail_take(r,
+			err == -ENOENT ? QMP_ERROR_DEVICE_NOT_FOUND : QMP_ERROR_GENERIC, err, error);
 	/* The slot is empty now; the guide shows the event before the return. */
 	data = json_object_new_object();
 	json_object_object_add(data, "device", json_object_new_string(id));
@@ -244,7 +251,7 @@ static int backend_del(struct qmp_request *r, struct json_object *args, bool blk
 	err = blk ? hotplug_blockdev_del(r->server->hp, name, &error)
 		  : hotplug_netdev_del(r->server->hp, name, &error);
 	if (err < 0)
-		return qmp_fail_take(r, "GenericError", err, error);
+		return qmp_fail_take(r, QMP_ERROR_GENERIC, err, error);
 	return 0;
 }
 

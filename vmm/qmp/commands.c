@@ -18,12 +18,12 @@ static int cmd_qmp_capabilities(struct qmp_request *r, struct json_object *args,
 	/* Optional (the guide's clients never send it), but only once, as in QEMU: a client
 	 * that negotiates twice is told so instead of seeing a silent success. */
 	if (r->client && r->client->negotiated)
-		return qmp_fail(r, "CommandNotFound", -EALREADY,
+		return qmp_fail(r, QMP_ERROR_COMMAND_NOT_FOUND, -EALREADY,
 			_("Capabilities negotiation is already complete; the command was "
 			  "ignored."));
 	if (args && json_object_object_get_ex(args, "enable", &enable) &&
 		json_object_array_length(enable) > 0)
-		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EOPNOTSUPP,
 			_("mvirt-vmm offers no QMP capabilities; call qmp_capabilities without "
 			  "\"enable\"."));
 	if (r->client)
@@ -87,12 +87,12 @@ static int run_state(struct qmp_request *r, bool stop)
 	int err;
 
 	if (!fn)
-		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EOPNOTSUPP,
 			stop ? _("This VM cannot be paused through QMP.")
 			     : _("This VM cannot be resumed through QMP."));
 	err = fn(r->server->vm.opaque);
 	if (err < 0)
-		return qmp_fail(r, "GenericError", err,
+		return qmp_fail(r, QMP_ERROR_GENERIC, err,
 			stop ? _("The VM could not be paused: %s.")
 			     : _("The VM could not be resumed: %s."), strerror(-err));
 	if (err == 0)
@@ -116,12 +116,13 @@ static int cmd_system_powerdown(struct qmp_request *r, struct json_object *args,
 	int err;
 
 	if (!r->server->vm.powerdown)
-		return qmp_fail(r, "GenericError", -EOPNOTSUPP,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EOPNOTSUPP,
 			_("This VM has no power button; use quit to end it."));
 	err = r->server->vm.powerdown(r->server->vm.opaque);
 	if (err < 0)
-		return qmp_fail(r, "GenericError", err, _("The power button could not be pressed: "
-							   "%s."), strerror(-err));
+		return qmp_fail(r, QMP_ERROR_GENERIC, err,
+			_("The power button could not be pressed: "
+			  "%s."), strerror(-err));
 	qmp_server_emit(r->server, "POWERDOWN", NULL);
 	return 0;
 }
@@ -140,7 +141,8 @@ static void quit_after_reply(struct qmp_request *r)
 static int cmd_quit(struct qmp_request *r, struct json_object *args, struct json_object **ret)
 {
 	if (!r->server->vm.quit)
-		return qmp_fail(r, "GenericError", -EOPNOTSUPP, _("This VM cannot be ended by QMP."));
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EOPNOTSUPP,
+			_("This VM cannot be ended by QMP."));
 	r->after = quit_after_reply;
 	return 0;
 }
@@ -152,11 +154,12 @@ static int cmd_getfd(struct qmp_request *r, struct json_object *args, struct jso
 	struct qmp_named_fd *slot = NULL;
 
 	if (isempty(name) || strlen(name) > MVIRT_FDNAME_MAX)
-		return qmp_fail(r, "GenericError", -EINVAL, _("The fdname \"%s\" must be 1 to %d "
-							       "characters long."), name,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EINVAL,
+			_("The fdname \"%s\" must be 1 to %d "
+			  "characters long."), name,
 			MVIRT_FDNAME_MAX);
 	if (!c->fds_offered || c->n_pending_fds == 0)
-		return qmp_fail(r, "GenericError", -EBADF,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -EBADF,
 			_("No file descriptor came with getfd \"%s\"; send one with SCM_RIGHTS "
 			  "along with the command."), name);
 	for (int i = 0; i < QMP_FDS_MAX && !slot; i++)
@@ -166,7 +169,7 @@ static int cmd_getfd(struct qmp_request *r, struct json_object *args, struct jso
 		if (c->fds[i].fd < 0)
 			slot = &c->fds[i];
 	if (!slot)
-		return qmp_fail(r, "GenericError", -ENOSPC,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -ENOSPC,
 			_("This client has named %d file descriptors already; release one with "
 			  "closefd."),
 			QMP_FDS_MAX);
@@ -198,7 +201,7 @@ static int cmd_closefd(struct qmp_request *r, struct json_object *args, struct j
 	const char *name = qmp_arg_str(args, "fdname");
 
 	if (qmp_fd_lookup(r->client, name) < 0)
-		return qmp_fail(r, "GenericError", -ENOENT,
+		return qmp_fail(r, QMP_ERROR_GENERIC, -ENOENT,
 			_("No file descriptor is named \"%s\"; getfd names one."), name);
 	qmp_fd_release(r->client, name);
 	return 0;

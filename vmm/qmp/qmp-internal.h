@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "hotplug.h"
+#include "qmp-error.h"
 #include "qmp.h"
 
 /* fds named with getfd, per client: a client's names are its own (as QEMU's per-monitor
@@ -61,17 +62,19 @@ struct qmp_server {
 struct qmp_request {
 	struct qmp_server *server;
 	struct qmp_client *client;
-	const char *error_class; /* QEMU's class: "GenericError", "DeviceNotFound", ... */
+	enum qmp_error_class error_class; /* zero: QMP_ERROR_GENERIC */
 	char *error;
 	/* Runs after the reply is queued (quit). */
 	void (*after)(struct qmp_request *r);
 };
 
 /* Sets the request's error and returns err (negative). */
-int qmp_fail(struct qmp_request *r, const char *error_class, int err, const char *fmt, ...)
+int qmp_fail(struct qmp_request *r, enum qmp_error_class error_class, int err, const char *fmt,
+	     ...)
 	_printf_(4, 5);
 /* Takes over a hot-plug error sentence. */
-int qmp_fail_take(struct qmp_request *r, const char *error_class, int err, char *msg);
+int qmp_fail_take(struct qmp_request *r, enum qmp_error_class error_class, int err,
+		  char *msg);
 
 /* Argument tables: data, checked before a handler runs; unknown names are refused. */
 enum qmp_type {

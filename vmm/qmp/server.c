@@ -35,7 +35,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int qmp_fail(struct qmp_request *r, const char *error_class, int err, const char *fmt, ...)
+int qmp_fail(struct qmp_request *r, enum qmp_error_class error_class, int err, const char *fmt,
+	     ...)
 {
 	va_list ap;
 	char *msg = NULL;
@@ -47,7 +48,7 @@ int qmp_fail(struct qmp_request *r, const char *error_class, int err, const char
 	return qmp_fail_take(r, error_class, err, msg);
 }
 
-int qmp_fail_take(struct qmp_request *r, const char *error_class, int err, char *msg)
+int qmp_fail_take(struct qmp_request *r, enum qmp_error_class error_class, int err, char *msg)
 {
 	free(r->error);
 	r->error = msg;
@@ -195,13 +196,14 @@ static void add_id(struct json_object *msg, const struct qmp_id *id)
 		json_object_object_add(msg, "id", json_object_get(id->value));
 }
 
-static void send_error(struct qmp_client *c, const struct qmp_id *id, const char *error_class,
-	const char *desc)
+static void send_error(struct qmp_client *c, const struct qmp_id *id,
+	enum qmp_error_class error_class, const char *desc)
 {
 	_cleanup_json_ struct json_object *msg = json_object_new_object();
 	struct json_object *err = json_object_new_object();
 
-	json_object_object_add(err, "class", json_object_new_string(error_class));
+	json_object_object_add(err, "class",
+		json_object_new_string(qmp_error_class_to_string(error_class)));
 	json_object_object_add(err, "desc", json_object_new_string(desc));
 	json_object_object_add(msg, "error", err);
 	add_id(msg, id);
@@ -227,11 +229,10 @@ static void send_greeting(struct qmp_client *c)
 }
 
 /* Checks the envelope: execute (string), arguments (object), id; nothing else. */
-static const char *check_envelope(struct json_object *msg, const char **ret_class, char **ret_desc)
+static const char *check_envelope(struct json_object *msg, char **ret_desc)
 {
 	struct json_object *exec = NULL, *args = NULL;
 
-	*ret_class = "GenericError";
 	json_object_object_foreach(msg, key, val) {
 		(void)val;
 		if (streq(key, "exec-oob")) {
@@ -273,8 +274,7 @@ static void run_command(struct qmp_client *c, const struct qmp_command *cmd,
 	if (err >= 0)
 		err = cmd->fn(&r, args, &ret);
 	if (err < 0) {
-		send_error(c, id, r.error_class ? r.error_class : "GenericError",
-			r.error ? r.error : strerror(-err));
+		send_error(c, id, r.error_class, r.error ? r.error : strerror(-err));
 		free(r.error);
 		json_object_put(ret);
 		return;
@@ -292,18 +292,18 @@ static void handle_message(struct qmp_client *c, struct json_object *msg)
 	const struct qmp_command *cmd;
 	struct json_object *args = NULL;
 	struct qmp_id id = {};
-	const char *error_class, *name;
+	const char *name;
 
 	if (!json_object_is_type(msg, json_type_object)) {
-		send_error(c, NULL, "GenericError",
+		send_error(c, NULL, QMP_ERROR_GENERIC,
 			_("A QMP message must be a JSON object, such as {\"execute\": "
 			  "\"query-status\"}."));
 		return;
 	}
 	id.present = json_object_object_get_ex(msg, "id", &id.value);
-	name = check_envelope(msg, &error_class, &desc);
+	name = check_envelope(msg, &desc);
 	if (!name) {
-		send_error(c, &id, error_class, desc ? desc : "Invalid QMP message.");
+		send_error(c, &id, QMP_ERROR_GENERIC, desc ? desc : "Invalid QMP message.");
 		return;
 	}
 	cmd = qmp_command_find(name);
@@ -312,7 +312,7 @@ static void handle_message(struct qmp_client *c, struct json_object *msg)
 		if (asprintf(&desc, _("The command \"%s\" was not found; query-commands lists the "
 				      "commands mvirt-vmm has."), name) < 0)
 			desc = NULL;
-		send_error(c, &id, "CommandNotFound", desc ? desc : name);
+		send_error(c, &id, QMP_ERROR_COMMAND_NOT_FOUND, desc ? desc : name);
 		return;
 	}
 	json_object_object_get_ex(msg, "arguments", &args);
@@ -354,15 +354,15 @@ static void client_dispatch(struct qmp_client *c)
 			c->window_count = 0;
 		}
 		if (r == -EMSGSIZE)
-			send_error(c, NULL, "GenericError",
+			send_error(c, NULL, QMP_ERROR_GENERIC,
 				_("The message is larger than 64 KiB and was dropped; send "
 				  "shorter messages."));
 		else if (r == -EILSEQ)
-			send_error(c, NULL, "GenericError",
+			send_error(c, NULL, QMP_ERROR_GENERIC,
 				_("The message was dropped because it is not UTF-8 or a string "
 				  "in it holds \\u0000; QMP strings must be UTF-8 without NUL."));
 		else if (r < 0)
-			send_error(c, NULL, "GenericError",
+			send_error(c, NULL, QMP_ERROR_GENERIC,
 				_("The message is not valid JSON and was dropped up to the next "
 				  "line; send one JSON object per line."));
 		else
@@ -500,6 +500,7 @@ int qmp_server_add_client(struct qmp_server *s, int fd)
 	if (i < QMP_CLIENTS_MAX && used == QMP_CLIENTS_MAX - 1 && !peer_may_take_last_slot(s, fd))
 		i = QMP_CLIENTS_MAX;
 	if (i == QMP_CLIENTS_MAX) {
+		/* Sent before there is a client to build a reply for: QMP_ERROR_GENERIC, spelled. */
 		static const char busy[] = "{\"error\": {\"class\": \"GenericError\", \"desc\": "
 					   "\"Too many QMP clients are connected (8); close one "
 					   "and connect again.\"}}\r\n";
