@@ -33,13 +33,13 @@ def guest_images(dest):
     return paths
 
 
-def linux_domain_xml(name, images, ip, kernel="vmlinuz", memory_mib=256, extra=""):
+def linux_domain_xml(name, images, ip, kernel="vmlinuz", memory_mib=256, extra="", devices=""):
     """A domain booting the Linux guest; guest.ip is the address /init gives eth0."""
     return (f"<domain type='kvm'><name>{name}</name><memory unit='MiB'>{memory_mib}</memory>"
             f"<vcpu>1</vcpu><os><type arch='x86_64' machine='microvm'>hvm</type>"
             f"<kernel>{images[kernel]}</kernel><initrd>{images['initrd.img']}</initrd>"
             f"<cmdline>console=ttyS0 quiet panic=-1 guest.ip={ip}</cmdline></os>{extra}"
-            f"<devices></devices></domain>")
+            f"<devices>{devices}</devices></domain>")
 
 
 def guest_lines(text):

@@ -25,7 +25,7 @@ KVM = "linux"
 NAME = "lx"
 GUEST_IP, HOST_IP = "10.0.0.2", "10.0.0.1"
 ATTEMPT_S, ATTEMPTS = 75, 5  # a boot takes ~15 s in the TCG guest, ~2 s on a hardware KVM
-DISK_MIB = 8
+DISK_MIB, ROOT_MIB = 8, 4
 SECTORS = DISK_MIB << 11
 
 
@@ -39,8 +39,15 @@ class Linux:
         self.daemon = Mvirtd(workdir, self.bus.address, netns=self.netns).start()
         self.images = guest_images(workdir)
         self.shell = None
+        # A root disk (vda), as a domain with a system has: the disks plugged later keep
+        # their slots when the domain restarts.
+        root = os.path.join(workdir, "root.img")
+        with open(root, "wb") as f:
+            f.truncate(ROOT_MIB << 20)
         xml = linux_domain_xml(NAME, self.images, f"{GUEST_IP}/24",
-                               extra="<on_crash>restart</on_crash>")
+                               extra="<on_crash>restart</on_crash>",
+                               devices=f"<disk type='file' device='disk'><source file='{root}'/>"
+                                       "<target dev='vda' bus='virtio'/></disk>")
         self.dom, self.props, self.path = self.daemon.define(xml)
         self.signals = Signals(self.daemon.bus, self.path)
         self.dom.Start()
@@ -177,10 +184,10 @@ def test_console_is_a_shell_with_output(linux):
     # Interrupt-driven (an IRQ Linux mapped from GSI 4), and it has sent.
     assert any(re.search(r"^0: uart:16550A port:000003F8 irq:[1-9]\d* tx:[1-9]", s)
                for s in serial), serial
-    # What /init saw at boot: six empty disk slots, two NICs without carrier.
+    # What /init saw at boot: the root disk, five empty disk slots, two NICs without carrier.
     boot = guest_lines(console(linux.daemon, NAME))
     assert [s for s in boot if s.startswith("blk ")][:6] == \
-        [f"blk vd{c} size=0" for c in "abcdef"]
+        [f"blk vda size={ROOT_MIB << 11}"] + [f"blk vd{c} size=0" for c in "bcdef"]
     assert sum(1 for s in boot if re.match(r"net eth[01] carrier=0 mac=", s)) == 2
 
 
