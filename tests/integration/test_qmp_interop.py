@@ -13,7 +13,7 @@ import pytest
 from mvirt_test import require_kvm, require_root, workdir  # noqa: F401 (fixture)
 from qemu_probe import qemu_path
 from qmp_client import QmpClient
-from vmm_helpers import Vmm
+from vmm_helpers import vmm_with_qmp
 
 # Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
 KVM = "any"
@@ -22,11 +22,8 @@ KVM = "any"
 @pytest.fixture
 def vmm(workdir):  # noqa: F811
     require_kvm()
-    sock = os.path.join(workdir, "qmp.sock")
-    v = Vmm(workdir, ["-qmp", f"unix:{sock},server,nowait"])
-    v.wait_event("ready", timeout=60)
-    v.qmp_path = sock
-    v.qmp = QmpClient(sock)
+    v = vmm_with_qmp(workdir)
+    v.qmp = QmpClient(v.sock)
     yield v
     v.qmp.close()
     v.stop()
@@ -150,6 +147,6 @@ def test_same_replies_as_qemu(vmm, workdir):  # noqa: F811
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     vmm.qmp.close()
-    got = replay(vmm.qmp_path)
+    got = replay(vmm.sock)
     assert [shape(x) for x in got] == [shape(x) for x in want], (got, want)
     assert b"/a/b" in got[-1] and b"\\/" not in got[-1] and b"\\/" not in want[-1]

@@ -9,7 +9,7 @@ import pytest
 
 from mvirt_test import env_path, require_kvm, workdir  # noqa: F401 (fixture)
 from qmp_client import QmpClient
-from vmm_helpers import Vmm
+from vmm_helpers import vmm_with_qmp
 
 # Where it runs: on a KVM (tests/run-pytest; tools/with-kvm when this host has none).
 KVM = "any"
@@ -18,10 +18,7 @@ KVM = "any"
 @pytest.fixture
 def vmm(workdir):  # noqa: F811
     require_kvm()
-    sock = os.path.join(workdir, "qmp.sock")
-    v = Vmm(workdir, ["-qmp", f"unix:{sock},server,nowait"])
-    v.wait_event("ready", timeout=60)
-    v.sock = sock
+    v = vmm_with_qmp(workdir)
     yield v
     v.stop()
 

@@ -71,6 +71,15 @@ class Vmm:
         return rc
 
 
+def vmm_with_qmp(workdir):
+    """A VMM booting the probe, ready, with its QMP socket at .sock; the caller stops it."""
+    sock = os.path.join(workdir, "qmp.sock")
+    v = Vmm(workdir, ["-qmp", f"unix:{sock},server,nowait"])
+    v.wait_event("ready", timeout=60)
+    v.sock = sock
+    return v
+
+
 def wait_gone(path, timeout=5):
     deadline = time.monotonic() + timeout
     while os.path.exists(path) and time.monotonic() < deadline:
