@@ -10,6 +10,10 @@
  * vda..vdf, NICs eth0 and eth1. */
 #define MVIRT_BLK_SLOTS 6
 #define MVIRT_NET_SLOTS 2
+/* The dynamic model (-machine microvm,hotplug=acpi; <hotplug model='acpi'/> in a domain):
+ * slots the guest learns of only when a device is plugged in, so there can be many. */
+#define MVIRT_ACPI_BLK_SLOTS 32
+#define MVIRT_ACPI_NET_SLOTS 8
 
 /* Longest QMP id (device id, node-name, netdev id) in characters, without the NUL. The
  * daemon uses a device's alias as its id, so no alias may be longer. */

@@ -13,6 +13,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "builder.h"
+#include "devices/hotplug-controller.h"
 #include "devices/power.h"
 #include "devices/serial.h"
 #include "devices/virtio-blk.h"
@@ -32,35 +33,55 @@ static const struct slot_ops vmm_slot_ops = {
 	.attach_net = virtio_net_attach,
 	.detach_net = virtio_net_detach,
 	.net_mac = virtio_net_mac,
+	.net_set_mac = virtio_net_set_mac,
 };
 
-static uint64_t slot_base(unsigned i)
+/* Virtio-mmio GSIs: one per slot in the slot model; the dynamic model's 40 slots share the
+ * pins between the UART's and the GED's (virtio-mmio drivers take shared interrupts). */
+#define SHARED_VIRTIO_GSIS (LAYOUT_HOTPLUG_GSI - LAYOUT_VIRTIO_GSI_BASE - 1)
+
+/* The transport of slot i, disks first, then NICs. */
+static struct acpi_virtio_dev slot_transport(enum hotplug_model model, unsigned i)
 {
-	return LAYOUT_VIRTIO_BASE + i * LAYOUT_VIRTIO_SIZE;
+	unsigned gsi = model == HOTPLUG_ACPI ? i % SHARED_VIRTIO_GSIS : i;
+
+	return (struct acpi_virtio_dev){ LAYOUT_VIRTIO_BASE + i * LAYOUT_VIRTIO_SIZE,
+		LAYOUT_VIRTIO_SIZE, LAYOUT_VIRTIO_GSI_BASE + gsi };
 }
 
+static unsigned slot_total(enum hotplug_model model)
+{
+	return (unsigned)(hotplug_model_slot_count(model, SLOT_BLK) +
+			  hotplug_model_slot_count(model, SLOT_NET));
+}
+
+/* The slot model lists every transport in the DSDT; the dynamic one gives each a table of
+ * its own, loaded when a device is plugged (acpi.h). */
 static void acpi_config_fill(const struct vmm_config *cfg, struct acpi_config *ac)
 {
 	*ac = (struct acpi_config){ .n_vcpus = cfg->n_vcpus };
-	for (unsigned i = 0; i < HOTPLUG_BLK_SLOTS + HOTPLUG_NET_SLOTS; i++)
-		ac->virtio[ac->n_virtio++] = (struct acpi_virtio_dev){ slot_base(i),
-			LAYOUT_VIRTIO_SIZE, LAYOUT_VIRTIO_GSI_BASE + i };
+	if (cfg->hotplug == HOTPLUG_ACPI) {
+		ac->n_hotplug = slot_total(cfg->hotplug);
+		return;
+	}
+	for (unsigned i = 0; i < slot_total(cfg->hotplug); i++)
+		ac->virtio[ac->n_virtio++] = slot_transport(cfg->hotplug, i);
 }
 
 /* Each NIC slot's MAC: from the command line in -device order, else locally administered. */
-static int nic_macs(const struct vmm_config *cfg, uint8_t macs[HOTPLUG_NET_SLOTS][MAC_LEN])
+static int nic_macs(const struct vmm_config *cfg, uint8_t macs[HOTPLUG_NET_SLOTS_MAX][MAC_LEN])
 {
 	unsigned slot = 0;
 
-	if (getrandom(macs, sizeof(uint8_t[HOTPLUG_NET_SLOTS][MAC_LEN]), 0) !=
-	    sizeof(uint8_t[HOTPLUG_NET_SLOTS][MAC_LEN]))
+	if (getrandom(macs, sizeof(uint8_t[HOTPLUG_NET_SLOTS_MAX][MAC_LEN]), 0) !=
+	    sizeof(uint8_t[HOTPLUG_NET_SLOTS_MAX][MAC_LEN]))
 		return -errno;
-	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS; i++) {
+	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS_MAX; i++) {
 		macs[i][0] = 0x52; /* locally administered, unicast, QEMU's 52:54:00 prefix */
 		macs[i][1] = 0x54;
 		macs[i][2] = 0x00;
 	}
-	for (unsigned i = 0; i < cfg->n_devices && slot < HOTPLUG_NET_SLOTS; i++) {
+	for (unsigned i = 0; i < cfg->n_devices && slot < HOTPLUG_NET_SLOTS_MAX; i++) {
 		const struct device_opt *d = &cfg->devices[i];
 
 		if (d->kind != SLOT_NET)
@@ -74,7 +95,8 @@ static int nic_macs(const struct vmm_config *cfg, uint8_t macs[HOTPLUG_NET_SLOTS
 
 static int build_devices(struct vmm *vmm)
 {
-	uint8_t macs[HOTPLUG_NET_SLOTS][MAC_LEN];
+	uint8_t macs[HOTPLUG_NET_SLOTS_MAX][MAC_LEN];
+	enum hotplug_model model = vmm->cfg->hotplug;
 	int r;
 
 	r = serial_new(vmm->vm, vmm->loop, &vmm->cfg->console, &vmm->serial);
@@ -86,24 +108,71 @@ static int build_devices(struct vmm *vmm)
 	r = power_register(vmm->vm, vmm->power);
 	if (r < 0)
 		return r;
-	for (unsigned i = 0; i < HOTPLUG_BLK_SLOTS; i++) {
-		r = virtio_blk_new(vmm->vm, vmm->loop, slot_base(i), LAYOUT_VIRTIO_GSI_BASE + i,
-			&vmm->blk[i]);
+	vmm->n_blk = (unsigned)hotplug_model_slot_count(model, SLOT_BLK);
+	vmm->n_net = (unsigned)hotplug_model_slot_count(model, SLOT_NET);
+	for (unsigned i = 0; i < vmm->n_blk; i++) {
+		struct acpi_virtio_dev t = slot_transport(model, i);
+
+		r = virtio_blk_new(vmm->vm, vmm->loop, t.base, t.gsi, &vmm->blk[i]);
 		if (r < 0)
 			return log_error_errno(r, "Failed to create disk slot %u: %m", i);
 	}
 	r = nic_macs(vmm->cfg, macs);
 	if (r < 0)
 		return r;
-	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS; i++) {
-		unsigned s = HOTPLUG_BLK_SLOTS + i;
+	for (unsigned i = 0; i < vmm->n_net; i++) {
+		struct acpi_virtio_dev t = slot_transport(model, vmm->n_blk + i);
 
-		r = virtio_net_new(vmm->vm, vmm->loop, slot_base(s), LAYOUT_VIRTIO_GSI_BASE + s,
-			macs[i], &vmm->net[i]);
+		r = virtio_net_new(vmm->vm, vmm->loop, t.base, t.gsi, macs[i], &vmm->net[i]);
 		if (r < 0)
 			return log_error_errno(r, "Failed to create NIC slot %u: %m", i);
 	}
 	return 0;
+}
+
+static const struct guest_bus_ops controller_bus_ops = {
+	.announce = hotplug_controller_announce,
+	.withdraw = hotplug_controller_withdraw,
+	.slot_usable = hotplug_controller_slot_usable,
+};
+
+static void controller_released(void *opaque, enum slot_kind kind, int slot)
+{
+	hotplug_device_released(opaque, kind, slot);
+}
+
+/* The dynamic model's hot-plug controller, the guest bus of the slot manager. */
+static int build_controller(struct vmm *vmm)
+{
+	struct virtio_device *devs[ACPI_MAX_HOTPLUG];
+	unsigned n = vmm->n_blk + vmm->n_net;
+	int r;
+
+	if (vmm->cfg->hotplug != HOTPLUG_ACPI)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		devs[i] = i < vmm->n_blk ? virtio_blk_device(vmm->blk[i])
+					 : virtio_net_device(vmm->net[i - vmm->n_blk]);
+	}
+	r = hotplug_controller_new(vmm->vm, vmm->loop, vmm->n_blk, vmm->n_net, devs,
+		&vmm->controller);
+	if (r < 0)
+		return r;
+	hotplug_set_guest_bus(vmm->hotplug, &controller_bus_ops, vmm->controller);
+	hotplug_controller_set_released_fn(vmm->controller, controller_released, vmm->hotplug);
+	return 0;
+}
+
+/* The dynamic model: slot i's definition block, where the XSDT says it is. */
+static int write_slot_table(struct vmm *vmm, unsigned i)
+{
+	struct acpi_virtio_dev t = slot_transport(HOTPLUG_ACPI, i);
+	uint8_t table[LAYOUT_HOTPLUG_TABLE_SIZE];
+	int len = acpi_build_slot_table(i, &t, table, sizeof(table));
+
+	if (len < 0)
+		return len;
+	return guest_mem_write(vmm->vm->mem, acpi_slot_table_addr(i), table, (size_t)len);
 }
 
 static int build_boot(struct vmm *vmm, struct boot_entry *entry)
@@ -118,6 +187,8 @@ static int build_boot(struct vmm *vmm, struct boot_entry *entry)
 	r = acpi_build(&ac, tables);
 	if (r >= 0)
 		r = guest_mem_write(vmm->vm->mem, LAYOUT_ACPI_START, tables->blob, tables->len);
+	for (unsigned i = 0; i < ac.n_hotplug && r >= 0; i++)
+		r = write_slot_table(vmm, i);
 	if (r >= 0) {
 		struct boot_config bc = { vmm->cfg->kernel, vmm->cfg->initrd, vmm->cfg->append,
 			acpi_rsdp_addr(tables) };
@@ -326,11 +397,13 @@ int vmm_build(const struct vmm_config *cfg, struct event_loop *loop, struct vmm 
 		r = build_boot(vmm, &entry);
 	if (r < 0)
 		return r;
-	vmm->hotplug = hotplug_new(&vmm_slot_ops, (void *const *)vmm->blk,
+	vmm->hotplug = hotplug_new(&vmm_slot_ops, cfg->hotplug, (void *const *)vmm->blk,
 		(void *const *)vmm->net);
 	if (!vmm->hotplug)
 		return -ENOMEM;
-	r = build_boot_devices(vmm);
+	r = build_controller(vmm);
+	if (r >= 0)
+		r = build_boot_devices(vmm);
 	if (r >= 0)
 		r = build_signals(vmm);
 	if (r >= 0)
@@ -392,9 +465,10 @@ struct vmm *vmm_free(struct vmm *vmm)
 	vcpus_free(vmm->vcpus);
 	qmp_server_free(vmm->qmp);
 	hotplug_free(vmm->hotplug);
-	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS; i++)
+	hotplug_controller_free(vmm->controller);
+	for (unsigned i = 0; i < HOTPLUG_NET_SLOTS_MAX; i++)
 		virtio_net_free(vmm->net[i]);
-	for (unsigned i = 0; i < HOTPLUG_BLK_SLOTS; i++)
+	for (unsigned i = 0; i < HOTPLUG_BLK_SLOTS_MAX; i++)
 		virtio_blk_free(vmm->blk[i]);
 	serial_free(vmm->serial);
 	free(vmm->power);
@@ -404,6 +478,25 @@ struct vmm *vmm_free(struct vmm *vmm)
 	vm_free(vmm->vm);
 	free(vmm);
 	return NULL;
+}
+
+/* The dynamic model's table of slot 0, as the guest loads it when a disk is plugged there. */
+static int dump_slot_table(const struct vmm_config *cfg, const char *dir)
+{
+	struct acpi_virtio_dev t = slot_transport(cfg->hotplug, 0);
+	uint8_t table[LAYOUT_HOTPLUG_TABLE_SIZE];
+	_cleanup_close_ int fd = -1;
+	char path[PATH_MAX];
+	int len;
+
+	len = acpi_build_slot_table(0, &t, table, sizeof(table));
+	if (len < 0)
+		return len;
+	snprintf(path, sizeof(path), "%s/SSDT.dat", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return log_error_errno(errno, _("Cannot write %s: %m."), path);
+	return write_full(fd, table, (size_t)len);
 }
 
 int vmm_dump_acpi(const struct vmm_config *cfg, const char *dir)
@@ -430,5 +523,5 @@ int vmm_dump_acpi(const struct vmm_config *cfg, const char *dir)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return ac.n_hotplug ? dump_slot_table(cfg, dir) : 0;
 }

@@ -1,7 +1,8 @@
 /*
  * Builds a VM from the command line in a visible order: memory, KVM, console,
- * power-off, the 6+2 hot-plug slots, ACPI tables, the kernel, the slot
- * manager with the command line's disks and NICs, the vCPUs, QMP.
+ * power-off, the hot-plug slots (6+2, or 32+8 in the dynamic model), ACPI
+ * tables, the kernel, the slot manager (and the dynamic model's hot-plug
+ * controller) with the command line's disks and NICs, the vCPUs, QMP.
  */
 #pragma once
 
@@ -13,6 +14,7 @@
 
 struct virtio_blk;
 struct virtio_net;
+struct hotplug_controller;
 struct serial;
 struct qmp_server;
 struct event_loop;
@@ -30,9 +32,11 @@ struct vmm {
 	struct vm *vm;
 	struct serial *serial;
 	struct power *power;
-	struct virtio_blk *blk[HOTPLUG_BLK_SLOTS];
-	struct virtio_net *net[HOTPLUG_NET_SLOTS];
+	unsigned n_blk, n_net; /* slots of the VM's hot-plug model */
+	struct virtio_blk *blk[HOTPLUG_BLK_SLOTS_MAX];
+	struct virtio_net *net[HOTPLUG_NET_SLOTS_MAX];
 	struct hotplug *hotplug;
+	struct hotplug_controller *controller; /* the dynamic model's; NULL in the slot model */
 	struct vcpus *vcpus;
 	struct qmp_server *qmp;
 	int signal_fd;

@@ -100,8 +100,9 @@ static int parse_drive(struct vmm_config *cfg, char *arg)
 
 	if (n < 0)
 		return n;
-	if (cfg->n_drives >= HOTPLUG_BLK_SLOTS)
-		return fail(_("At most %d -drive options are allowed (one per disk slot)."), HOTPLUG_BLK_SLOTS);
+	if (cfg->n_drives >= HOTPLUG_BLK_SLOTS_MAX)
+		return fail(_("At most %d -drive options are allowed (one per disk slot)."),
+			HOTPLUG_BLK_SLOTS_MAX);
 	for (int i = 0; i < n && r >= 0; i++) {
 		if (streq(kv[i].key, "file") && kv[i].value)
 			d.file = kv[i].value;
@@ -135,9 +136,9 @@ static int parse_netdev(struct vmm_config *cfg, char *arg)
 		return n;
 	if (n < 1 || !streq(kv[0].key, "tap") || kv[0].value)
 		return fail_msg(_("-netdev supports only 'tap' (as in -netdev tap,id=net0,ifname=tap0)."));
-	if (cfg->n_netdevs >= HOTPLUG_NET_SLOTS)
+	if (cfg->n_netdevs >= HOTPLUG_NET_SLOTS_MAX)
 		return fail(_("At most %d -netdev options are allowed (one per NIC slot)."),
-			HOTPLUG_NET_SLOTS);
+			HOTPLUG_NET_SLOTS_MAX);
 	for (int i = 1; i < n && r >= 0; i++) {
 		if (streq(kv[i].key, "id") && kv[i].value)
 			d.id = kv[i].value;
@@ -249,7 +250,8 @@ static int parse_qmp(struct vmm_config *cfg, char *arg)
 	return 0;
 }
 
-static int parse_machine(char *arg)
+/* -machine microvm[,hotplug=slots|acpi] (or type=microvm). */
+static int parse_machine(struct vmm_config *cfg, char *arg)
 {
 	struct kv kv[KV_MAX];
 	int n = kv_split("-machine", arg, kv);
@@ -259,6 +261,17 @@ static int parse_machine(char *arg)
 	if (n < 1 || (kv[0].value ? !streq(kv[0].key, "type") || !streq(kv[0].value, "microvm") :
 				    !streq(kv[0].key, "microvm")))
 		return fail_msg(_("The machine type must be microvm (-machine microvm)."));
+	for (int i = 1; i < n; i++) {
+		if (!streq(kv[i].key, "hotplug"))
+			return fail(_("Unknown key '%s' in -machine; use microvm[,hotplug=slots|acpi]."),
+				kv[i].key);
+		cfg->hotplug = kv[i].value ? hotplug_model_from_string(kv[i].value)
+					   : _HOTPLUG_MODEL_INVALID;
+		if (cfg->hotplug < 0)
+			return fail(_("Unknown hot-plug model '%s' in -machine; use hotplug=slots (6 disk "
+				      "and 2 NIC slots from boot) or hotplug=acpi (32 and 8, added and "
+				      "removed through ACPI)."), kv[i].value ? kv[i].value : "");
+	}
 	return 0;
 }
 
@@ -313,7 +326,7 @@ static int parse_valued(struct vmm_config *cfg, const char *opt, const char *val
 	else if (streq(opt, "-smp"))
 		return parse_smp(cfg, v);
 	else if (streq(opt, "-machine") || streq(opt, "-M"))
-		return parse_machine(v);
+		return parse_machine(cfg, v);
 	else if (streq(opt, "-drive"))
 		return parse_drive(cfg, v);
 	else if (streq(opt, "-netdev"))
@@ -397,6 +410,12 @@ int cmdline_parse(int argc, char **argv, struct vmm_config *ret)
 	if (ret->daemonize && ret->console.kind == CONSOLE_STDIO)
 		return fail_msg(_("-daemonize cannot keep the console on stdio; use -serial unix:PATH "
 			"or file:PATH."));
+	if (ret->n_drives > (unsigned)hotplug_model_slot_count(ret->hotplug, SLOT_BLK))
+		return fail(_("At most %d -drive options are allowed (one per disk slot)."),
+			hotplug_model_slot_count(ret->hotplug, SLOT_BLK));
+	if (ret->n_netdevs > (unsigned)hotplug_model_slot_count(ret->hotplug, SLOT_NET))
+		return fail(_("At most %d -netdev options are allowed (one per NIC slot)."),
+			hotplug_model_slot_count(ret->hotplug, SLOT_NET));
 	return 0;
 }
 
@@ -411,7 +430,9 @@ void cmdline_usage(const char *prog)
 {
 	printf(_("Usage: %s -kernel PATH [options]\n"
 		 "Runs one KVM microVM with 6 hot-pluggable virtio-blk and 2 virtio-net slots.\n\n"
-		 "  -machine microvm            the only machine type\n"
+		 "  -machine microvm[,hotplug=slots|acpi]\n"
+		 "                              the only machine type; hotplug=acpi: 32 disks and\n"
+		 "                              8 NICs added and removed through ACPI instead\n"
 		 "  -kernel PATH                bzImage, ELF vmlinux or PVH ELF\n"
 		 "  -initrd PATH                initial ramdisk\n"
 		 "  -append CMDLINE             kernel command line\n"

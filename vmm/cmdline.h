@@ -10,7 +10,7 @@
 #include "devices/serial.h"
 #include "hotplug.h"
 
-#define CMDLINE_MAX_DEVICES (HOTPLUG_BLK_SLOTS + HOTPLUG_NET_SLOTS)
+#define CMDLINE_MAX_DEVICES (HOTPLUG_BLK_SLOTS_MAX + HOTPLUG_NET_SLOTS_MAX)
 #define CMDLINE_MAX_STRINGS 64
 #define VMM_DEFAULT_MEM (256ULL << 20)
 
@@ -42,9 +42,10 @@ struct vmm_config {
 	const char *kernel;
 	const char *initrd;
 	const char *append;
-	struct drive_opt drives[HOTPLUG_BLK_SLOTS];
+	enum hotplug_model hotplug; /* -machine microvm,hotplug=slots|acpi */
+	struct drive_opt drives[HOTPLUG_BLK_SLOTS_MAX];
 	unsigned n_drives;
-	struct netdev_opt netdevs[HOTPLUG_NET_SLOTS];
+	struct netdev_opt netdevs[HOTPLUG_NET_SLOTS_MAX];
 	unsigned n_netdevs;
 	struct device_opt devices[CMDLINE_MAX_DEVICES];
 	unsigned n_devices;

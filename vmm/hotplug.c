@@ -1,9 +1,10 @@
 /*
  * The hot-plug slots of one VM and the backends that fill them (hotplug.h).
  * The rules are StratoVirt's (seed/stratovirt-hotplug.ru.md): 6 disk and 2 NIC
- * slots; a device's id names its backend; the image of the root disk can never
- * be plugged a second time nor unplugged. Every check runs before anything
- * changes, so a refused call leaves the VM as it was.
+ * slots (32 and 8 in the dynamic model); a device's id names its backend; the
+ * image of the root disk can never be plugged a second time nor unplugged.
+ * Every check runs before anything changes, so a refused call leaves the VM as
+ * it was.
  */
 #include "config.h"
 
@@ -54,45 +55,70 @@ struct slot {
 	char id[HOTPLUG_ID_MAX]; /* empty when the slot is free */
 	int backend;             /* index into blks[] or nets[], or -1 */
 	bool boot;
+	bool leaving; /* dynamic model: the guest was asked to give the device back */
 };
 
 struct hotplug {
 	const struct slot_ops *ops;
-	struct slot blk_slots[HOTPLUG_BLK_SLOTS];
-	struct slot net_slots[HOTPLUG_NET_SLOTS];
+	enum hotplug_model model;
+	struct slot blk_slots[HOTPLUG_BLK_SLOTS_MAX];
+	struct slot net_slots[HOTPLUG_NET_SLOTS_MAX];
 	struct blk_entry blks[HOTPLUG_BLK_BACKENDS_MAX];
 	struct net_entry nets[HOTPLUG_NET_BACKENDS_MAX];
+	const struct guest_bus_ops *bus_ops;
+	void *bus;
+	hotplug_deleted_fn deleted;
+	void *deleted_opaque;
 };
 
-static const char *const slot_kind_table[_SLOT_KIND_MAX] = {
-	[SLOT_BLK] = "blk",
-	[SLOT_NET] = "net",
-};
 
-DEFINE_STRING_TABLE_TO_STRING(slot_kind, enum slot_kind, _SLOT_KIND_MAX);
 
-int hotplug_slot_count(enum slot_kind kind)
+int hotplug_slot_count(const struct hotplug *hp, enum slot_kind kind)
 {
-	return kind == SLOT_BLK ? HOTPLUG_BLK_SLOTS : kind == SLOT_NET ? HOTPLUG_NET_SLOTS : 0;
+	return hotplug_model_slot_count(hp->model, kind);
 }
 
-struct hotplug *hotplug_new(const struct slot_ops *ops, void *const *blk_devs,
-	void *const *net_devs)
+/* Backends of a kind open at once: twice the slots, so the next can open before the old goes. */
+static int backends_max(const struct hotplug *hp, enum slot_kind kind)
+{
+	return 2 * hotplug_slot_count(hp, kind);
+}
+
+enum hotplug_model hotplug_get_model(const struct hotplug *hp)
+{
+	return hp->model;
+}
+
+struct hotplug *hotplug_new(const struct slot_ops *ops, enum hotplug_model model,
+	void *const *blk_devs, void *const *net_devs)
 {
 	struct hotplug *hp = calloc(1, sizeof(*hp));
 
 	if (!hp)
 		return NULL;
 	hp->ops = ops;
-	for (int i = 0; i < HOTPLUG_BLK_SLOTS; i++)
+	hp->model = model;
+	for (int i = 0; i < hotplug_slot_count(hp, SLOT_BLK); i++)
 		hp->blk_slots[i] = (struct slot){ .dev = blk_devs ? blk_devs[i] : NULL, .backend = -1 };
-	for (int i = 0; i < HOTPLUG_NET_SLOTS; i++)
+	for (int i = 0; i < hotplug_slot_count(hp, SLOT_NET); i++)
 		hp->net_slots[i] = (struct slot){ .dev = net_devs ? net_devs[i] : NULL, .backend = -1 };
 	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
 		hp->blks[i].b.fd = -1;
 	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX; i++)
 		hp->nets[i].b.tap_fd = -1;
 	return hp;
+}
+
+void hotplug_set_guest_bus(struct hotplug *hp, const struct guest_bus_ops *ops, void *bus)
+{
+	hp->bus_ops = ops;
+	hp->bus = bus;
+}
+
+void hotplug_set_deleted_fn(struct hotplug *hp, hotplug_deleted_fn fn, void *opaque)
+{
+	hp->deleted = fn;
+	hp->deleted_opaque = opaque;
 }
 
 struct hotplug *hotplug_free(struct hotplug *hp)
@@ -137,7 +163,7 @@ static int device_find(struct hotplug *hp, const char *id, enum slot_kind *ret_k
 	for (enum slot_kind k = 0; k < _SLOT_KIND_MAX; k++) {
 		struct slot *slots = slots_of(hp, k);
 
-		for (int i = 0; i < hotplug_slot_count(k); i++)
+		for (int i = 0; i < hotplug_slot_count(hp, k); i++)
 			if (slots[i].id[0] && streq(slots[i].id, id)) {
 				*ret_kind = k;
 				return i;
@@ -281,15 +307,18 @@ static int image_size(int fd, const struct stat *st, const char *what, uint64_t 
 static int blk_free_entry(struct hotplug *hp, char **ret_error)
 {
 	/* A released entry only keeps a name for a late blockdev-del: take it last. */
+	int n = backends_max(hp, SLOT_BLK), open = 0;
+
 	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+		open += hp->blks[i].used;
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX && open < n; i++)
 		if (!hp->blks[i].used && !hp->blks[i].released)
 			return i;
-	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX; i++)
+	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX && open < n; i++)
 		if (!hp->blks[i].used)
 			return i;
 	return error_set(ret_error, -ENOSPC, _("%d block backends are already open; remove one with "
-					  "blockdev-del or device_del first."),
-		HOTPLUG_BLK_BACKENDS_MAX);
+					  "blockdev-del or device_del first."), n);
 }
 
 int hotplug_blockdev_add(struct hotplug *hp, const struct blockdev_spec *spec, char **ret_error)
@@ -438,7 +467,7 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 {
 	char ifname[IFNAMSIZ] = "";
 	struct net_entry *e = NULL;
-	int r, fd;
+	int r, fd, n_open = 0;
 
 	r = check_id("id", spec->id, ret_error);
 	if (r < 0)
@@ -446,16 +475,18 @@ int hotplug_netdev_add(struct hotplug *hp, const struct netdev_spec *spec, char 
 	if (net_find(hp, spec->id) >= 0)
 		return error_set(ret_error, -EEXIST, _("A netdev with id \"%s\" already exists; choose "
 						  "another id or remove it with netdev_del."), spec->id);
-	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX; i++)
+		n_open += hp->nets[i].used;
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e && n_open < backends_max(hp, SLOT_NET); i++)
 		if (!hp->nets[i].used && !hp->nets[i].released)
 			e = &hp->nets[i];
-	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e; i++)
+	for (int i = 0; i < HOTPLUG_NET_BACKENDS_MAX && !e && n_open < backends_max(hp, SLOT_NET); i++)
 		if (!hp->nets[i].used)
 			e = &hp->nets[i];
 	if (!e)
 		return error_set(ret_error, -ENOSPC, _("%d netdevs are already open; remove one with "
 						  "netdev_del or device_del first."),
-			HOTPLUG_NET_BACKENDS_MAX);
+			backends_max(hp, SLOT_NET));
 	if (spec->fd < 0 && isempty(spec->ifname))
 		return error_set(ret_error, -EINVAL, _("Netdev \"%s\" names no TAP; give \"ifname\" or "
 						  "a file descriptor passed with getfd."), spec->id);
@@ -513,6 +544,12 @@ static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slo
 		return error_set(ret_error, -EINVAL, _("The MAC address \"%s\" is not of the form "
 						  "52:54:00:12:34:56; correct it or leave \"mac\" out."),
 			spec->mac);
+	if (want[0] & 1)
+		return error_set(ret_error, -EINVAL, _("The MAC address %s is a multicast address; "
+						  "give a unicast one (an even first byte)."), spec->mac);
+	/* The guest has not seen this slot yet: its NIC takes the MAC asked for. */
+	if (hp->model == HOTPLUG_ACPI)
+		return 0;
 	if (hp->ops && hp->ops->net_mac)
 		hp->ops->net_mac(hp->net_slots[slot].dev, have);
 	if (memcmp(want, have, MAC_LEN) == 0)
@@ -524,16 +561,23 @@ static int check_mac(struct hotplug *hp, const struct device_spec *spec, int slo
 		spec->mac, have_s, slot, have_s);
 }
 
+/* In the dynamic model, a slot the guest gave a device back from stays unusable. */
+static bool slot_usable(struct hotplug *hp, enum slot_kind kind, int slot)
+{
+	return !hp->bus_ops || !hp->bus_ops->slot_usable ||
+	       hp->bus_ops->slot_usable(hp->bus, kind, slot);
+}
+
 /* Picks the slot for a device: the one asked for if it is free, else the first free one. */
 static int pick_slot(struct hotplug *hp, const struct device_spec *spec, char **ret_error)
 {
 	struct slot *slots = slots_of(hp, spec->kind);
-	int n = hotplug_slot_count(spec->kind);
+	int n = hotplug_slot_count(hp, spec->kind);
 	bool blk = spec->kind == SLOT_BLK;
 
 	if (spec->slot < 0) {
 		for (int i = 0; i < n; i++)
-			if (!slots[i].id[0])
+			if (!slots[i].id[0] && slot_usable(hp, spec->kind, i))
 				return i;
 		return error_set(ret_error, -ENOSPC,
 			blk ? _("All %d disk slots are in use, so device \"%s\" cannot be added; "
@@ -542,18 +586,29 @@ static int pick_slot(struct hotplug *hp, const struct device_spec *spec, char **
 				"remove a NIC with device_del first."),
 			n, spec->id);
 	}
-	if (spec->slot >= n)
-		return error_set(ret_error, -ERANGE,
-			blk ? _("The address 0x%x of device \"%s\" is out of range; a disk takes an "
-				"addr from 0x0 to 0x5 (or a lun from 0 to 4).")
-			    : _("The address 0x%x of device \"%s\" is out of range; a NIC takes an "
-				"addr of 0x0 or 0x1."),
+	if (spec->slot >= n && blk)
+		return error_set(ret_error, -ERANGE, _("The address 0x%x of device \"%s\" is out of "
+						  "range; a disk takes an addr from 0x0 to 0x%x (or a "
+						  "lun from 0 to %d)."),
+			spec->slot, spec->id, n - 1, n - 2);
+	if (spec->slot >= n && n == 2)
+		return error_set(ret_error, -ERANGE, _("The address 0x%x of device \"%s\" is out of "
+						  "range; a NIC takes an addr of 0x0 or 0x1."),
 			spec->slot, spec->id);
+	if (spec->slot >= n)
+		return error_set(ret_error, -ERANGE, _("The address 0x%x of device \"%s\" is out of "
+						  "range; a NIC takes an addr from 0x0 to 0x%x."),
+			spec->slot, spec->id, n - 1);
 	if (slots[spec->slot].id[0])
 		return error_set(ret_error, -EBUSY, _("Slot 0x%x is already occupied by device \"%s\"; "
 						 "choose a free addr (query-slots lists them) or "
 						 "remove that device with device_del."),
 			spec->slot, slots[spec->slot].id);
+	if (!slot_usable(hp, spec->kind, spec->slot))
+		return error_set(ret_error, -EBUSY, _("Slot 0x%x held a device since the guest booted, "
+						 "and the guest keeps its description until the VM "
+						 "restarts; leave addr out or choose a slot query-slots "
+						 "does not mark \"retired\"."), spec->slot);
 	return spec->slot;
 }
 
@@ -613,10 +668,25 @@ int hotplug_device_add(struct hotplug *hp, const struct device_spec *spec, char 
 			return r;
 	}
 	s = &slots_of(hp, spec->kind)[slot];
+	if (hp->model == HOTPLUG_ACPI && !hp->bus_ops)
+		return error_set(ret_error, -ENODEV, _("This VM has no hot-plug controller, so device "
+						  "\"%s\" cannot be added."), spec->id);
+	if (spec->kind == SLOT_NET && spec->mac && hp->model == HOTPLUG_ACPI) {
+		uint8_t mac[MAC_LEN];
+
+		(void)mac_parse(spec->mac, mac); /* checked by check_mac() */
+		hp->ops->net_set_mac(s->dev, mac);
+	}
 	if (spec->kind == SLOT_BLK)
 		r = hp->ops->attach_blk(s->dev, &hp->blks[b].b, spec->serial);
 	else
 		r = hp->ops->attach_net(s->dev, &hp->nets[b].b);
+	if (r >= 0 && hp->model == HOTPLUG_ACPI) {
+		r = hp->bus_ops->announce(hp->bus, spec->kind, slot);
+		if (r < 0)
+			(void)(spec->kind == SLOT_BLK ? hp->ops->detach_blk(s->dev)
+						      : hp->ops->detach_net(s->dev));
+	}
 	if (r < 0)
 		return error_set(ret_error, r, _("Could not plug device \"%s\" into %s slot 0x%x: %s."),
 			spec->id, slot_kind_to_string(spec->kind), slot, strerror(-r));
@@ -629,6 +699,40 @@ int hotplug_device_add(struct hotplug *hp, const struct device_spec *spec, char 
 		hp->nets[b].slot = slot;
 	log_info("Plugged %s \"%s\" into slot 0x%x.", slot_kind_to_string(spec->kind), spec->id,
 		slot);
+	return 0;
+}
+
+/* Empties slot: the device stops using its backend, which closes; then DEVICE_DELETED. */
+static int slot_empty(struct hotplug *hp, enum slot_kind kind, int slot, char **ret_error)
+{
+	struct slot *s = &slots_of(hp, kind)[slot];
+	char id[HOTPLUG_ID_MAX];
+	int r;
+
+	r = kind == SLOT_BLK ? hp->ops->detach_blk(s->dev) : hp->ops->detach_net(s->dev);
+	if (r < 0)
+		return error_set(ret_error, r, _("Could not unplug device \"%s\" from %s slot 0x%x: %s."),
+			s->id, slot_kind_to_string(kind), slot, strerror(-r));
+	if (kind == SLOT_BLK) {
+		struct blk_entry *e = &hp->blks[s->backend];
+		struct blk_entry gone = { .released = true, .b.fd = -1 };
+
+		safe_close(e->b.fd);
+		memcpy(gone.b.node_name, e->b.node_name, sizeof(gone.b.node_name));
+		*e = gone;
+	} else {
+		struct net_entry *e = &hp->nets[s->backend];
+		struct net_entry gone = { .released = true, .b.tap_fd = -1 };
+
+		safe_close(e->b.tap_fd);
+		memcpy(gone.b.id, e->b.id, sizeof(gone.b.id));
+		*e = gone;
+	}
+	memcpy(id, s->id, sizeof(id));
+	log_info("Unplugged %s \"%s\" from slot 0x%x.", slot_kind_to_string(kind), id, slot);
+	*s = (struct slot){ .dev = s->dev, .backend = -1 };
+	if (hp->deleted)
+		hp->deleted(hp->deleted_opaque, id);
 	return 0;
 }
 
@@ -649,40 +753,50 @@ int hotplug_device_del(struct hotplug *hp, const char *id, char **ret_error)
 	if (kind == SLOT_NET && s->boot)
 		return error_set(ret_error, -EPERM, _("NIC \"%s\" was given on the command line and "
 						 "cannot be unplugged."), id);
-	r = kind == SLOT_BLK ? hp->ops->detach_blk(s->dev) : hp->ops->detach_net(s->dev);
+	if (hp->model == HOTPLUG_SLOTS)
+		return slot_empty(hp, kind, slot, ret_error);
+	if (s->leaving)
+		return error_set(ret_error, -EINPROGRESS, _("Device \"%s\" is already being removed; "
+							"wait for its DEVICE_DELETED event."), id);
+	r = hp->bus_ops->withdraw(hp->bus, kind, slot);
 	if (r < 0)
-		return error_set(ret_error, r, _("Could not unplug device \"%s\" from %s slot 0x%x: %s."),
-			id, slot_kind_to_string(kind), slot, strerror(-r));
-	if (kind == SLOT_BLK) {
-		struct blk_entry *e = &hp->blks[s->backend];
-		struct blk_entry gone = { .released = true, .b.fd = -1 };
+		return error_set(ret_error, r, _("Could not ask the guest to release device \"%s\": %s."),
+			id, strerror(-r));
+	if (r > 0)
+		return slot_empty(hp, kind, slot, ret_error);
+	s->leaving = true;
+	log_info("Asked the guest to release %s \"%s\" in slot 0x%x.", slot_kind_to_string(kind),
+		id, slot);
+	return 1;
+}
 
-		safe_close(e->b.fd);
-		memcpy(gone.b.node_name, e->b.node_name, sizeof(gone.b.node_name));
-		*e = gone;
-	} else {
-		struct net_entry *e = &hp->nets[s->backend];
-		struct net_entry gone = { .released = true, .b.tap_fd = -1 };
+void hotplug_device_released(struct hotplug *hp, enum slot_kind kind, int slot)
+{
+	struct slot *s;
+	char *error = NULL;
 
-		safe_close(e->b.tap_fd);
-		memcpy(gone.b.id, e->b.id, sizeof(gone.b.id));
-		*e = gone;
-	}
-	log_info("Unplugged %s \"%s\" from slot 0x%x.", slot_kind_to_string(kind), id, slot);
-	*s = (struct slot){ .dev = s->dev, .backend = -1 };
-	return 0;
+	if (slot < 0 || slot >= hotplug_slot_count(hp, kind))
+		return;
+	s = &slots_of(hp, kind)[slot];
+	if (!s->id[0] || !s->leaving)
+		return;
+	if (slot_empty(hp, kind, slot, &error) < 0)
+		log_error("%s", error);
+	free(error);
 }
 
 int hotplug_slot_info(struct hotplug *hp, enum slot_kind kind, int slot, struct slot_info *ret)
 {
 	const struct slot *s;
 
-	if (slot < 0 || slot >= hotplug_slot_count(kind))
+	if (slot < 0 || slot >= hotplug_slot_count(hp, kind))
 		return -ERANGE;
 	s = &slots_of(hp, kind)[slot];
-	*ret = (struct slot_info){ .kind = kind, .slot = slot, .boot = s->boot };
+	*ret = (struct slot_info){ .kind = kind, .slot = slot, .boot = s->boot, .leaving = s->leaving };
 	if (s->id[0])
 		ret->id = s->id;
+	else
+		ret->retired = !slot_usable(hp, kind, slot);
 	if (kind == SLOT_BLK) {
 		ret->root = slot == 0 && s->boot;
 		ret->blk = s->backend >= 0 ? &hp->blks[s->backend].b : NULL;

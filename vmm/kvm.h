@@ -12,7 +12,7 @@
 #include "cleanup.h"
 #include "memory.h"
 
-#define BUS_MAX_RANGES 32
+#define BUS_MAX_RANGES 64
 
 /* offset is relative to the range's base; data holds len (1-8) little-endian bytes. */
 typedef void (*bus_io_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,

@@ -9,6 +9,7 @@ the console (tools/linux-guest-init).
 import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -53,9 +54,15 @@ class GuestShell:
     run() types a command followed by an echo of markers the shell must compute
     ($((N+1))), so the echo of the typed line never matches them."""
 
-    def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+    def __init__(self, argv=None, sock_path=None):
+        """Over `argv` (e.g. mvirtctl console) or straight on a VMM's console socket."""
+        self.proc = self.sock = None
+        if sock_path:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(sock_path)
+        else:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT)
         self.buf = bytearray()
         self.lock = threading.Lock()
         self.serial = 1000
@@ -64,7 +71,11 @@ class GuestShell:
 
     def _read(self):
         while True:
-            data = os.read(self.proc.stdout.fileno(), 4096)
+            try:
+                data = (self.sock.recv(4096) if self.sock
+                        else os.read(self.proc.stdout.fileno(), 4096))
+            except OSError:
+                return
             if not data:
                 return
             with self.lock:
@@ -82,8 +93,11 @@ class GuestShell:
         with self.lock:
             start = len(self.buf)
         line = f"echo @@$(({begin - 1}+1))@@; {command}; echo @@$(({end - 1}+1))@@ $?\n"
-        self.proc.stdin.write(line.encode())
-        self.proc.stdin.flush()
+        if self.sock:
+            self.sock.sendall(line.encode())
+        else:
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
         pattern = re.compile(rf"@@{begin}@@\n(.*?)@@{end}@@ (\d+)\n", re.S)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -93,7 +107,7 @@ class GuestShell:
             if m:
                 out = [s for s in m.group(1).split("\n") if s and "GUEST " not in s]
                 return int(m.group(2)), out
-            if self.proc.poll() is not None:
+            if self.proc and self.proc.poll() is not None:
                 break
             time.sleep(0.05)
         pytest.fail(f"The guest's shell did not finish {command!r} within {timeout}s; "
@@ -106,6 +120,9 @@ class GuestShell:
         return out
 
     def close(self):
+        if self.sock:
+            self.sock.close()
+            return
         if self.proc.poll() is None:
             self.proc.stdin.close()
             try:

@@ -170,7 +170,7 @@ static void test_device_resources(void **state)
 	aml_buf_init(&buf);
 	aml_buf_init(&dev);
 	aml_res_memory32_fixed(&res, 0xd0000000, 0x1000, true);
-	aml_res_interrupt(&res, 5, true, false);
+	aml_res_interrupt(&res, 5, true, false, false);
 	aml_res_end(&res);
 	aml_buffer(&buf, &res);
 	aml_name(&dev, "_CRS", &buf);

@@ -84,41 +84,101 @@ static void fake_net_mac(void *dev, uint8_t ret_mac[6])
 	memcpy(ret_mac, ((struct fake_dev *)dev)->mac, 6);
 }
 
+static void fake_net_set_mac(void *dev, const uint8_t mac[6])
+{
+	memcpy(((struct fake_dev *)dev)->mac, mac, 6);
+}
+
 static const struct slot_ops fake_ops = {
 	.attach_blk = fake_attach_blk,
 	.detach_blk = fake_detach_blk,
 	.attach_net = fake_attach_net,
 	.detach_net = fake_detach_net,
 	.net_mac = fake_net_mac,
+	.net_set_mac = fake_net_set_mac,
 };
+
+/* The dynamic model's guest bus: records what the guest was told. */
+struct fake_bus {
+	int announced[2][HOTPLUG_BLK_SLOTS_MAX];
+	int withdrawn[2][HOTPLUG_BLK_SLOTS_MAX];
+	bool unseen; /* withdraw answers "the guest never saw it" */
+	bool retired[2][HOTPLUG_BLK_SLOTS_MAX]; /* slots the guest gave a device back from */
+	char deleted[8][HOTPLUG_ID_MAX];
+	int n_deleted;
+};
+
+static int fake_announce(void *bus, enum slot_kind kind, int slot)
+{
+	((struct fake_bus *)bus)->announced[kind][slot]++;
+	return 0;
+}
+
+static int fake_withdraw(void *bus, enum slot_kind kind, int slot)
+{
+	struct fake_bus *b = bus;
+
+	b->withdrawn[kind][slot]++;
+	return b->unseen ? 1 : 0;
+}
+
+static bool fake_slot_usable(void *bus, enum slot_kind kind, int slot)
+{
+	return !((struct fake_bus *)bus)->retired[kind][slot];
+}
+
+static const struct guest_bus_ops fake_bus_ops = { fake_announce, fake_withdraw,
+	fake_slot_usable };
+
+static void fake_deleted(void *opaque, const char *id)
+{
+	struct fake_bus *b = opaque;
+
+	assert_true(b->n_deleted < 8);
+	snprintf(b->deleted[b->n_deleted++], HOTPLUG_ID_MAX, "%s", id);
+}
 
 struct fixture {
 	char dir[64];
-	struct fake_dev blk[HOTPLUG_BLK_SLOTS], net[HOTPLUG_NET_SLOTS];
+	struct fake_dev blk[HOTPLUG_BLK_SLOTS_MAX], net[HOTPLUG_NET_SLOTS_MAX];
+	struct fake_bus bus;
 	struct hotplug *hp;
 	char *error;
 };
 
-static int setup(void **state)
+static int setup_model(void **state, enum hotplug_model model)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	void *blk[HOTPLUG_BLK_SLOTS], *net[HOTPLUG_NET_SLOTS];
+	void *blk[HOTPLUG_BLK_SLOTS_MAX], *net[HOTPLUG_NET_SLOTS_MAX];
 
 	strcpy(f->dir, "/tmp/test-hotplug-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	for (int i = 0; i < HOTPLUG_BLK_SLOTS; i++) {
+	for (int i = 0; i < HOTPLUG_BLK_SLOTS_MAX; i++) {
 		f->blk[i].index = i;
 		blk[i] = &f->blk[i];
 	}
-	for (int i = 0; i < HOTPLUG_NET_SLOTS; i++) {
+	for (int i = 0; i < HOTPLUG_NET_SLOTS_MAX; i++) {
 		f->net[i].index = i;
 		memcpy(f->net[i].mac, (uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + i }, 6);
 		net[i] = &f->net[i];
 	}
-	f->hp = hotplug_new(&fake_ops, blk, net);
+	f->hp = hotplug_new(&fake_ops, model, blk, net);
 	assert_non_null(f->hp);
+	hotplug_set_deleted_fn(f->hp, fake_deleted, &f->bus);
+	if (model == HOTPLUG_ACPI)
+		hotplug_set_guest_bus(f->hp, &fake_bus_ops, &f->bus);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_model(state, HOTPLUG_SLOTS);
+}
+
+static int setup_acpi(void **state)
+{
+	return setup_model(state, HOTPLUG_ACPI);
 }
 
 static int teardown(void **state)
@@ -378,13 +438,85 @@ static void test_backend_del_after_device_del(void **state)
 	assert_int_equal(hotplug_blockdev_del(f->hp, "drive-1", &f->error), -EBUSY);
 	clear_error(f);
 	/* Every backend slot can be filled again: device_del left none taken. */
-	for (int i = 0; i < HOTPLUG_BLK_BACKENDS_MAX - 1; i++) {
+	for (int i = 0; i < 2 * HOTPLUG_BLK_SLOTS - 1; i++) {
 		char name[16], file[32];
 
 		snprintf(name, sizeof(name), "n%d", i);
 		snprintf(file, sizeof(file), "n%d.img", i);
 		assert_int_equal(blockdev(f, name, image(f, file, 4096), true), 0);
 	}
+	/* And no more: twice the slots in the slot model. */
+	assert_int_equal(blockdev(f, "one-too-many", image(f, "x.img", 4096), true), -ENOSPC);
+	assert_error_names(f, "12");
+}
+
+/* The dynamic model: 32 disks, each announced to the guest; unplug waits for the guest. */
+static void test_acpi_many_disks_and_guest_release(void **state)
+{
+	struct fixture *f = *state;
+	struct slot_info info;
+
+	for (int i = 0; i < MVIRT_ACPI_BLK_SLOTS; i++) {
+		char name[16], file[32];
+
+		snprintf(name, sizeof(name), "d%d", i);
+		snprintf(file, sizeof(file), "d%d.img", i);
+		assert_int_equal(blockdev(f, name, image(f, file, 4096), false), 0);
+		assert_int_equal(device(f, SLOT_BLK, name, -1), 0);
+		assert_int_equal(f->bus.announced[SLOT_BLK][i], 1);
+	}
+	assert_int_equal(hotplug_slot_count(f->hp, SLOT_BLK), 32);
+	assert_int_equal(blockdev(f, "d32", image(f, "d32.img", 4096), false), 0);
+	assert_int_equal(device(f, SLOT_BLK, "d32", -1), -ENOSPC);
+	assert_error_names(f, "32");
+	assert_int_equal(device(f, SLOT_BLK, "d32", 0x20), -ERANGE);
+	assert_error_names(f, "0x1f");
+
+	/* device_del asks; the slot stays taken and no DEVICE_DELETED until the guest lets go. */
+	assert_int_equal(del(f, "d5"), 1);
+	assert_int_equal(f->bus.withdrawn[SLOT_BLK][5], 1);
+	assert_int_equal(f->bus.n_deleted, 0);
+	assert_int_equal(f->blk[5].detaches, 0);
+	assert_int_equal(hotplug_slot_info(f->hp, SLOT_BLK, 5, &info), 0);
+	assert_string_equal(info.id, "d5");
+	assert_true(info.leaving);
+	/* Asking twice is refused with a sentence; nothing is asked again. */
+	assert_int_equal(del(f, "d5"), -EINPROGRESS);
+	assert_error_names(f, "d5");
+	assert_int_equal(f->bus.withdrawn[SLOT_BLK][5], 1);
+	/* A release for a slot nobody was asked about changes nothing. */
+	hotplug_device_released(f->hp, SLOT_BLK, 6);
+	assert_int_equal(f->bus.n_deleted, 0);
+	hotplug_device_released(f->hp, SLOT_BLK, 5);
+	assert_int_equal(f->blk[5].detaches, 1);
+	assert_int_equal(f->bus.n_deleted, 1);
+	assert_string_equal(f->bus.deleted[0], "d5");
+	assert_int_equal(hotplug_slot_info(f->hp, SLOT_BLK, 5, &info), 0);
+	assert_null(info.id);
+	/* The guest keeps the description of a slot it gave back: that slot stays unusable. */
+	f->bus.retired[SLOT_BLK][5] = true;
+	assert_int_equal(device(f, SLOT_BLK, "d32", -1), -ENOSPC);
+	assert_int_equal(device(f, SLOT_BLK, "d32", 5), -EBUSY);
+	assert_error_names(f, "retired");
+	assert_int_equal(hotplug_slot_info(f->hp, SLOT_BLK, 5, &info), 0);
+	assert_true(info.retired);
+	/* A slot the guest never saw is free at once. */
+	f->bus.retired[SLOT_BLK][5] = false;
+	assert_int_equal(device(f, SLOT_BLK, "d32", -1), 0);
+	assert_int_equal(f->bus.announced[SLOT_BLK][5], 2);
+}
+
+/* A device the guest never saw (its announcement still queued) leaves at once. */
+static void test_acpi_unseen_device_leaves_at_once(void **state)
+{
+	struct fixture *f = *state;
+
+	f->bus.unseen = true;
+	assert_int_equal(blockdev(f, "d0", image(f, "a.img", 4096), false), 0);
+	assert_int_equal(device(f, SLOT_BLK, "d0", -1), 0);
+	assert_int_equal(del(f, "d0"), 0);
+	assert_int_equal(f->bus.n_deleted, 1);
+	assert_int_equal(f->blk[0].detaches, 1);
 }
 
 static void test_attach_failure_changes_nothing(void **state)
@@ -513,6 +645,33 @@ static void test_nic_rules(void **state)
 	assert_int_equal(device(f, SLOT_NET, "net-0", 0), 0);
 }
 
+/* In the dynamic model a NIC takes the MAC asked for; a multicast MAC is refused. */
+static void test_acpi_nic_takes_the_mac_asked_for(void **state)
+{
+	struct fixture *f = *state;
+	struct device_spec spec = { .kind = SLOT_NET, .id = "net-a", .slot = -1,
+		.mac = "03:00:00:aa:bb:cc" };
+	struct slot_info info;
+
+	if (!have_netns)
+		skip();
+	assert_int_equal(hotplug_slot_count(f->hp, SLOT_NET), 8);
+	tap_create("tapa0");
+	assert_int_equal(netdev(f, "net-a", "tapa0", -1), 0);
+	assert_int_equal(hotplug_device_add(f->hp, &spec, &f->error), -EINVAL);
+	assert_error_names(f, "03:00:00:aa:bb:cc");
+	clear_error(f);
+	spec.mac = "02:00:00:aa:bb:cc";
+	assert_int_equal(hotplug_device_add(f->hp, &spec, &f->error), 0);
+	assert_int_equal(f->bus.announced[SLOT_NET][0], 1);
+	assert_int_equal(hotplug_slot_info(f->hp, SLOT_NET, 0, &info), 0);
+	assert_memory_equal(info.mac, ((uint8_t[]){ 0x02, 0x00, 0x00, 0xaa, 0xbb, 0xcc }), 6);
+	tap_create("tapa1");
+	assert_int_equal(netdev(f, "net-b", "tapa1", -1), 0);
+	assert_int_equal(device(f, SLOT_NET, "net-b", 8), -ERANGE);
+	assert_error_names(f, "0x7");
+}
+
 static void test_tap_busy_and_fd(void **state)
 {
 	struct fixture *f = *state;
@@ -566,6 +725,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_too_long_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nic_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tap_busy_and_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acpi_many_disks_and_guest_release, setup_acpi,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_acpi_unseen_device_leaves_at_once, setup_acpi,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_acpi_nic_takes_the_mac_asked_for, setup_acpi,
+			teardown),
 	};
 
 	/* A private network namespace: the TAPs made here vanish with the process. */

@@ -69,7 +69,8 @@ static void net_mac(void *dev, uint8_t ret_mac[6])
 	memcpy(ret_mac, (uint8_t[]){ 0x52, 0x54, 0, 0x12, 0x34, 0x56 }, 6);
 }
 
-static const struct slot_ops ops = { attach_blk, detach_blk, attach_net, detach_net, net_mac };
+static const struct slot_ops ops = { attach_blk, detach_blk, attach_net, detach_net, net_mac,
+	NULL };
 
 struct fixture {
 	struct event_loop *loop;
@@ -135,7 +136,7 @@ static int setup(void **state)
 	strcpy(f->dir, "/tmp/test-qmp-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	f->loop = event_loop_new();
-	f->hp = hotplug_new(&ops, blk, net);
+	f->hp = hotplug_new(&ops, HOTPLUG_SLOTS, blk, net);
 	f->server = qmp_server_new(f->loop, NULL, f->hp, &vm, &error);
 	assert_non_null(f->server);
 	for (int i = 0; i < CLIENTS; i++) {

@@ -245,3 +245,8 @@ int virtio_blk_detach(void *dev)
 	pthread_mutex_unlock(&blk->vdev.lock);
 	return 0;
 }
+
+struct virtio_device *virtio_blk_device(struct virtio_blk *blk)
+{
+	return &blk->vdev;
+}

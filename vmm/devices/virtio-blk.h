@@ -14,3 +14,5 @@ struct virtio_blk *virtio_blk_free(struct virtio_blk *blk);
 /* The slot_ops of hotplug.h; dev is a struct virtio_blk. Loop thread only. */
 int virtio_blk_attach(void *dev, const struct blk_backend *b, const char *serial);
 int virtio_blk_detach(void *dev);
+/* The transport's view, for the dynamic model's hot-plug controller. */
+struct virtio_device *virtio_blk_device(struct virtio_blk *blk);

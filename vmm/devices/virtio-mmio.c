@@ -116,6 +116,18 @@ static void virtio_reset_locked(struct virtio_device *vdev)
 	vdev->queue_sel = 0;
 	if (vdev->ops->reset)
 		vdev->ops->reset(vdev);
+	if (vdev->on_reset)
+		vdev->on_reset(vdev->on_reset_opaque);
+}
+
+bool virtio_driver_active(struct virtio_device *vdev)
+{
+	bool active;
+
+	pthread_mutex_lock(&vdev->lock);
+	active = vdev->status & VIRTIO_STATUS_DRIVER_OK;
+	pthread_mutex_unlock(&vdev->lock);
+	return active;
 }
 
 static struct virtqueue *current_vq(struct virtio_device *vdev)

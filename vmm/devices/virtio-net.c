@@ -306,5 +306,21 @@ void virtio_net_mac(void *dev, uint8_t ret_mac[MAC_LEN])
 {
 	struct virtio_net *net = dev;
 
+	pthread_mutex_lock(&net->vdev.lock);
 	memcpy(ret_mac, net->mac, MAC_LEN);
+	pthread_mutex_unlock(&net->vdev.lock);
+}
+
+void virtio_net_set_mac(void *dev, const uint8_t mac[MAC_LEN])
+{
+	struct virtio_net *net = dev;
+
+	pthread_mutex_lock(&net->vdev.lock);
+	memcpy(net->mac, mac, MAC_LEN);
+	pthread_mutex_unlock(&net->vdev.lock);
+}
+
+struct virtio_device *virtio_net_device(struct virtio_net *net)
+{
+	return &net->vdev;
 }

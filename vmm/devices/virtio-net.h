@@ -15,3 +15,6 @@ struct virtio_net *virtio_net_free(struct virtio_net *net);
 int virtio_net_attach(void *dev, const struct net_backend *b);
 int virtio_net_detach(void *dev);
 void virtio_net_mac(void *dev, uint8_t ret_mac[MAC_LEN]);
+void virtio_net_set_mac(void *dev, const uint8_t mac[MAC_LEN]);
+/* The transport's view, for the dynamic model's hot-plug controller. */
+struct virtio_device *virtio_net_device(struct virtio_net *net);

@@ -102,6 +102,11 @@ struct virtio_device {
 	uint32_t driver_features_sel;
 	uint64_t driver_features;
 	uint32_t queue_sel;
+	/* Called after every driver reset, with the lock held, on the thread of the register
+	 * write (a vCPU's): the dynamic model's hot-plug controller learns here that a driver
+	 * let go. NULL for none; set before the vCPUs start. */
+	void (*on_reset)(void *opaque);
+	void *on_reset_opaque;
 	/* Kept across device resets: the limit is per device, not per driver instance. */
 	struct virtio_fault_count faults[_VIRTIO_FAULT_MAX];
 };
@@ -126,3 +131,5 @@ void virtio_set_broken_locked(struct virtio_device *vdev, enum virtio_fault why)
 void virtio_fault_locked(struct virtio_device *vdev, enum virtio_fault f, int err);
 const char *virtio_fault_text(enum virtio_fault f);
 bool virtio_running_locked(const struct virtio_device *vdev);
+/* Takes the lock: whether a driver has the device running (DRIVER_OK set). */
+bool virtio_driver_active(struct virtio_device *vdev);

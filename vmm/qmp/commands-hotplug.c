@@ -226,19 +226,16 @@ static int cmd_device_del(struct qmp_request *r, struct json_object *args,
 	struct json_object **ret)
 {
 	const char *id = qmp_arg_str(args, "id");
-	struct json_object *data;
 	char *error = NULL;
 	int err;
 
+	/* The slot model empties the slot now and DEVICE_DELETED comes before the return, as the
+	 * guide shows; the dynamic model returns once the guest was asked, and the event follows
+	 * when it has let go (QEMU's way). qmp_on_device_deleted() sends it in both. */
 	err = hotplug_device_del(r->server->hp, id, &error);
 	if (err < 0)
 		return qmp_fail_take(r,
 			err == -ENOENT ? QMP_ERROR_DEVICE_NOT_FOUND : QMP_ERROR_GENERIC, err, error);
-	/* The slot is empty now; the guide shows the event before the return. */
-	data = json_object_new_object();
-	json_object_object_add(data, "device", json_object_new_string(id));
-	json_object_object_add(data, "path", json_object_new_string(id));
-	qmp_server_emit(r->server, "DEVICE_DELETED", data);
 	return 0;
 }
 
@@ -278,6 +275,10 @@ static struct json_object *slot_to_json(const struct slot_info *info)
 	json_object_object_add(o, "addr", json_object_new_string(addr));
 	if (info->id)
 		json_object_object_add(o, "id", json_object_new_string(info->id));
+	if (info->id && info->leaving)
+		json_object_object_add(o, "leaving", json_object_new_boolean(true));
+	if (info->retired)
+		json_object_object_add(o, "retired", json_object_new_boolean(true));
 	if (info->blk) {
 		json_object_object_add(o, "node-name", json_object_new_string(info->blk->node_name));
 		json_object_object_add(o, "file", json_object_new_string(info->blk->path));
@@ -305,7 +306,7 @@ static int cmd_query_slots(struct qmp_request *r, struct json_object *args,
 	struct json_object *list = json_object_new_array();
 
 	for (enum slot_kind k = 0; k < _SLOT_KIND_MAX; k++)
-		for (int i = 0; i < hotplug_slot_count(k); i++) {
+		for (int i = 0; i < hotplug_slot_count(r->server->hp, k); i++) {
 			struct slot_info info;
 
 			if (hotplug_slot_info(r->server->hp, k, i, &info) >= 0)

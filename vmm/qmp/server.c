@@ -577,6 +577,16 @@ static int listen_unix(const char *path, char **ret_error)
 	return TAKE_FD(fd);
 }
 
+/* DEVICE_DELETED, for the hot-plug manager (hotplug_set_deleted_fn). */
+static void qmp_on_device_deleted(void *opaque, const char *id)
+{
+	struct json_object *data = json_object_new_object();
+
+	json_object_object_add(data, "device", json_object_new_string(id));
+	json_object_object_add(data, "path", json_object_new_string(id));
+	qmp_server_emit(opaque, "DEVICE_DELETED", data);
+}
+
 struct qmp_server *qmp_server_new(struct event_loop *loop, const char *socket_path,
 	struct hotplug *hp, const struct vm_control *vm, char **ret_error)
 {
@@ -588,6 +598,7 @@ struct qmp_server *qmp_server_new(struct event_loop *loop, const char *socket_pa
 		return NULL;
 	s->loop = loop;
 	s->hp = hp;
+	hotplug_set_deleted_fn(hp, qmp_on_device_deleted, s);
 	s->listen_fd = -1;
 	/* Before any privilege drop: the user mvirtd (or whoever started the VMM) is. */
 	s->owner_uid = getuid();
@@ -616,6 +627,7 @@ struct qmp_server *qmp_server_free(struct qmp_server *s)
 {
 	if (!s)
 		return NULL;
+	hotplug_set_deleted_fn(s->hp, NULL, NULL);
 	for (int i = 0; i < QMP_CLIENTS_MAX; i++)
 		if (s->clients[i]) {
 			/* The last replies (quit's) go out before the socket closes. */

@@ -22,6 +22,19 @@
 #define AML_EXT_OP 0x5b
 #define AML_DEVICE_OP 0x82
 #define AML_NOTIFY_OP 0x86
+#define AML_LOCAL0 0x60
+#define AML_ARG0 0x68
+#define AML_STORE_OP 0x70
+#define AML_LEQUAL_OP 0x93
+#define AML_IF_OP 0xa0
+#define AML_WHILE_OP 0xa2
+#define AML_BREAK_OP 0xa5
+#define AML_AND_OP 0x7b
+#define AML_RETURN_OP 0xa4
+#define AML_EXT_LOAD_TABLE_OP 0x1f
+#define AML_EXT_REGION_OP 0x80
+#define AML_EXT_FIELD_OP 0x81
+#define AML_FIELD_DWORD_ACC 0x03 /* DWordAcc, NoLock, Preserve */
 #define AML_METHOD_ARGS_MAX 7
 #define AML_ROOT 0x5c
 #define AML_PARENT 0x5e
@@ -263,6 +276,130 @@ void aml_notify(struct aml_buf *b, const char *path, uint64_t value)
 	aml_integer(b, value);
 }
 
+void aml_operation_region(struct aml_buf *b, const char *path, enum aml_region_space space,
+	uint64_t offset, uint64_t length)
+{
+	aml_byte(b, AML_EXT_OP);
+	aml_byte(b, AML_EXT_REGION_OP);
+	aml_name_string(b, path);
+	aml_byte(b, (uint8_t)space);
+	aml_integer(b, offset);
+	aml_integer(b, length);
+}
+
+void aml_field_dwords(struct aml_buf *b, const char *region, const char *const *names,
+	unsigned n)
+{
+	struct aml_buf inner;
+
+	aml_buf_init(&inner);
+	aml_name_string(&inner, region);
+	aml_byte(&inner, AML_FIELD_DWORD_ACC);
+	for (unsigned i = 0; i < n; i++) {
+		char seg[AML_MAX_SEGS][AML_NAME_SEG];
+
+		/* A NamedField is a bare NameSeg and the field's width in bits. */
+		if (aml_segments(names[i], seg) != 1) {
+			inner.error = inner.error ?: -EINVAL;
+			break;
+		}
+		aml_bytes(&inner, seg[0], AML_NAME_SEG);
+		aml_byte(&inner, 32); /* the width in bits: under 64, one byte holds it */
+	}
+	aml_byte(b, AML_EXT_OP);
+	aml_byte(b, AML_EXT_FIELD_OP);
+	aml_pkg_length(b, inner.len);
+	aml_child(b, &inner);
+	aml_buf_done(&inner);
+}
+
+void aml_local(struct aml_buf *b, unsigned n)
+{
+	if (n > 7)
+		b->error = b->error ?: -EINVAL;
+	else
+		aml_byte(b, (uint8_t)(AML_LOCAL0 + n));
+}
+
+void aml_arg(struct aml_buf *b, unsigned n)
+{
+	if (n > 6)
+		b->error = b->error ?: -EINVAL;
+	else
+		aml_byte(b, (uint8_t)(AML_ARG0 + n));
+}
+
+void aml_store(struct aml_buf *b, const struct aml_buf *value, const struct aml_buf *target)
+{
+	aml_byte(b, AML_STORE_OP);
+	aml_child(b, value);
+	aml_child(b, target);
+}
+
+void aml_lequal(struct aml_buf *b, const struct aml_buf *x, const struct aml_buf *y)
+{
+	aml_byte(b, AML_LEQUAL_OP);
+	aml_child(b, x);
+	aml_child(b, y);
+}
+
+/* Op PkgLength Predicate TermList: If and While. */
+static void aml_conditional(struct aml_buf *b, uint8_t op, const struct aml_buf *predicate,
+	const struct aml_buf *body)
+{
+	struct aml_buf inner;
+
+	aml_buf_init(&inner);
+	aml_child(&inner, predicate);
+	aml_child(&inner, body);
+	aml_byte(b, op);
+	aml_pkg_length(b, inner.len);
+	aml_child(b, &inner);
+	aml_buf_done(&inner);
+}
+
+void aml_if(struct aml_buf *b, const struct aml_buf *predicate, const struct aml_buf *body)
+{
+	aml_conditional(b, AML_IF_OP, predicate, body);
+}
+
+void aml_while(struct aml_buf *b, const struct aml_buf *predicate, const struct aml_buf *body)
+{
+	aml_conditional(b, AML_WHILE_OP, predicate, body);
+}
+
+void aml_break(struct aml_buf *b)
+{
+	aml_byte(b, AML_BREAK_OP);
+}
+
+void aml_load_table(struct aml_buf *b, const char *signature, const char *oem_id,
+	const char *oem_table_id)
+{
+	aml_byte(b, AML_EXT_OP);
+	aml_byte(b, AML_EXT_LOAD_TABLE_OP);
+	aml_string(b, signature);
+	aml_string(b, oem_id);
+	aml_string(b, oem_table_id);
+	aml_string(b, ""); /* RootPath: the root */
+	aml_string(b, ""); /* ParameterPath: none */
+	aml_integer(b, 0); /* ParameterData */
+}
+
+void aml_and(struct aml_buf *b, const struct aml_buf *x, const struct aml_buf *y)
+{
+	aml_byte(b, AML_AND_OP);
+	aml_child(b, x);
+	aml_child(b, y);
+	aml_byte(b, 0); /* no target: the result is the expression's value */
+}
+
+void aml_return(struct aml_buf *b, const struct aml_buf *value)
+{
+	aml_byte(b, AML_RETURN_OP);
+	aml_child(b, value);
+}
+
 void aml_package(struct aml_buf *b, uint8_t n_elements, const struct aml_buf *elements)
 {
 	aml_byte(b, AML_PACKAGE_OP);
@@ -293,12 +430,12 @@ void aml_res_memory32_fixed(struct aml_buf *b, uint32_t base, uint32_t size, boo
 	aml_le(b, size, 4);
 }
 
-void aml_res_interrupt(struct aml_buf *b, uint32_t gsi, bool edge, bool active_low)
+void aml_res_interrupt(struct aml_buf *b, uint32_t gsi, bool edge, bool active_low, bool shared)
 {
 	aml_byte(b, 0x89); /* large item, Extended Interrupt */
 	aml_le(b, 6, 2);
-	/* Consumer, edge/level, polarity, exclusive. */
-	aml_byte(b, (uint8_t)(0x1 | (edge ? 0x2 : 0) | (active_low ? 0x4 : 0)));
+	/* Consumer, edge/level, polarity, exclusive/shared. */
+	aml_byte(b, (uint8_t)(0x1 | (edge ? 0x2 : 0) | (active_low ? 0x4 : 0) | (shared ? 0x8 : 0)));
 	aml_byte(b, 1);
 	aml_le(b, gsi, 4);
 }

@@ -20,7 +20,11 @@
 #define LAYOUT_EBDA_START 0x9fc00ULL /* legacy area reserved in the e820 map from here */
 /* ACPI tables: the RSDP where Linux scans for it (0xE0000-0xFFFFF), tables after it. */
 #define LAYOUT_ACPI_START 0xe0000ULL
-#define LAYOUT_ACPI_END 0x100000ULL
+#define LAYOUT_ACPI_END 0xf8000ULL
+/* The dynamic hot-plug model: one small table (SSDT) per device slot, which the DSDT's
+ * Load() reads from here when the device is plugged. Reserved like the ACPI tables. */
+#define LAYOUT_HOTPLUG_TABLES 0xf8000ULL
+#define LAYOUT_HOTPLUG_TABLE_SIZE 0x200ULL
 #define LAYOUT_KERNEL 0x100000ULL /* bzImage protected-mode code; ELF segments at their paddr */
 
 /* The hole below 4 GiB: devices only. */
@@ -36,12 +40,14 @@
 #define LAYOUT_VIRTIO_GSI_BASE 5
 #define LAYOUT_IOAPIC_PINS 24
 #define LAYOUT_GED_GSI 23 /* the power button's Generic Event Device: the last free pin */
+#define LAYOUT_HOTPLUG_GSI 22 /* the dynamic model's hot-plug requests (level), same GED */
 
 /* I/O ports. */
 #define LAYOUT_SERIAL_PORT 0x3f8
 #define LAYOUT_I8042_PORT 0x64     /* a write of 0xfe resets the machine */
 #define LAYOUT_SLEEP_CTL_PORT 0x600 /* FADT SLEEP_CONTROL_REG */
 #define LAYOUT_SLEEP_STS_PORT 0x601 /* FADT SLEEP_STATUS_REG */
+#define LAYOUT_HOTPLUG_PORT 0x610   /* the dynamic model's hot-plug controller, 8 ports */
 #define LAYOUT_S5_SLP_TYP 5         /* \_S5's SLP_TYP, written with SLP_EN to power off */
 
 #define LAYOUT_E820_MAX 8
