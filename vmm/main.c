@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +111,9 @@ static int run(const struct vmm_config *cfg)
 
 	if (cfg->log_file && log_open(cfg->log_file) < 0)
 		return 1;
+	/* A console or QMP client that goes away mid-write is an EPIPE to handle, not the end of
+	 * the VM. Before any thread exists, so all of them inherit it. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Names are looked up while /etc is still visible. */
 	if (cfg->runas && runas_resolve(cfg->runas, &who) < 0)
 		return 1;
