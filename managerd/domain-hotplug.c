@@ -12,12 +12,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain-hotplug.h"
+#include "domain.h"
 #include "i18n.h"
+#include "image.h"
 #include "job.h"
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
 #include "netdev.h"
+#include "qmp-client.h"
+#include "store.h"
 #include "util.h"
 
 struct plug {

@@ -12,14 +12,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain-hotplug.h"
+#include "domain.h"
 #include "i18n.h"
 #include "job.h"
 #include "json-stream.h"
 #include "log.h"
+#include "loop.h"
 #include "manager.h"
+#include "qmp-client.h"
+#include "store.h"
 #include "string-table.h"
 #include "util.h"
 #include "vmm-contract.h"
+#include "vmm-process.h"
 
 static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
 	[DOMAIN_SHUTOFF] = "shutoff",

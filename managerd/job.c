@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
 #include "i18n.h"
 #include "job.h"
 #include "log.h"
-#include "manager.h"
 #include "qmp-client.h"
 #include "util.h"
 

@@ -13,9 +13,13 @@
 
 #include "dbus-util.h"
 #include "i18n.h"
+#include "image.h"
 #include "job.h"
 #include "log.h"
+#include "loop.h"
 #include "manager-dbus.h"
+#include "manager.h"
+#include "restore.h"
 #include "util.h"
 
 #ifndef BINDIR

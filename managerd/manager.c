@@ -9,11 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain.h"
 #include "i18n.h"
 #include "image.h"
 #include "job.h"
 #include "log.h"
+#include "loop.h"
 #include "manager.h"
+#include "qmp-client.h"
+#include "store.h"
 #include "util.h"
 
 struct manager {

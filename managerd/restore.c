@@ -13,12 +13,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain-hotplug.h"
+#include "domain.h"
 #include "i18n.h"
 #include "job.h"
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
+#include "qmp-client.h"
+#include "restore.h"
+#include "store.h"
 #include "util.h"
+#include "vmm-process.h"
 
 /* What query-slots says occupies each slot. */
 struct vmm_slot {
@@ -261,7 +268,7 @@ static int reconnect(struct domain *d, const struct store_runtime *rt)
 	return domain_watch(d);
 }
 
-int restore_domain(struct domain *d, const struct store_runtime *rt)
+static int restore_domain(struct domain *d, const struct store_runtime *rt)
 {
 	int r;
 

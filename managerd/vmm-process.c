@@ -14,13 +14,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain.h"
 #include "i18n.h"
 #include "image.h"
 #include "job.h"
 #include "log.h"
 #include "manager.h"
+#include "qmp-client.h"
+#include "store.h"
 #include "util.h"
 #include "vmm-contract.h"
+#include "vmm-process.h"
 
 /* Every argument mvirtd passes fits this; the VMM has 6 + 2 slots and a few options. */
 #define VMM_ARGS_MAX 64
