@@ -62,7 +62,7 @@ static DBusHandlerResult call_submit_reply(DBusConnection *conn, DBusMessage *ms
 	c->conn = dbus_connection_ref(conn);
 	c->msg = dbus_message_ref(msg);
 	c->reply = reply;
-	r = job_submit(d, run, arg, flags, call_done, c, &err);
+	r = job_submit(&d->jobs, run, arg, flags, call_done, c, &err);
 	if (r < 0) {
 		dbus_message_unref(c->msg);
 		dbus_connection_unref(c->conn);

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -113,7 +114,7 @@ static void on_vmm_exit(int fd, short revents, void *userdata)
 	struct domain *d = userdata;
 	bool crashed;
 
-	if (domain_job_running(d)) {
+	if (job_queue_running(&d->jobs)) {
 		/* The job's worker owns the domain now; the exit is handled when it ends. */
 		loop_set_io_events(manager_loop(d->manager), d, 0);
 		return;
@@ -125,7 +126,7 @@ static void on_vmm_exit(int fd, short revents, void *userdata)
 	if (crashed && d->def->on_crash == LIFECYCLE_RESTART) {
 		_cleanup_free_ char *err = NULL;
 
-		if (job_submit(d, job_restart, NULL, 0, NULL, NULL, &err) < 0)
+		if (job_submit(&d->jobs, job_restart, NULL, 0, NULL, NULL, &err) < 0)
 			log_error("Cannot restart crashed domain %s: %s", d->name, err ? err : "");
 	}
 }
@@ -158,7 +159,7 @@ static void on_qmp(int fd, short revents, void *userdata)
 {
 	struct domain *d = userdata;
 
-	if (domain_job_running(d)) {
+	if (job_queue_running(&d->jobs)) {
 		/* The job reads the socket itself; events it queues are drained afterwards. */
 		loop_set_io_events(manager_loop(d->manager), &d->qmp, 0);
 		return;
@@ -174,8 +175,51 @@ static void on_qmp(int fd, short revents, void *userdata)
 
 static void on_idle_events(void *userdata)
 {
-	if (!domain_job_running(userdata))
-		domain_events_drain(userdata);
+	struct domain *d = userdata;
+
+	if (!job_queue_running(&d->jobs))
+		domain_events_drain(d);
+}
+
+/* After each job: on_vmm_exit and on_qmp paused the sources while the worker owned them. */
+static void watch_resume(struct domain *d)
+{
+	struct loop *l = manager_loop(d->manager);
+
+	loop_set_io_events(l, d, POLLIN);
+	loop_set_io_events(l, &d->qmp, POLLIN);
+}
+
+int domain_new(struct manager *m, struct domain_def *def, bool autostart, struct domain **ret)
+{
+	struct domain *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->manager = m;
+	d->def = def;
+	d->autostart = autostart;
+	d->pidfd = -1;
+	d->exit_status = -1;
+	memcpy(d->uuid, def->uuid, sizeof(d->uuid));
+	memcpy(d->name, def->name, sizeof(d->name));
+	snprintf(d->rundir, sizeof(d->rundir), "%s/%s", manager_config(m)->runtime_dir, d->name);
+	job_queue_init(&d->jobs, d, d->name, watch_resume);
+	*ret = d;
+	return 0;
+}
+
+struct domain *domain_free(struct domain *d)
+{
+	if (!d)
+		return NULL;
+	job_queue_clear(&d->jobs);
+	domain_def_free(d->def);
+	domain_def_free(d->live);
+	qmp_client_free(d->qmp);
+	safe_close(d->pidfd);
+	free(d);
+	return NULL;
 }
 
 int domain_watch(struct domain *d)
@@ -367,7 +411,7 @@ static void on_shutdown_timeout(void *userdata)
 
 	log_warning("Domain %s did not power off within %d ms; destroying it.", d->name,
 		    manager_config(d->manager)->shutdown_timeout_ms);
-	if (job_submit(d, job_destroy_stopping, NULL, 0, NULL, NULL, &err) < 0)
+	if (job_submit(&d->jobs, job_destroy_stopping, NULL, 0, NULL, NULL, &err) < 0)
 		log_error("Cannot destroy domain %s: %s", d->name, err ? err : "");
 }
 

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "domain-conf.h"
+#include "job.h"
 
 /* How long Start waits for the VMM's QMP socket. */
 #define DOMAIN_START_TIMEOUT_MS 10000
@@ -33,7 +34,6 @@ enum {
 	DOMAIN_AFFECT_CONFIG = 1 << 1,
 };
 
-struct job;
 struct manager;
 struct qmp_client;
 
@@ -59,13 +59,13 @@ struct domain {
 	char rundir[256];
 	uint8_t nic_macs[CONF_NIC_SLOTS][MAC_LEN]; /* fixed when the VMM starts */
 
-	/* job.c: calls waiting for this domain's worker, at most DOMAIN_JOBS_MAX */
-	struct job *jobs_head, *jobs_tail;
-	unsigned n_jobs;
-	bool worker;              /* a worker thread serves the queue */
-	bool job_running;         /* ... and runs a job now */
+	struct job_queue jobs;     /* calls waiting for this domain's worker (job.c) */
 };
 
+/* A domain of m, shut off, with def (taken over); the manager keeps the list. */
+int domain_new(struct manager *m, struct domain_def *def, bool autostart, struct domain **ret);
+/* Cancels its jobs that never ran, closes its QMP connection and pidfd, frees it. */
+struct domain *domain_free(struct domain *d);
 const char *domain_state_to_string(enum domain_state s);
 int domain_start(struct domain *d, char **ret_error);
 int domain_shutdown(struct domain *d, char **ret_error);

@@ -388,7 +388,7 @@ int manager_restore(struct manager *m)
 		_cleanup_free_ char *err = NULL;
 
 		d->restoring = true;
-		if (job_submit(d, job_restore, NULL, 0, NULL, NULL, &err) < 0) {
+		if (job_submit(&d->jobs, job_restore, NULL, 0, NULL, NULL, &err) < 0) {
 			d->restoring = false;
 			log_error("Cannot restore domain %s: %s", d->name, err ? err : "");
 		}
