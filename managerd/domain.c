@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,28 +237,6 @@ int domain_watch(struct domain *d)
 	return r;
 }
 
-int domain_qmp_connect(struct domain *d, const char *path, int timeout_ms)
-{
-	struct ucred cred = { 0 };
-	socklen_t len = sizeof(cred);
-	int r;
-
-	r = qmp_client_connect(path, timeout_ms, &d->qmp);
-	if (r < 0 || d->pid <= 0)
-		return r;
-	/* qmp.sock lies in the VMM user's folder, where a link to another VMM's socket may be
-	 * planted: only the domain's own VMM is talked to. */
-	if (getsockopt(qmp_client_fd(d->qmp), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    cred.pid != d->pid) {
-		log_warning("The QMP socket %s of domain %s is served by process %d, not by its "
-			    "mvirt-vmm %d; it is not used.", path, d->name, (int)cred.pid,
-			    (int)d->pid);
-		d->qmp = qmp_client_free(d->qmp);
-		return -EPERM;
-	}
-	return 0;
-}
-
 int domain_qmp_reconnect(struct domain *d)
 {
 	struct loop *l = manager_loop(d->manager);
@@ -269,7 +246,7 @@ int domain_qmp_reconnect(struct domain *d)
 	loop_remove(l, &d->qmp);
 	d->qmp = qmp_client_free(d->qmp);
 	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
-	r = domain_qmp_connect(d, path, QMP_CLIENT_TIMEOUT_MS);
+	r = vmm_qmp_connect(d, path, QMP_CLIENT_TIMEOUT_MS);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m", path,
 					 d->name);

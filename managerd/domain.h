@@ -80,7 +80,5 @@ bool domain_is_active(const struct domain *d);
 int domain_watch(struct domain *d);
 /* A new QMP connection to the running VMM (drops what the VMM kept for the old one). */
 int domain_qmp_reconnect(struct domain *d);
-/* Connects d->qmp to path and checks that d's VMM (d->pid) serves it: -EPERM otherwise. */
-int domain_qmp_connect(struct domain *d, const char *path, int timeout_ms);
 /* The VMM is gone (or was destroyed): clean up and record the new state. */
 void domain_stopped(struct domain *d, enum domain_state state);

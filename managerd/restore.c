@@ -251,7 +251,7 @@ static int reconnect(struct domain *d, const struct store_runtime *rt)
 	if (strrchr(d->rundir, '/'))
 		*strrchr(d->rundir, '/') = 0;
 	d->pidfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
-	r = domain_qmp_connect(d, rt->qmp_socket, QMP_CLIENT_TIMEOUT_MS);
+	r = vmm_qmp_connect(d, rt->qmp_socket, QMP_CLIENT_TIMEOUT_MS);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m",
 					 rt->qmp_socket, d->name);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -328,6 +329,28 @@ void vmm_exit_reason(struct domain *d)
 				      "earlier mvirtd started it; see %s/vmm.log."), d->rundir);
 }
 
+int vmm_qmp_connect(struct domain *d, const char *path, int timeout_ms)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+	int r;
+
+	r = qmp_client_connect(path, timeout_ms, &d->qmp);
+	if (r < 0 || d->pid <= 0)
+		return r;
+	/* qmp.sock lies in the VMM user's folder, where a link to another VMM's socket may be
+	 * planted: only the domain's own VMM is talked to. */
+	if (getsockopt(qmp_client_fd(d->qmp), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.pid != d->pid) {
+		log_warning("The QMP socket %s of domain %s is served by process %d, not by its "
+			    "mvirt-vmm %d; it is not used.", path, d->name, (int)cred.pid,
+			    (int)d->pid);
+		d->qmp = qmp_client_free(d->qmp);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* 1 if the process behind pidfd has exited (and reaps it, recording its status). */
 static int vmm_exited(struct domain *d)
 {
@@ -353,7 +376,7 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 				_("mvirt-vmm for domain %s ended before it served QMP: %s"),
 				d->name, d->state_reason);
 		}
-		if (access(path, F_OK) == 0 && domain_qmp_connect(d, path, 2000) == 0)
+		if (access(path, F_OK) == 0 && vmm_qmp_connect(d, path, 2000) == 0)
 			return 0;
 		job_blocking_begin();
 		usleep(20 * 1000);

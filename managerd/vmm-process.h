@@ -10,6 +10,8 @@ struct domain;
 
 int vmm_spawn(struct domain *d, char **ret_error);
 int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error);
+/* Connects d->qmp to path and checks that d's VMM (d->pid) serves it: -EPERM otherwise. */
+int vmm_qmp_connect(struct domain *d, const char *path, int timeout_ms);
 /* Keeps the exit status and signal of the VMM the waitid() result si describes. */
 void vmm_exit_record(struct domain *d, const siginfo_t *si);
 /* Sets d->state_reason to a sentence saying why the last VMM ended (its status or signal). */
