@@ -350,7 +350,7 @@ int domain_start(struct domain *d, char **ret_error)
 	d->stopping = false;
 	d->exit_status = -1;
 	d->exit_signal = 0;
-	r = vmm_spawn(d, ret_error);
+	r = vmm_spawn(d, manager_config(d->manager), ret_error);
 	if (r >= 0)
 		r = vmm_wait_qmp(d, DOMAIN_START_TIMEOUT_MS, ret_error);
 	if (r >= 0)

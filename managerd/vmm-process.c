@@ -77,12 +77,12 @@ static void vmm_fds_close(struct vmm_fds *f)
  * lands in guest memory: they follow the image folders like disks. mvirtd opens
  * them and the VMM reads the open file through /proc/self/fd/N, never the path.
  */
-static int boot_file_open(struct domain *d, bool kernel, const char *path, int *ret_fd,
-			  char **ret_error)
+static int boot_file_open(struct domain *d, const struct image_policy *images, bool kernel,
+			  const char *path, int *ret_fd, char **ret_error)
 {
 	_cleanup_free_ char *err = NULL;
 
-	*ret_fd = image_open(&manager_config(d->manager)->images, path, true, false, &err);
+	*ret_fd = image_open(images, path, true, false, &err);
 	if (*ret_fd >= 0)
 		return 0;
 	if (kernel)
@@ -96,7 +96,8 @@ static int boot_file_open(struct domain *d, bool kernel, const char *path, int *
  * The root disk goes on the command line as a descriptor mvirtd opened (fd=N, inherited by
  * the VMM): the VMM's user may not read the image, and its sandbox does not show it.
  */
-static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, char **ret_error)
+static int build_root_disk(struct domain *d, const struct image_policy *images,
+			   struct argv_buf *a, int *root_fd, char **ret_error)
 {
 	int root = domain_def_root_disk(d->def), r = 0;
 	const struct disk_def *disk;
@@ -105,8 +106,7 @@ static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, c
 	if (root < 0)
 		return 0;
 	disk = &d->def->disks[root];
-	*root_fd = image_open(&manager_config(d->manager)->images, disk->source, disk->readonly,
-			      disk_def_is_direct(disk), &err);
+	*root_fd = image_open(images, disk->source, disk->readonly, disk_def_is_direct(disk), &err);
 	if (*root_fd < 0)
 		return error_set_first(ret_error, *root_fd,
 			_("Cannot start domain %s with its root disk: "
@@ -121,9 +121,9 @@ static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, c
 }
 
 /* -runas and -sandbox: what the VMM may still do once the command line is open. */
-static int build_privilege(struct domain *d, struct argv_buf *a)
+static int build_privilege(struct domain *d, const struct manager_config *cfg,
+			   struct argv_buf *a)
 {
-	const struct manager_config *cfg = manager_config(d->manager);
 	int r = 0;
 
 	if (cfg->sandbox)
@@ -133,17 +133,17 @@ static int build_privilege(struct domain *d, struct argv_buf *a)
 	return r;
 }
 
-static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
-		      char **ret_error)
+static int build_argv(struct domain *d, const struct manager_config *cfg, struct argv_buf *a,
+		      struct vmm_fds *fds, char **ret_error)
 {
 	const struct domain_def *def = d->def;
 	const char *rd = d->rundir;
 	int r;
 
-	r = boot_file_open(d, true, def->kernel, &fds->kernel, ret_error);
+	r = boot_file_open(d, &cfg->images, true, def->kernel, &fds->kernel, ret_error);
 	if (!r && !isempty(def->initrd))
-		r = boot_file_open(d, false, def->initrd, &fds->initrd, ret_error);
-	r = r ?: arg_add(a, "%s", manager_config(d->manager)->vmm_path);
+		r = boot_file_open(d, &cfg->images, false, def->initrd, &fds->initrd, ret_error);
+	r = r ?: arg_add(a, "%s", cfg->vmm_path);
 	r = r ?: arg_add(a, "-machine") ?: arg_add(a, "microvm");
 	r = r ?: arg_add(a, "-kernel") ?: arg_add(a, "/proc/self/fd/%d", fds->kernel);
 	if (!r && fds->initrd >= 0)
@@ -152,7 +152,7 @@ static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
 		r = arg_add(a, "-append") ?: arg_add(a, "%s", def->cmdline);
 	r = r ?: arg_add(a, "-m") ?: arg_add(a, "%lluM", (unsigned long long)(def->memory_kib / 1024));
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
-	r = r ?: build_root_disk(d, a, &fds->root, ret_error);
+	r = r ?: build_root_disk(d, &cfg->images, a, &fds->root, ret_error);
 	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
 		char mac[MAC_STR_SIZE];
 
@@ -165,7 +165,7 @@ static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
 						       ",logfile=%s/" MVIRT_RUNTIME_CONSOLE_LOG, rd, rd);
 	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/" MVIRT_RUNTIME_PIDFILE, rd);
 	r = r ?: arg_add(a, "-D") ?: arg_add(a, "%s/vmm.log", rd);
-	return r ?: build_privilege(d, a);
+	return r ?: build_privilege(d, cfg, a);
 }
 
 static void child_exec(struct argv_buf *a, int log_fd, const struct vmm_fds *fds)
@@ -234,9 +234,8 @@ static void clean_rundir(int rdfd)
 
 /* The VMM's runtime folder: its user must be able to remove its sockets at exit. Returns
  * the folder's descriptor. */
-static int rundir_prepare(struct domain *d, char **ret_error)
+static int rundir_prepare(struct domain *d, const struct manager_config *cfg, char **ret_error)
 {
-	const struct manager_config *cfg = manager_config(d->manager);
 	_cleanup_close_ int rtfd = -1, rdfd = -1;
 	struct stat st;
 
@@ -263,7 +262,7 @@ static int rundir_prepare(struct domain *d, char **ret_error)
 	return TAKE_FD(rdfd);
 }
 
-int vmm_spawn(struct domain *d, char **ret_error)
+int vmm_spawn(struct domain *d, const struct manager_config *cfg, char **ret_error)
 {
 	_cleanup_(argv_buf_free) struct argv_buf a = { 0 };
 	_cleanup_(vmm_fds_close) struct vmm_fds fds = { -1, -1, -1 };
@@ -271,10 +270,10 @@ int vmm_spawn(struct domain *d, char **ret_error)
 	pid_t pid;
 	int r;
 
-	rdfd = rundir_prepare(d, ret_error);
+	rdfd = rundir_prepare(d, cfg, ret_error);
 	if (rdfd < 0)
 		return rdfd;
-	r = build_argv(d, &a, &fds, ret_error);
+	r = build_argv(d, cfg, &a, &fds, ret_error);
 	if (r < 0)
 		return r;
 	/* Root writes here, in the VMM user's folder: see the note above runtime_dir_open(). */

@@ -7,8 +7,10 @@
 #include <sys/types.h>
 
 struct domain;
+struct manager_config;
 
-int vmm_spawn(struct domain *d, char **ret_error);
+/* Starts d's VMM as cfg says (its path, user, sandbox, image folders). */
+int vmm_spawn(struct domain *d, const struct manager_config *cfg, char **ret_error);
 int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error);
 /* Connects d->qmp to path and checks that d's VMM (d->pid) serves it: -EPERM otherwise. */
 int vmm_qmp_connect(struct domain *d, const char *path, int timeout_ms);
