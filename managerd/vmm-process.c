@@ -23,7 +23,6 @@
 #include "log.h"
 #include "manager.h"
 #include "qmp-client.h"
-#include "store.h"
 #include "util.h"
 #include "vmm-contract.h"
 #include "vmm-process.h"
