@@ -10,7 +10,6 @@
 #include "i18n.h"
 #include "job.h"
 #include "log.h"
-#include "qmp-client.h"
 #include "util.h"
 
 struct job {
@@ -63,7 +62,6 @@ int jobs_init(struct loop *l)
 {
 	jobs_loop = l;
 	pthread_mutex_lock(&big_lock);
-	qmp_client_set_wait_hooks(job_blocking_begin, job_blocking_end);
 	return loop_set_lock(l, &big_lock);
 }
 
