@@ -265,3 +265,31 @@ int open_owned_file(const char *path, int flags, mode_t mode)
 		return -errno;
 	return openat_owned_file(dfd, slash + 1, flags, mode);
 }
+
+int proc_pid_start_time(pid_t pid, uint64_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	const char *p;
+	unsigned long long v;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	r = read_file(path, 4096, &buf, NULL);
+	if (r < 0)
+		return r;
+	/* The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	for (int field = 2; field < 21; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EIO;
+	}
+	if (sscanf(p, " %llu", &v) != 1)
+		return -EIO;
+	*ret = v;
+	return 0;
+}

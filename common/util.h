@@ -72,3 +72,5 @@ int open_owned_file(const char *path, int flags, mode_t mode);
 int owned_file_clean(int dirfd, const char *name);
 /* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Field 22 (starttime, clock ticks since boot) of /proc/PID/stat: -ENOENT if pid is gone. */
+int proc_pid_start_time(pid_t pid, uint64_t *ret);

@@ -1,4 +1,4 @@
-/* org.mvirt.Domain1 and its properties: a thin layer over domain.c and domain-hotplug.c. */
+/* org.mvirt.Domain1 and its properties: a thin layer over domain.c and domain-device.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "dbus-util.h"
+#include "domain-dbus.h"
+#include "domain-device.h"
+#include "domain.h"
 #include "i18n.h"
 #include "job.h"
-#include "log.h"
-#include "manager-dbus.h"
+#include "manager.h"
 #include "util.h"
 
 static DBusHandlerResult reply_result(DBusConnection *conn, DBusMessage *msg, int r, char *err)
@@ -60,7 +62,7 @@ static DBusHandlerResult call_submit_reply(DBusConnection *conn, DBusMessage *ms
 	c->conn = dbus_connection_ref(conn);
 	c->msg = dbus_message_ref(msg);
 	c->reply = reply;
-	r = job_submit(d, run, arg, flags, call_done, c, &err);
+	r = job_submit(&d->jobs, run, arg, flags, call_done, c, &err);
 	if (r < 0) {
 		dbus_message_unref(c->msg);
 		dbus_connection_unref(c->conn);

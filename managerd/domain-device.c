@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <string.h>
 
+#include "domain-conf.h"
+#include "domain-device.h"
+#include "domain-hotplug.h"
+#include "domain.h"
 #include "i18n.h"
-#include "log.h"
 #include "image.h"
 #include "job.h"
 #include "manager.h"
+#include "store.h"
 #include "util.h"
 
 /* current → live when running, else config; live on a stopped domain is refused. */

@@ -12,12 +12,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain-hotplug.h"
+#include "domain.h"
 #include "i18n.h"
+#include "image.h"
 #include "job.h"
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
 #include "netdev.h"
+#include "qmp-client.h"
+#include "store.h"
 #include "util.h"
 
 struct plug {
@@ -541,7 +547,7 @@ void domain_hotplug_device_deleted(struct domain *d, const char *alias)
 	_cleanup_free_ char *err = NULL;
 
 	/* Finishing talks QMP (blockdev-del, netdev_del): not on the bus loop. */
-	if (job_submit(d, job_unplug_finish, alias, 0, NULL, NULL, &err) < 0)
+	if (job_submit(&d->jobs, job_unplug_finish, alias, 0, NULL, NULL, &err) < 0)
 		log_warning("Cannot finish the detach of %s from domain %s: %s", alias, d->name,
 			    err ? err : "");
 }

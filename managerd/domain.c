@@ -6,20 +6,27 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain-hotplug.h"
+#include "domain.h"
 #include "i18n.h"
 #include "job.h"
 #include "json-stream.h"
 #include "log.h"
+#include "loop.h"
 #include "manager.h"
+#include "qmp-client.h"
+#include "store.h"
 #include "string-table.h"
 #include "util.h"
 #include "vmm-contract.h"
+#include "vmm-process.h"
 
 static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
 	[DOMAIN_SHUTOFF] = "shutoff",
@@ -106,7 +113,7 @@ static void on_vmm_exit(int fd, short revents, void *userdata)
 	struct domain *d = userdata;
 	bool crashed;
 
-	if (domain_job_running(d)) {
+	if (job_queue_running(&d->jobs)) {
 		/* The job's worker owns the domain now; the exit is handled when it ends. */
 		loop_set_io_events(manager_loop(d->manager), d, 0);
 		return;
@@ -118,7 +125,7 @@ static void on_vmm_exit(int fd, short revents, void *userdata)
 	if (crashed && d->def->on_crash == LIFECYCLE_RESTART) {
 		_cleanup_free_ char *err = NULL;
 
-		if (job_submit(d, job_restart, NULL, 0, NULL, NULL, &err) < 0)
+		if (job_submit(&d->jobs, job_restart, NULL, 0, NULL, NULL, &err) < 0)
 			log_error("Cannot restart crashed domain %s: %s", d->name, err ? err : "");
 	}
 }
@@ -151,7 +158,7 @@ static void on_qmp(int fd, short revents, void *userdata)
 {
 	struct domain *d = userdata;
 
-	if (domain_job_running(d)) {
+	if (job_queue_running(&d->jobs)) {
 		/* The job reads the socket itself; events it queues are drained afterwards. */
 		loop_set_io_events(manager_loop(d->manager), &d->qmp, 0);
 		return;
@@ -167,8 +174,51 @@ static void on_qmp(int fd, short revents, void *userdata)
 
 static void on_idle_events(void *userdata)
 {
-	if (!domain_job_running(userdata))
-		domain_events_drain(userdata);
+	struct domain *d = userdata;
+
+	if (!job_queue_running(&d->jobs))
+		domain_events_drain(d);
+}
+
+/* After each job: on_vmm_exit and on_qmp paused the sources while the worker owned them. */
+static void watch_resume(struct domain *d)
+{
+	struct loop *l = manager_loop(d->manager);
+
+	loop_set_io_events(l, d, POLLIN);
+	loop_set_io_events(l, &d->qmp, POLLIN);
+}
+
+int domain_new(struct manager *m, struct domain_def *def, bool autostart, struct domain **ret)
+{
+	struct domain *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->manager = m;
+	d->def = def;
+	d->autostart = autostart;
+	d->pidfd = -1;
+	d->exit_status = -1;
+	memcpy(d->uuid, def->uuid, sizeof(d->uuid));
+	memcpy(d->name, def->name, sizeof(d->name));
+	snprintf(d->rundir, sizeof(d->rundir), "%s/%s", manager_config(m)->runtime_dir, d->name);
+	job_queue_init(&d->jobs, d, d->name, watch_resume);
+	*ret = d;
+	return 0;
+}
+
+struct domain *domain_free(struct domain *d)
+{
+	if (!d)
+		return NULL;
+	job_queue_clear(&d->jobs);
+	domain_def_free(d->def);
+	domain_def_free(d->live);
+	qmp_client_free(d->qmp);
+	safe_close(d->pidfd);
+	free(d);
+	return NULL;
 }
 
 int domain_watch(struct domain *d)
@@ -187,28 +237,6 @@ int domain_watch(struct domain *d)
 	return r;
 }
 
-int domain_qmp_connect(struct domain *d, const char *path, int timeout_ms)
-{
-	struct ucred cred = { 0 };
-	socklen_t len = sizeof(cred);
-	int r;
-
-	r = qmp_client_connect(path, timeout_ms, &d->qmp);
-	if (r < 0 || d->pid <= 0)
-		return r;
-	/* qmp.sock lies in the VMM user's folder, where a link to another VMM's socket may be
-	 * planted: only the domain's own VMM is talked to. */
-	if (getsockopt(qmp_client_fd(d->qmp), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    cred.pid != d->pid) {
-		log_warning("The QMP socket %s of domain %s is served by process %d, not by its "
-			    "mvirt-vmm %d; it is not used.", path, d->name, (int)cred.pid,
-			    (int)d->pid);
-		d->qmp = qmp_client_free(d->qmp);
-		return -EPERM;
-	}
-	return 0;
-}
-
 int domain_qmp_reconnect(struct domain *d)
 {
 	struct loop *l = manager_loop(d->manager);
@@ -218,7 +246,7 @@ int domain_qmp_reconnect(struct domain *d)
 	loop_remove(l, &d->qmp);
 	d->qmp = qmp_client_free(d->qmp);
 	snprintf(path, sizeof(path), "%s/" MVIRT_RUNTIME_QMP_SOCKET, d->rundir);
-	r = domain_qmp_connect(d, path, QMP_CLIENT_TIMEOUT_MS);
+	r = vmm_qmp_connect(d, path, QMP_CLIENT_TIMEOUT_MS);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m", path,
 					 d->name);
@@ -322,7 +350,7 @@ int domain_start(struct domain *d, char **ret_error)
 	d->stopping = false;
 	d->exit_status = -1;
 	d->exit_signal = 0;
-	r = vmm_spawn(d, ret_error);
+	r = vmm_spawn(d, manager_config(d->manager), ret_error);
 	if (r >= 0)
 		r = vmm_wait_qmp(d, DOMAIN_START_TIMEOUT_MS, ret_error);
 	if (r >= 0)
@@ -360,7 +388,7 @@ static void on_shutdown_timeout(void *userdata)
 
 	log_warning("Domain %s did not power off within %d ms; destroying it.", d->name,
 		    manager_config(d->manager)->shutdown_timeout_ms);
-	if (job_submit(d, job_destroy_stopping, NULL, 0, NULL, NULL, &err) < 0)
+	if (job_submit(&d->jobs, job_destroy_stopping, NULL, 0, NULL, NULL, &err) < 0)
 		log_error("Cannot destroy domain %s: %s", d->name, err ? err : "");
 }
 

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "i18n.h"
 #include "image.h"
-#include "manager.h"
 #include "util.h"
 
 /* Whether the resolved path real lies inside the folder dir (resolved too). */

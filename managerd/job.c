@@ -10,8 +10,6 @@
 #include "i18n.h"
 #include "job.h"
 #include "log.h"
-#include "manager.h"
-#include "qmp-client.h"
 #include "util.h"
 
 struct job {
@@ -64,7 +62,6 @@ int jobs_init(struct loop *l)
 {
 	jobs_loop = l;
 	pthread_mutex_lock(&big_lock);
-	qmp_client_set_wait_hooks(job_blocking_begin, job_blocking_end);
 	return loop_set_lock(l, &big_lock);
 }
 
@@ -86,53 +83,57 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-static struct job *job_pop(struct domain *d)
+void job_queue_init(struct job_queue *q, struct domain *owner, const char *name,
+		    void (*resume)(struct domain *owner))
 {
-	struct job *j = d->jobs_head;
+	*q = (struct job_queue){ .owner = owner, .name = name, .resume = resume };
+}
+
+static struct job *job_pop(struct job_queue *q)
+{
+	struct job *j = q->head;
 
 	if (!j)
 		return NULL;
-	d->jobs_head = j->next;
-	if (!d->jobs_head)
-		d->jobs_tail = NULL;
-	d->n_jobs--;
+	q->head = j->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->n--;
 	return j;
 }
 
-static void job_run(struct domain *d, struct job *j)
+static void job_run(struct job_queue *q, struct job *j)
 {
 	_cleanup_free_ char *err = NULL;
 	int r;
 
 	if (draining)
 		r = error_set_first(&err, -ECANCELED,
-			_("mvirtd is exiting; the call on domain %s was not made."), d->name);
+			_("mvirtd is exiting; the call on domain %s was not made."), q->name);
 	else {
-		d->job_running = true;
-		r = j->run(d, j->arg, j->flags, &err);
-		d->job_running = false;
+		q->running = true;
+		r = j->run(q->owner, j->arg, j->flags, &err);
+		q->running = false;
 	}
 	if (j->done)
-		j->done(d, r, err, j->userdata);
+		j->done(q->owner, r, err, j->userdata);
 	else if (r < 0)
-		log_warning("Domain %s: %s", d->name, err ? err : strerror(-r));
-	/* The loop paused the domain's QMP socket and pidfd while the job ran. */
-	loop_set_io_events(jobs_loop, d, POLLIN);
-	loop_set_io_events(jobs_loop, &d->qmp, POLLIN);
+		log_warning("Domain %s: %s", q->name, err ? err : strerror(-r));
+	q->resume(q->owner);
 }
 
 static void *worker_main(void *userdata)
 {
-	struct domain *d = userdata;
+	struct job_queue *q = userdata;
 	struct job *j;
 
 	in_worker = true;
 	pthread_mutex_lock(&big_lock);
-	while ((j = job_pop(d))) {
-		job_run(d, j);
+	while ((j = job_pop(q))) {
+		job_run(q, j);
 		job_free(j);
 	}
-	d->worker = false;
+	q->worker = false;
 	if (--workers == 0)
 		pthread_cond_broadcast(&workers_idle);
 	pthread_mutex_unlock(&big_lock);
@@ -140,7 +141,7 @@ static void *worker_main(void *userdata)
 	return NULL;
 }
 
-static int worker_start(struct domain *d)
+static int worker_start(struct job_queue *q)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -150,16 +151,16 @@ static int worker_start(struct domain *d)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* The jobs run the daemon's ordinary code; 512 KiB is plenty and bounds 4096 domains. */
 	pthread_attr_setstacksize(&attr, 512 * 1024);
-	r = -pthread_create(&t, &attr, worker_main, d);
+	r = -pthread_create(&t, &attr, worker_main, q);
 	pthread_attr_destroy(&attr);
 	if (r < 0)
 		return r;
-	d->worker = true;
+	q->worker = true;
 	workers++;
 	return 0;
 }
 
-int job_submit(struct domain *d, job_run_fn run, const char *arg, unsigned flags,
+int job_submit(struct job_queue *q, job_run_fn run, const char *arg, unsigned flags,
 	       job_done_fn done, void *userdata, char **ret_error)
 {
 	struct job *j;
@@ -167,12 +168,12 @@ int job_submit(struct domain *d, job_run_fn run, const char *arg, unsigned flags
 
 	if (draining)
 		return error_set_first(ret_error, -ECANCELED,
-			_("mvirtd is exiting; the call on domain %s was not made."), d->name);
-	if (d->n_jobs >= DOMAIN_JOBS_MAX)
+			_("mvirtd is exiting; the call on domain %s was not made."), q->name);
+	if (q->n >= DOMAIN_JOBS_MAX)
 		return error_set_first(ret_error, -EBUSY,
 			_("Domain %s already has %d calls waiting; try again when they "
 			  "finish."),
-			d->name, DOMAIN_JOBS_MAX);
+			q->name, DOMAIN_JOBS_MAX);
 	j = calloc(1, sizeof(*j));
 	if (!j || (arg && !(j->arg = strdup(arg)))) {
 		free(j);
@@ -180,44 +181,44 @@ int job_submit(struct domain *d, job_run_fn run, const char *arg, unsigned flags
 	}
 	*j = (struct job){ .run = run, .done = done, .userdata = userdata, .arg = j->arg,
 			   .flags = flags };
-	if (d->jobs_tail)
-		d->jobs_tail->next = j;
+	if (q->tail)
+		q->tail->next = j;
 	else
-		d->jobs_head = j;
-	d->jobs_tail = j;
-	d->n_jobs++;
-	if (d->worker)
+		q->head = j;
+	q->tail = j;
+	q->n++;
+	if (q->worker)
 		return 0;
-	r = worker_start(d);
+	r = worker_start(q);
 	if (r < 0) {
 		/* No worker ran, so the queue held only this job. */
-		d->jobs_head = d->jobs_tail = NULL;
-		d->n_jobs--;
+		q->head = q->tail = NULL;
+		q->n--;
 		job_free(j);
 		return error_set_first(ret_error, r,
-			_("Cannot start a worker thread for domain %s: %s."), d->name,
+			_("Cannot start a worker thread for domain %s: %s."), q->name,
 			strerror(-r));
 	}
 	return 0;
 }
 
-bool domain_is_busy(const struct domain *d)
+bool job_queue_busy(const struct job_queue *q)
 {
-	return d->worker || d->n_jobs > 0;
+	return q->worker || q->n > 0;
 }
 
-bool domain_job_running(const struct domain *d)
+bool job_queue_running(const struct job_queue *q)
 {
-	return d->job_running;
+	return q->running;
 }
 
-void domain_jobs_clear(struct domain *d)
+void job_queue_clear(struct job_queue *q)
 {
 	struct job *j;
 
-	while ((j = job_pop(d))) {
+	while ((j = job_pop(q))) {
 		if (j->done)
-			j->done(d, -ECANCELED, NULL, j->userdata);
+			j->done(q->owner, -ECANCELED, NULL, j->userdata);
 		job_free(j);
 	}
 }

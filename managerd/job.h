@@ -36,6 +36,21 @@ typedef void (*job_done_fn)(struct domain *d, int r, const char *error, void *us
 
 struct job;
 
+/*
+ * One domain's calls, kept in its struct domain; job.c sees no other field of the domain.
+ * While a job runs, the loop leaves the owner's VMM sources alone and the owner pauses
+ * them (see domain.c); after each job, with the lock held, resume lets it watch them again.
+ */
+struct job_queue {
+	struct domain *owner;     /* what the jobs' run and done get */
+	const char *name;         /* the owner's name, for messages */
+	void (*resume)(struct domain *owner);
+	struct job *head, *tail;  /* calls waiting for the worker, at most DOMAIN_JOBS_MAX */
+	unsigned n;
+	bool worker;              /* a worker thread serves the queue */
+	bool running;             /* ... and runs a job now */
+};
+
 /* Takes the big lock for the calling (main) thread and lets l release it around poll(). */
 int jobs_init(struct loop *l);
 /* Called by the main thread at exit: no new jobs; waits for the running ones to end. */
@@ -43,18 +58,21 @@ void jobs_drain(void);
 /* The daemon is exiting (read with the lock held): a job that waits on purpose gives up. */
 bool jobs_draining(void);
 
+/* An empty queue of owner's (name must live as long as the queue). */
+void job_queue_init(struct job_queue *q, struct domain *owner, const char *name,
+		    void (*resume)(struct domain *owner));
 /*
- * Queues run(d, arg, flags) on d's worker; done (may be NULL) gets the result. -EBUSY past
- * DOMAIN_JOBS_MAX queued calls, -ECANCELED while the daemon exits.
+ * Queues run(owner, arg, flags) on q's worker; done (may be NULL) gets the result. -EBUSY
+ * past DOMAIN_JOBS_MAX queued calls, -ECANCELED while the daemon exits.
  */
-int job_submit(struct domain *d, job_run_fn run, const char *arg, unsigned flags,
+int job_submit(struct job_queue *q, job_run_fn run, const char *arg, unsigned flags,
 	       job_done_fn done, void *userdata, char **ret_error);
-/* A job of d is running or queued. */
-bool domain_is_busy(const struct domain *d);
-/* A job of d is running now (its worker may be waiting without the lock). */
-bool domain_job_running(const struct domain *d);
-/* Frees jobs that never ran (the domain is freed at exit). */
-void domain_jobs_clear(struct domain *d);
+/* A job of q is running or queued. */
+bool job_queue_busy(const struct job_queue *q);
+/* A job of q is running now (its worker may be waiting without the lock). */
+bool job_queue_running(const struct job_queue *q);
+/* Cancels the jobs that never ran (their done gets -ECANCELED): the owner is being freed. */
+void job_queue_clear(struct job_queue *q);
 
 /* Around a wait for a VMM: a worker gives up the big lock; no-op on the main thread. */
 void job_blocking_begin(void);

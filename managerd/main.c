@@ -13,9 +13,14 @@
 
 #include "dbus-util.h"
 #include "i18n.h"
+#include "image.h"
 #include "job.h"
 #include "log.h"
+#include "loop.h"
 #include "manager-dbus.h"
+#include "manager.h"
+#include "qmp-client.h"
+#include "restore.h"
 #include "util.h"
 
 #ifndef BINDIR
@@ -261,6 +266,8 @@ static int run(struct options *o)
 	r = loop_new(&l);
 	if (r >= 0)
 		r = jobs_init(l);
+	/* A worker waiting for its VMM's QMP reply lets the others run meanwhile. */
+	qmp_client_set_wait_hooks(job_blocking_begin, job_blocking_end);
 	if (r >= 0)
 		r = signals_setup(l);
 	if (r >= 0)

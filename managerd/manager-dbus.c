@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "dbus-util.h"
+#include "domain-conf.h"
+#include "domain-dbus.h"
+#include "domain.h"
 #include "i18n.h"
-#include "log.h"
 #include "manager-dbus.h"
+#include "manager.h"
 #include "util.h"
 
 static DBusHandlerResult reply_path(DBusConnection *conn, DBusMessage *msg, struct domain *d)

@@ -9,11 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain.h"
 #include "i18n.h"
 #include "image.h"
 #include "job.h"
 #include "log.h"
+#include "loop.h"
 #include "manager.h"
+#include "qmp-client.h"
+#include "store.h"
 #include "util.h"
 
 struct manager {
@@ -123,16 +128,6 @@ int manager_new(const struct manager_config *cfg, struct loop *loop, struct mana
 	return 0;
 }
 
-static void domain_free(struct domain *d)
-{
-	domain_jobs_clear(d);
-	domain_def_free(d->def);
-	domain_def_free(d->live);
-	qmp_client_free(d->qmp);
-	safe_close(d->pidfd);
-	free(d);
-}
-
 struct manager *manager_free(struct manager *m)
 {
 	if (!m)
@@ -200,20 +195,13 @@ int manager_domain_add(struct manager *m, struct domain_def *def, bool autostart
 		       struct domain **ret)
 {
 	struct domain *d;
+	int r;
 
 	if (m->n_domains >= MANAGER_DOMAINS_MAX)
 		return -ENOSPC;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->manager = m;
-	d->def = def;
-	d->autostart = autostart;
-	d->pidfd = -1;
-	d->exit_status = -1;
-	memcpy(d->uuid, def->uuid, sizeof(d->uuid));
-	memcpy(d->name, def->name, sizeof(d->name));
-	snprintf(d->rundir, sizeof(d->rundir), "%s/%s", m->cfg.runtime_dir, d->name);
+	r = domain_new(m, def, autostart, &d);
+	if (r < 0)
+		return r;
 	d->next = m->domains;
 	m->domains = d;
 	m->n_domains++;
@@ -301,7 +289,7 @@ int manager_define(struct manager *m, const char *xml, struct domain **ret, char
 			  "or undefine it first."),
 			def->name, same_name->uuid);
 	/* A job of that domain may be reading its definition between two waits. */
-	if (old && domain_is_busy(old))
+	if (old && job_queue_busy(&old->jobs))
 		return error_set_first(ret_error, -EBUSY,
 			_("Domain %s has calls in progress; define it again when they "
 			  "finish."),
@@ -341,7 +329,7 @@ int manager_undefine(struct manager *m, struct domain *d, char **ret_error)
 			_("Domain %s is running; destroy or shut it down before undefining "
 			  "it."),
 			d->name);
-	if (domain_is_busy(d))
+	if (job_queue_busy(&d->jobs))
 		return error_set_first(ret_error, -EBUSY,
 			_("Domain %s has calls in progress; undefine it when they finish."),
 			d->name);

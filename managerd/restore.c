@@ -13,12 +13,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain-hotplug.h"
+#include "domain.h"
 #include "i18n.h"
 #include "job.h"
 #include "json-stream.h"
 #include "log.h"
 #include "manager.h"
+#include "qmp-client.h"
+#include "restore.h"
+#include "store.h"
 #include "util.h"
+#include "vmm-process.h"
 
 /* What query-slots says occupies each slot. */
 struct vmm_slot {
@@ -244,7 +251,7 @@ static int reconnect(struct domain *d, const struct store_runtime *rt)
 	if (strrchr(d->rundir, '/'))
 		*strrchr(d->rundir, '/') = 0;
 	d->pidfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
-	r = domain_qmp_connect(d, rt->qmp_socket, QMP_CLIENT_TIMEOUT_MS);
+	r = vmm_qmp_connect(d, rt->qmp_socket, QMP_CLIENT_TIMEOUT_MS);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot reconnect to QMP %s of domain %s: %m",
 					 rt->qmp_socket, d->name);
@@ -261,7 +268,7 @@ static int reconnect(struct domain *d, const struct store_runtime *rt)
 	return domain_watch(d);
 }
 
-int restore_domain(struct domain *d, const struct store_runtime *rt)
+static int restore_domain(struct domain *d, const struct store_runtime *rt)
 {
 	int r;
 
@@ -381,7 +388,7 @@ int manager_restore(struct manager *m)
 		_cleanup_free_ char *err = NULL;
 
 		d->restoring = true;
-		if (job_submit(d, job_restore, NULL, 0, NULL, NULL, &err) < 0) {
+		if (job_submit(&d->jobs, job_restore, NULL, 0, NULL, NULL, &err) < 0) {
 			d->restoring = false;
 			log_error("Cannot restore domain %s: %s", d->name, err ? err : "");
 		}

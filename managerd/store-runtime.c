@@ -157,32 +157,3 @@ int store_bridge_list(struct store *s, char (**ret)[STORE_IFNAME_MAX + 1], size_
 	return store_collect_rows(s, st, sizeof(**ret), bridge_from_row, NULL, (void **)ret,
 				  ret_n, ret_error);
 }
-
-int proc_pid_start_time(pid_t pid, uint64_t *ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	char path[64];
-	const char *p;
-	unsigned long long v;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	r = read_file(path, 4096, &buf, NULL);
-	if (r < 0)
-		return r;
-	/* The command name (field 2) may hold spaces and parentheses: count from the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	p++;
-	for (int field = 2; field < 21; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EIO;
-	}
-	if (sscanf(p, " %llu", &v) != 1)
-		return -EIO;
-	*ret = v;
-	return 0;
-}
-

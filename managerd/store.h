@@ -165,6 +165,3 @@ int store_bridge_list(struct store *s, char (**ret)[STORE_IFNAME_MAX + 1], size_
 /* Every runtime row (what restore walks); free with free(). */
 int store_runtime_list(struct store *s, struct store_runtime **ret, size_t *ret_n,
 		       char **ret_error);
-
-/* Field 22 (starttime, clock ticks since boot) of /proc/PID/stat: -ENOENT if pid is gone. */
-int proc_pid_start_time(pid_t pid, uint64_t *ret);

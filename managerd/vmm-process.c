@@ -9,18 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "domain-conf.h"
+#include "domain.h"
 #include "i18n.h"
 #include "image.h"
 #include "job.h"
 #include "log.h"
 #include "manager.h"
+#include "qmp-client.h"
 #include "util.h"
 #include "vmm-contract.h"
+#include "vmm-process.h"
 
 /* Every argument mvirtd passes fits this; the VMM has 6 + 2 slots and a few options. */
 #define VMM_ARGS_MAX 64
@@ -71,12 +76,12 @@ static void vmm_fds_close(struct vmm_fds *f)
  * lands in guest memory: they follow the image folders like disks. mvirtd opens
  * them and the VMM reads the open file through /proc/self/fd/N, never the path.
  */
-static int boot_file_open(struct domain *d, bool kernel, const char *path, int *ret_fd,
-			  char **ret_error)
+static int boot_file_open(struct domain *d, const struct image_policy *images, bool kernel,
+			  const char *path, int *ret_fd, char **ret_error)
 {
 	_cleanup_free_ char *err = NULL;
 
-	*ret_fd = image_open(&manager_config(d->manager)->images, path, true, false, &err);
+	*ret_fd = image_open(images, path, true, false, &err);
 	if (*ret_fd >= 0)
 		return 0;
 	if (kernel)
@@ -90,7 +95,8 @@ static int boot_file_open(struct domain *d, bool kernel, const char *path, int *
  * The root disk goes on the command line as a descriptor mvirtd opened (fd=N, inherited by
  * the VMM): the VMM's user may not read the image, and its sandbox does not show it.
  */
-static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, char **ret_error)
+static int build_root_disk(struct domain *d, const struct image_policy *images,
+			   struct argv_buf *a, int *root_fd, char **ret_error)
 {
 	int root = domain_def_root_disk(d->def), r = 0;
 	const struct disk_def *disk;
@@ -99,8 +105,7 @@ static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, c
 	if (root < 0)
 		return 0;
 	disk = &d->def->disks[root];
-	*root_fd = image_open(&manager_config(d->manager)->images, disk->source, disk->readonly,
-			      disk_def_is_direct(disk), &err);
+	*root_fd = image_open(images, disk->source, disk->readonly, disk_def_is_direct(disk), &err);
 	if (*root_fd < 0)
 		return error_set_first(ret_error, *root_fd,
 			_("Cannot start domain %s with its root disk: "
@@ -115,9 +120,9 @@ static int build_root_disk(struct domain *d, struct argv_buf *a, int *root_fd, c
 }
 
 /* -runas and -sandbox: what the VMM may still do once the command line is open. */
-static int build_privilege(struct domain *d, struct argv_buf *a)
+static int build_privilege(struct domain *d, const struct manager_config *cfg,
+			   struct argv_buf *a)
 {
-	const struct manager_config *cfg = manager_config(d->manager);
 	int r = 0;
 
 	if (cfg->sandbox)
@@ -127,17 +132,17 @@ static int build_privilege(struct domain *d, struct argv_buf *a)
 	return r;
 }
 
-static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
-		      char **ret_error)
+static int build_argv(struct domain *d, const struct manager_config *cfg, struct argv_buf *a,
+		      struct vmm_fds *fds, char **ret_error)
 {
 	const struct domain_def *def = d->def;
 	const char *rd = d->rundir;
 	int r;
 
-	r = boot_file_open(d, true, def->kernel, &fds->kernel, ret_error);
+	r = boot_file_open(d, &cfg->images, true, def->kernel, &fds->kernel, ret_error);
 	if (!r && !isempty(def->initrd))
-		r = boot_file_open(d, false, def->initrd, &fds->initrd, ret_error);
-	r = r ?: arg_add(a, "%s", manager_config(d->manager)->vmm_path);
+		r = boot_file_open(d, &cfg->images, false, def->initrd, &fds->initrd, ret_error);
+	r = r ?: arg_add(a, "%s", cfg->vmm_path);
 	r = r ?: arg_add(a, "-machine") ?: arg_add(a, "microvm");
 	r = r ?: arg_add(a, "-kernel") ?: arg_add(a, "/proc/self/fd/%d", fds->kernel);
 	if (!r && fds->initrd >= 0)
@@ -146,7 +151,7 @@ static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
 		r = arg_add(a, "-append") ?: arg_add(a, "%s", def->cmdline);
 	r = r ?: arg_add(a, "-m") ?: arg_add(a, "%lluM", (unsigned long long)(def->memory_kib / 1024));
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
-	r = r ?: build_root_disk(d, a, &fds->root, ret_error);
+	r = r ?: build_root_disk(d, &cfg->images, a, &fds->root, ret_error);
 	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
 		char mac[MAC_STR_SIZE];
 
@@ -159,7 +164,7 @@ static int build_argv(struct domain *d, struct argv_buf *a, struct vmm_fds *fds,
 						       ",logfile=%s/" MVIRT_RUNTIME_CONSOLE_LOG, rd, rd);
 	r = r ?: arg_add(a, "-pidfile") ?: arg_add(a, "%s/" MVIRT_RUNTIME_PIDFILE, rd);
 	r = r ?: arg_add(a, "-D") ?: arg_add(a, "%s/vmm.log", rd);
-	return r ?: build_privilege(d, a);
+	return r ?: build_privilege(d, cfg, a);
 }
 
 static void child_exec(struct argv_buf *a, int log_fd, const struct vmm_fds *fds)
@@ -228,9 +233,8 @@ static void clean_rundir(int rdfd)
 
 /* The VMM's runtime folder: its user must be able to remove its sockets at exit. Returns
  * the folder's descriptor. */
-static int rundir_prepare(struct domain *d, char **ret_error)
+static int rundir_prepare(struct domain *d, const struct manager_config *cfg, char **ret_error)
 {
-	const struct manager_config *cfg = manager_config(d->manager);
 	_cleanup_close_ int rtfd = -1, rdfd = -1;
 	struct stat st;
 
@@ -257,7 +261,7 @@ static int rundir_prepare(struct domain *d, char **ret_error)
 	return TAKE_FD(rdfd);
 }
 
-int vmm_spawn(struct domain *d, char **ret_error)
+int vmm_spawn(struct domain *d, const struct manager_config *cfg, char **ret_error)
 {
 	_cleanup_(argv_buf_free) struct argv_buf a = { 0 };
 	_cleanup_(vmm_fds_close) struct vmm_fds fds = { -1, -1, -1 };
@@ -265,10 +269,10 @@ int vmm_spawn(struct domain *d, char **ret_error)
 	pid_t pid;
 	int r;
 
-	rdfd = rundir_prepare(d, ret_error);
+	rdfd = rundir_prepare(d, cfg, ret_error);
 	if (rdfd < 0)
 		return rdfd;
-	r = build_argv(d, &a, &fds, ret_error);
+	r = build_argv(d, cfg, &a, &fds, ret_error);
 	if (r < 0)
 		return r;
 	/* Root writes here, in the VMM user's folder: see the note above runtime_dir_open(). */
@@ -323,6 +327,28 @@ void vmm_exit_reason(struct domain *d)
 				      "earlier mvirtd started it; see %s/vmm.log."), d->rundir);
 }
 
+int vmm_qmp_connect(struct domain *d, const char *path, int timeout_ms)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+	int r;
+
+	r = qmp_client_connect(path, timeout_ms, &d->qmp);
+	if (r < 0 || d->pid <= 0)
+		return r;
+	/* qmp.sock lies in the VMM user's folder, where a link to another VMM's socket may be
+	 * planted: only the domain's own VMM is talked to. */
+	if (getsockopt(qmp_client_fd(d->qmp), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.pid != d->pid) {
+		log_warning("The QMP socket %s of domain %s is served by process %d, not by its "
+			    "mvirt-vmm %d; it is not used.", path, d->name, (int)cred.pid,
+			    (int)d->pid);
+		d->qmp = qmp_client_free(d->qmp);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* 1 if the process behind pidfd has exited (and reaps it, recording its status). */
 static int vmm_exited(struct domain *d)
 {
@@ -348,7 +374,7 @@ int vmm_wait_qmp(struct domain *d, int timeout_ms, char **ret_error)
 				_("mvirt-vmm for domain %s ended before it served QMP: %s"),
 				d->name, d->state_reason);
 		}
-		if (access(path, F_OK) == 0 && domain_qmp_connect(d, path, 2000) == 0)
+		if (access(path, F_OK) == 0 && vmm_qmp_connect(d, path, 2000) == 0)
 			return 0;
 		job_blocking_begin();
 		usleep(20 * 1000);
