@@ -16,7 +16,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "managerd/conf/domain-conf.h"
+#include "conf/domain-conf.h"
 #include "util.h"
 
 #define CASE_FILE_MAX (2 * 1024 * 1024)

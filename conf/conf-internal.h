@@ -1,6 +1,6 @@
 /*
  * The device pieces domain-conf.c and device-conf.c share: reading one device element into
- * its struct and writing it back. Not used outside managerd/conf.
+ * its struct and writing it back. Not used outside conf/.
  */
 #pragma once
 

@@ -1,6 +1,6 @@
 /*
  * What conf/ shares internally: the one safe way to parse XML, schema validation, XPath
- * reads, and the error-sentence helper. Not used outside managerd/conf.
+ * reads, and the error-sentence helper. Not used outside conf/.
  */
 #pragma once
 
