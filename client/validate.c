@@ -265,7 +265,7 @@ int ctl_xml_load_validated(const char *schema_dir, const char *schema, const cha
 		if (r < 0)
 			return r;
 		/* A value the schema does not list: the same sentence mvirtd gives. */
-		if (xml_explain_values(doc, schema_dir, schema, ret_error) < 0)
+		if (xml_explain_values(doc, schema_dir, schema, NULL, ret_error) < 0)
 			return -EBADMSG;
 		/* libxml2 gives no line for some faults inside <interleave>: no "0:" then. */
 		if (fe.line <= 0)
