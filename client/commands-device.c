@@ -45,7 +45,7 @@ static int device_by_file(const struct ctl_args *a, const char *method, const ch
 		fprintf(stderr, "mvirtctl: %s\n", error ? error : _("Out of memory."));
 		return CTL_EXIT_USAGE;
 	}
-	r = ctl_load_xml(a, file, "device.rng", &xml);
+	r = ctl_load_xml(a, file, CONF_DOC_DEVICE, &xml);
 	if (r == CTL_EXIT_OK)
 		r = ctl_connect(a, a->argv[0], &c, &path);
 	if (r == CTL_EXIT_OK)

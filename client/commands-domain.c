@@ -46,8 +46,9 @@ int ctl_fetch_domain_info(const struct ctl_args *a, struct ctl_domain_info *ret)
 	return CTL_EXIT_OK;
 }
 
-/* Loads FILE, checked against schema unless --no-validate; prints the fault with FILE:LINE. */
-int ctl_load_xml(const struct ctl_args *a, const char *file, const char *schema, char **ret)
+/* Loads FILE, checked as the daemon would unless --no-validate; prints the fault as
+ * "FILE:LINE: ..." (or "FILE: ...") after "mvirtctl: ". */
+int ctl_load_xml(const struct ctl_args *a, const char *file, enum conf_doc doc, char **ret)
 {
 	_cleanup_free_ char *error = NULL;
 	int r;
@@ -55,12 +56,9 @@ int ctl_load_xml(const struct ctl_args *a, const char *file, const char *schema,
 	if (a->options & CTL_OPT_NO_VALIDATE)
 		r = ctl_xml_load(file, ret, &error);
 	else
-		r = ctl_xml_load_validated(ctl_schema_dir(), schema, file, ret, &error);
+		r = ctl_xml_load_checked(file, doc, ret, &error);
 	if (r < 0) {
-		/* "disk.xml:3: ..." when the error has a line, "disk.xml: ..." otherwise. */
-		fprintf(stderr, "mvirtctl: %s:%s%s\n", file,
-			error && error[0] >= '1' && error[0] <= '9' ? "" : " ",
-			error ? error : _("Out of memory."));
+		fprintf(stderr, "mvirtctl: %s\n", error ? error : _("Out of memory."));
 		return CTL_EXIT_FAILED;
 	}
 	return CTL_EXIT_OK;
@@ -87,7 +85,7 @@ int cmd_define(const struct ctl_args *a)
 	char name[CTL_FIELD_MAX];
 	int r;
 
-	r = ctl_load_xml(a, file, "domain.rng", &xml);
+	r = ctl_load_xml(a, file, CONF_DOC_DOMAIN, &xml);
 	if (r != CTL_EXIT_OK)
 		return r;
 	r = ctl_connect(a, NULL, &c, NULL);

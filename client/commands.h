@@ -4,6 +4,7 @@
 #include <dbus/dbus.h>
 
 #include "args.h"
+#include "domain-conf.h"
 
 int cmd_define(const struct ctl_args *a);
 int cmd_undefine(const struct ctl_args *a);
@@ -31,4 +32,5 @@ int ctl_connect(const struct ctl_args *a, const char *dom, DBusConnection **ret_
 
 /* Prints a local failure as "mvirtctl: SUBJECT: SENTENCE" and returns CTL_EXIT_FAILED. */
 int ctl_fail(const char *subject, const char *sentence);
-int ctl_load_xml(const struct ctl_args *a, const char *file, const char *schema, char **ret);
+/* Reads FILE and, unless --no-validate, checks it as mvirtd would (validate.h). */
+int ctl_load_xml(const struct ctl_args *a, const char *file, enum conf_doc doc, char **ret);

@@ -86,35 +86,36 @@ def test_unsupported_libvirt_element_is_named(workdir, dbus_bus):  # noqa: F811
 
 def test_libvirt_forms_pass_and_refused_values_are_named(workdir, dbus_bus):  # noqa: F811
     """libvirt's unmanaged TAP and virtio-mmio address pass the local check (the
-    call then needs mvirtd); a value mvirt lacks is named with its line and what would do."""
+    call then needs mvirtd); a value mvirt lacks is named with its line and what would do,
+    in mvirtd's sentence after FILE:LINE."""
     ok = write(os.path.join(workdir, "tap.xml"),
                "<interface type='ethernet'>\n  <target dev='mytap' managed='no'/>\n"
                "  <model type='virtio'/>\n  <address type='virtio-mmio'/>\n</interface>\n")
     run = mvirtctl("--bus-address", dbus_bus.address, "attach-device", "web1", ok,
                    env={"LC_ALL": "C"})
     assert run.returncode == 1 and "mvirtd is not running" in run.stderr, run.stderr
-    for text, want in (
+    for text, line, want in (
             ("<disk type='file' device='cdrom'>\n  <source file='/a.iso'/>\n"
-             "  <target dev='sda' bus='scsi'/>\n</disk>\n",
+             "  <target dev='sda' bus='scsi'/>\n</disk>\n", 1,
              "The value cdrom of <disk device> at line 1 is not supported; mvirt supports disk."),
             ("<disk type='file' device='disk'>\n  <driver name='qemu' type='qcow2'/>\n"
-             "  <source file='/a.img'/>\n  <target dev='vdb'/>\n</disk>\n",
+             "  <source file='/a.img'/>\n  <target dev='vdb'/>\n</disk>\n", 2,
              "The value qcow2 of <driver type> at line 2 is not supported; mvirt supports raw."),
-            ("<interface type='user'>\n  <model type='virtio'/>\n</interface>\n",
+            ("<interface type='user'>\n  <model type='virtio'/>\n</interface>\n", 1,
              "The value user of <interface type> at line 1 is not supported; mvirt supports "
              "bridge, ethernet."),
-            ("<interface type='ethernet'>\n  <target dev='x' bogus='1'/>\n</interface>\n",
+            ("<interface type='ethernet'>\n  <target dev='x' bogus='1'/>\n</interface>\n", 2,
              "The attribute bogus of <target> at line 2 is not supported by mvirt; remove it."),
-            # libxml2 has no line for this one: no "0:" either.
+            # libxml2 names no line for this one; mvirtd takes the element's.
             ("<interface type='ethernet'>\n  <target dev='x'/>\n  <target dev='y'/>\n"
-             "</interface>\n",
-             "The file does not match the schema device.rng: Extra element target in "
-             "interleave.")):
+             "</interface>\n", 1,
+             "The XML does not match device.rng at line 1, element <interface>: Extra "
+             "element target in interleave.")):
         bad = write(os.path.join(workdir, "bad.xml"), text)
         run = mvirtctl("--bus-address", dbus_bus.address, "attach-device", "web1", bad,
                        env={"LC_ALL": "C"})
         assert run.returncode == 1
-        assert run.stderr == f"mvirtctl: {bad}: {want}\n", run.stderr
+        assert run.stderr == f"mvirtctl: {bad}:{line}: {want}\n", run.stderr
 
 
 def test_broken_xml_has_its_line(workdir):  # noqa: F811

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "managerd/conf/domain-conf.h"
+#include "conf/domain-conf.h"
 #include "util.h"
 
 static void test_disk(void **state)

@@ -1,13 +1,15 @@
 /*
- * The client's local schema check: a typo is reported with its line number
- * before anything is sent. The schema here is a small one written by the test,
- * so the check is proven independently of the shipped schemas.
+ * The client's local check: a typo is reported as FILE:LINE before anything is
+ * sent, in the sentence libmvirt-conf.a (mvirtd's checks) gives. The schema here
+ * is a small one written by the test (through MVIRT_SCHEMAS), so the check is
+ * proven independently of the shipped schemas.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "client/validate.h"
 
 static char dir[] = "/tmp/test-mvirtctl-validate-XXXXXX";
+static char empty_dir[] = "/tmp/test-mvirtctl-validate-empty-XXXXXX";
 
 static const char schema[] =
 	"<grammar xmlns='http://relaxng.org/ns/structure/1.0'>\n"
@@ -43,10 +46,10 @@ static void write_file(const char *name, const char *text)
 
 static int setup(void **state)
 {
-	if (!mkdtemp(dir))
+	if (!mkdtemp(dir) || !mkdtemp(empty_dir))
 		return -1;
 	write_file("device.rng", schema);
-	return 0;
+	return setenv("MVIRT_SCHEMAS", dir, 1);
 }
 
 static int teardown(void **state)
@@ -58,6 +61,7 @@ static int teardown(void **state)
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
 	}
+	rmdir(empty_dir);
 	return rmdir(dir);
 }
 
@@ -67,8 +71,22 @@ static int check(const char *name, char **xml, char **err)
 
 	*xml = NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return ctl_xml_load_validated(dir, "device.rng", path, xml, err);
+	return ctl_xml_load_checked(path, CONF_DOC_DEVICE, xml, err);
 }
+
+/* err is "<dir>/<name>:<rest>", or starts so when whole is false. */
+static void assert_error(const char *err, const char *name, const char *rest, bool whole)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s/%s:%s", dir, name, rest);
+	if (whole)
+		assert_string_equal(err, want);
+	else if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("\"%s\" does not start with \"%s\"", err, want);
+}
+
+#define assert_prefixed(err, name, rest) assert_error(err, name, rest, true)
 
 static void test_valid_file_is_returned_whole(void **state)
 {
@@ -89,12 +107,10 @@ static void test_typo_has_its_line(void **state)
 
 	write_file("typo.xml", "<disk type='file'>\n  <source file='/tmp/a.img'/>\n"
 			       "  <traget dev='vdb'/>\n</disk>\n");
-	assert_int_equal(check("typo.xml", &xml, &err), -EBADMSG);
+	assert_int_equal(check("typo.xml", &xml, &err), -EINVAL);
 	assert_non_null(err);
-	/* "3: The file does not match the schema device.rng: ... traget ..." */
-	assert_true(strncmp(err, "3: ", 3) == 0);
-	assert_non_null(strstr(err, "device.rng"));
-	assert_non_null(strstr(err, "traget"));
+	assert_prefixed(err, "typo.xml", "3: The element <traget> at line 3 is not supported by "
+					 "mvirt; remove it.");
 	free(err);
 }
 
@@ -105,10 +121,10 @@ static void test_value_is_named(void **state)
 
 	write_file("typo.xml", "<disk type='block'>\n  <source file='/tmp/a.img'/>\n"
 			       "  <target dev='vdb'/>\n</disk>\n");
-	assert_int_equal(check("typo.xml", &xml, &err), -EBADMSG);
+	assert_int_equal(check("typo.xml", &xml, &err), -EINVAL);
 	assert_non_null(err);
-	assert_string_equal(err, "The value block of <disk type> at line 1 is not supported; "
-				 "mvirt supports file.");
+	assert_prefixed(err, "typo.xml", "1: The value block of <disk type> at line 1 is not "
+					 "supported; mvirt supports file.");
 	free(err);
 }
 
@@ -118,10 +134,22 @@ static void test_broken_xml_has_its_line(void **state)
 
 	write_file("broken.xml", "<disk type='file'>\n  <source file='/tmp/a.img'/>\n\n"
 				 "  <target dev='vdb'>\n</disk>\n");
-	assert_int_equal(check("broken.xml", &xml, &err), -EBADMSG);
+	assert_int_equal(check("broken.xml", &xml, &err), -EINVAL);
 	assert_non_null(err);
-	assert_true(strncmp(err, "5: ", 3) == 0);
-	assert_non_null(strstr(err, "not well-formed"));
+	assert_error(err, "broken.xml", "5: The XML is not well-formed at line 5: ", false);
+	free(err);
+}
+
+/* As mvirtd: a DOCTYPE is refused, though the document is otherwise valid. */
+static void test_doctype_is_refused(void **state)
+{
+	char *xml, *err = NULL;
+
+	write_file("typo.xml", "<!DOCTYPE disk>\n<disk type='file'>\n  <source file='/tmp/a.img'/>\n"
+			       "  <target dev='vdb'/>\n</disk>\n");
+	assert_int_equal(check("typo.xml", &xml, &err), -EINVAL);
+	assert_prefixed(err, "typo.xml", "1: The XML has a DOCTYPE at line 1; remove it, DTDs "
+					 "and entities are not accepted.");
 	free(err);
 }
 
@@ -130,16 +158,15 @@ static void test_missing_file_and_schema(void **state)
 	char *xml, *err = NULL;
 
 	assert_int_equal(check("absent.xml", &xml, &err), -ENOENT);
-	assert_non_null(strstr(err, "Cannot read the file"));
+	assert_error(err, "absent.xml", " Cannot read the file: ", false);
 	free(err);
-	write_file("good.xml", "<disk type='file'><source file='a'/><target dev='b'/></disk>");
-	{
-		char path[256];
-		snprintf(path, sizeof(path), "%s/good.xml", dir);
-		assert_true(ctl_xml_load_validated(dir, "absent.rng", path, &xml, &err) < 0);
-		assert_non_null(strstr(err, "MVIRT_SCHEMAS"));
-		free(err);
-	}
+	err = NULL;
+	write_file("good.xml", "<disk type='file'><source file='/a'/><target dev='vdb'/></disk>");
+	assert_int_equal(setenv("MVIRT_SCHEMAS", empty_dir, 1), 0);
+	assert_true(check("good.xml", &xml, &err) < 0);
+	assert_int_equal(setenv("MVIRT_SCHEMAS", dir, 1), 0);
+	assert_non_null(strstr(err, "MVIRT_SCHEMAS"));
+	free(err);
 }
 
 int main(void)
@@ -149,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_typo_has_its_line),
 		cmocka_unit_test(test_value_is_named),
 		cmocka_unit_test(test_broken_xml_has_its_line),
+		cmocka_unit_test(test_doctype_is_refused),
 		cmocka_unit_test(test_missing_file_and_schema),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -304,7 +304,8 @@ struct device_def *device_def_free(struct device_def *dev)
 	return NULL;
 }
 
-int device_def_parse(const char *xml, struct device_def **ret, char **ret_error)
+int device_def_parse_at(const char *xml, struct device_def **ret, long *ret_error_line,
+			char **ret_error)
 {
 	_cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
 	_cleanup_(xmlXPathFreeContextp) xmlXPathContextPtr ctxt = NULL;
@@ -312,7 +313,7 @@ int device_def_parse(const char *xml, struct device_def **ret, char **ret_error)
 	xmlNodePtr root;
 	int r;
 
-	r = xml_parse_validated(xml, "device.rng", &doc, ret_error);
+	r = xml_parse_validated(xml, "device.rng", &doc, ret_error_line, ret_error);
 	if (r < 0)
 		return r;
 	root = xmlDocGetRootElement(doc);
@@ -329,6 +330,11 @@ int device_def_parse(const char *xml, struct device_def **ret, char **ret_error)
 		return r;
 	*ret = TAKE_PTR(dev);
 	return 0;
+}
+
+int device_def_parse(const char *xml, struct device_def **ret, char **ret_error)
+{
+	return device_def_parse_at(xml, ret, NULL, ret_error);
 }
 
 int device_def_from_xml(const char *xml, struct device_def **ret, char **ret_error)

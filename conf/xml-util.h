@@ -1,6 +1,6 @@
 /*
  * What conf/ shares internally: the one safe way to parse XML, schema validation, XPath
- * reads, and the error-sentence helper. Not used outside managerd/conf.
+ * reads, and the error-sentence helper. Not used outside conf/.
  */
 #pragma once
 
@@ -19,12 +19,25 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathContextPtr, xmlXPathFreeContext);
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathObjectPtr, xmlXPathFreeObject);
 
 /*
+ * Where a failure's sentence is about one line of the document, the parsers also give that
+ * line in *ret_error_line (may be NULL): mvirtctl puts it in front as FILE:LINE. Left alone
+ * when the sentence names no line, so callers start it at 0. Wraps error_set(): returns r.
+ */
+static inline int xml_error_line(long *ret_error_line, long line, int r)
+{
+	if (ret_error_line && line > 0)
+		*ret_error_line = line;
+	return r;
+}
+
+/*
  * Parses xml (at most CONF_XML_MAX bytes, no network, no DTD, no entity expansion), rejects a
  * DOCTYPE, reports elements the schema does not know by name and line, then validates against
- * <conf_schema_dir()>/<schema>. -EINVAL with one sentence on any failure; -ENOMEM.
+ * <conf_schema_dir()>/<schema>. -EINVAL with one sentence on any failure (and its line, see
+ * above); -ENOMEM.
  */
 int xml_parse_validated(const char *xml, const char *schema, xmlDocPtr *ret_doc,
-			char **ret_error);
+			long *ret_error_line, char **ret_error);
 
 /* The string value of expr evaluated at node (XPath string()); NULL when empty or on ENOMEM. */
 char *xml_string(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr);

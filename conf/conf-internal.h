@@ -1,11 +1,20 @@
 /*
  * The device pieces domain-conf.c and device-conf.c share: reading one device element into
- * its struct and writing it back. Not used outside managerd/conf.
+ * its struct and writing it back. Not used outside conf/.
  */
 #pragma once
 
 #include "device-conf.h"
 #include "xml-util.h"
+
+struct domain_def;
+
+/* domain_def_parse() and device_def_parse() that also give the line of a failure's sentence, as
+ * xml_parse_validated() does (see xml-util.h). */
+int domain_def_parse_at(const char *xml, struct domain_def **ret, long *ret_error_line,
+			char **ret_error);
+int device_def_parse_at(const char *xml, struct device_def **ret, long *ret_error_line,
+			char **ret_error);
 
 int disk_def_parse_node(xmlXPathContextPtr ctxt, xmlNodePtr node, struct disk_def *disk,
 			char **ret_error);
@@ -19,7 +28,6 @@ void disk_def_format_buf(struct xbuf *b, const struct disk_def *disk, int indent
 void net_def_format_buf(struct xbuf *b, const struct net_def *net, int indent);
 void chr_def_format_buf(struct xbuf *b, const struct chr_def *chr, int indent);
 
-struct domain_def;
 /*
  * The checks of domain_def_check_attach(); hotplug adds the rule that a new disk cannot take
  * boot order 1 from the root disk. domain_def_validate() uses it with hotplug false.

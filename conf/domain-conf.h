@@ -141,8 +141,20 @@ int uuid_normalize(const char *s, char *buf);
  * the source tree), else SCHEMADIR (the installed $(pkgdatadir)/schemas).
  */
 const char *conf_schema_dir(void);
+
+/* What a document holds: DefineXML takes a <domain>, AttachDevice and DetachDevice a device. */
+enum conf_doc {
+	CONF_DOC_DOMAIN, /* domain_def_from_xml() */
+	CONF_DOC_DEVICE, /* device_def_from_xml() */
+	_CONF_DOC_MAX,
+	_CONF_DOC_INVALID = -1,
+};
+
 /*
- * Checks that xml is well-formed and valid against schemas/<schema> ("domain.rng",
- * "device.rng"), without building a definition: what mvirtctl does before sending.
+ * mvirtd's verdict on a document, short of what depends on the daemon's state (other domains,
+ * the image policy, the running guest): the same parse, schema and semantic checks, so that
+ * mvirtctl refuses before sending what the daemon would refuse, in the daemon's sentence.
+ * 0, or -EINVAL (-EIO when the schema cannot be read, -ENOMEM) with that sentence in
+ * *ret_error and in *ret_error_line (may be NULL) the line it is about, 0 when none.
  */
-int conf_validate_xml(const char *xml, const char *schema, char **ret_error);
+int conf_check_xml(const char *xml, enum conf_doc doc, long *ret_error_line, char **ret_error);

@@ -100,7 +100,8 @@ static const char *skip_past(const char *p, const char *limit, const char *end)
  * attributes per element and nesting depth. Comments, CDATA, processing instructions and
  * declarations are skipped; what is not well-formed is left to the parser to name.
  */
-static int xml_bounds_check(const char *xml, size_t len, char **ret_error)
+static int xml_bounds_check(const char *xml, size_t len, long *ret_error_line,
+			    char **ret_error)
 {
 	const char *p = xml, *limit = xml + len;
 	unsigned elements = 0, depth = 0;
@@ -133,18 +134,21 @@ static int xml_bounds_check(const char *xml, size_t len, char **ret_error)
 					_("The XML document has more than %d elements; a definition "
 					  "needs far fewer."), CONF_XML_ELEMENTS_MAX);
 			if (++depth > CONF_XML_DEPTH_MAX)
-				return error_set(ret_error, -EINVAL,
-					_("The XML document nests elements more than %d levels deep "
-					  "at line %ld."), CONF_XML_DEPTH_MAX, line);
+				return xml_error_line(ret_error_line, line, error_set(ret_error,
+					-EINVAL, _("The XML document nests elements more than %d "
+						   "levels deep at line %ld."),
+					CONF_XML_DEPTH_MAX, line));
 			for (p++; p < limit && (quote || *p != '>'); p++) {
 				if (quote && *p == quote)
 					quote = 0;
 				else if (!quote && (*p == '"' || *p == '\''))
 					quote = *p;
 				else if (!quote && *p == '=' && ++attrs > CONF_XML_ATTRS_MAX)
-					return error_set(ret_error, -EINVAL,
-						_("An element at line %ld of the XML document has more "
-						  "than %d attributes."), line, CONF_XML_ATTRS_MAX);
+					return xml_error_line(ret_error_line, line, error_set(
+						ret_error, -EINVAL,
+						_("An element at line %ld of the XML document has "
+						  "more than %d attributes."),
+						line, CONF_XML_ATTRS_MAX));
 			}
 			if (p < limit && p[-1] == '/')
 				depth--;
@@ -156,7 +160,7 @@ static int xml_bounds_check(const char *xml, size_t len, char **ret_error)
 	return 0;
 }
 
-static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
+static int xml_read(const char *xml, xmlDocPtr *ret_doc, long *ret_error_line, char **ret_error)
 {
 	_cleanup_(xmlFreeParserCtxtp) xmlParserCtxtPtr pctxt = NULL;
 	struct xml_errors errs = {};
@@ -168,7 +172,7 @@ static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
 	if (len > CONF_XML_MAX)
 		return error_set(ret_error, -EINVAL,
 			_("The XML document is larger than %d bytes; shorten it."), CONF_XML_MAX);
-	if (xml_bounds_check(xml, len, ret_error) < 0)
+	if (xml_bounds_check(xml, len, ret_error_line, ret_error) < 0)
 		return -EINVAL;
 	pctxt = xmlNewParserCtxt();
 	if (!pctxt)
@@ -180,18 +184,19 @@ static int xml_read(const char *xml, xmlDocPtr *ret_doc, char **ret_error)
 	xmlSetStructuredErrorFunc(old_ctx, old_fn);
 	if (!doc || !pctxt->wellFormed) {
 		xmlFreeDoc(doc);
-		return error_set(ret_error, -EINVAL,
+		return xml_error_line(ret_error_line, errs.line, error_set(ret_error, -EINVAL,
 			_("The XML is not well-formed at line %ld: %s."), errs.line,
-			errs.set ? errs.message : _("no document element"));
+			errs.set ? errs.message : _("no document element")));
 	}
 	if (doc->intSubset || doc->extSubset) {
 		long line = doc->intSubset ? xmlGetLineNo((xmlNodePtr)doc->intSubset) : 1;
 
 		xmlFreeDoc(doc);
-		return error_set(ret_error, -EINVAL,
+		line = line > 0 ? line : 1;
+		return xml_error_line(ret_error_line, line, error_set(ret_error, -EINVAL,
 			_("The XML has a DOCTYPE at line %ld; remove it, DTDs and entities "
 			  "are not accepted."),
-			line > 0 ? line : 1);
+			line));
 	}
 	*ret_doc = doc;
 	return 0;
@@ -351,19 +356,21 @@ static int schema_get(const char *schema, const struct schema_entry **ret, char 
 	return 0;
 }
 
-static int xml_check_unknown(xmlDocPtr doc, const struct schema_entry *sc, char **ret_error)
+static int xml_check_unknown(xmlDocPtr doc, const struct schema_entry *sc, long *ret_error_line,
+			     char **ret_error)
 {
 	xmlNodePtr bad = find_unknown_element(xmlDocGetRootElement(doc), &sc->names, 0);
 
 	if (bad)
-		return error_set(ret_error, -EINVAL,
+		return xml_error_line(ret_error_line, xmlGetLineNo(bad), error_set(ret_error, -EINVAL,
 			_("The element <%s> at line %ld is not supported by mvirt; remove "
 			  "it."),
-			(const char *)bad->name, xmlGetLineNo(bad));
+			(const char *)bad->name, xmlGetLineNo(bad)));
 	return 0;
 }
 
-static int xml_relaxng_validate(xmlDocPtr doc, const char *schema, char **ret_error)
+static int xml_relaxng_validate(xmlDocPtr doc, const char *schema, long *ret_error_line,
+				char **ret_error)
 {
 	_cleanup_(xmlRelaxNGFreeValidCtxtp) xmlRelaxNGValidCtxtPtr vc = NULL;
 	const struct schema_entry *sc;
@@ -379,6 +386,7 @@ static int xml_relaxng_validate(xmlDocPtr doc, const char *schema, char **ret_er
 	xmlRelaxNGSetValidStructuredErrors(vc, xml_errors_capture, &errs);
 	if (xmlRelaxNGValidateDoc(vc, doc) == 0)
 		return 0;
+	xml_error_line(ret_error_line, errs.line, 0);
 	if (errs.element[0])
 		return error_set(ret_error, -EINVAL,
 			_("The XML does not match %s at line %ld, element <%s>: %s."), schema,
@@ -392,7 +400,7 @@ static int xml_relaxng_validate(xmlDocPtr doc, const char *schema, char **ret_er
  * names neither the device nor its line. Validating each <disk> and <interface> on its own
  * against device.rng finds the precise complaint; r and the first sentence stay otherwise.
  */
-static int xml_explain_devices(xmlDocPtr doc, int r, char **ret_error)
+static int xml_explain_devices(xmlDocPtr doc, int r, long *ret_error_line, char **ret_error)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc), devices, n;
 
@@ -411,14 +419,15 @@ static int xml_explain_devices(xmlDocPtr doc, int r, char **ret_error)
 		if (!copy)
 			return -ENOMEM;
 		xmlDocSetRootElement(one, copy);
-		if (xml_relaxng_validate(one, "device.rng", ret_error) < 0)
+		if (xml_relaxng_validate(one, "device.rng", ret_error_line, ret_error) < 0)
 			return r;
 	}
 	return r;
 }
 
 /* Under schema_lock: unknown elements first (a clearer sentence), then RelaxNG. */
-static int xml_validate_locked(xmlDocPtr doc, const char *schema, char **ret_error)
+static int xml_validate_locked(xmlDocPtr doc, const char *schema, long *ret_error_line,
+			       char **ret_error)
 {
 	const struct schema_entry *sc;
 	int r;
@@ -426,49 +435,44 @@ static int xml_validate_locked(xmlDocPtr doc, const char *schema, char **ret_err
 	r = schema_get(schema, &sc, ret_error);
 	if (r < 0)
 		return r;
-	r = xml_check_unknown(doc, sc, ret_error);
+	r = xml_check_unknown(doc, sc, ret_error_line, ret_error);
 	if (r < 0)
 		return r;
-	r = xml_relaxng_validate(doc, schema, ret_error);
+	r = xml_relaxng_validate(doc, schema, ret_error_line, ret_error);
 	if (r == -EINVAL && ret_error) {
 		/* A value the schema lists the choices for: name it, its line and the choices. */
 		char *why = NULL;
 
-		if (xml_explain_values(doc, conf_schema_dir(), schema, &why) < 0) {
+		if (xml_explain_values(doc, conf_schema_dir(), schema, ret_error_line, &why) < 0) {
 			free(*ret_error);
 			*ret_error = why;
 			return r;
 		}
 	}
 	if (r == -EINVAL && streq(schema, "domain.rng"))
-		r = xml_explain_devices(doc, r, ret_error);
+		r = xml_explain_devices(doc, r, ret_error_line, ret_error);
 	return r;
 }
 
 int xml_parse_validated(const char *xml, const char *schema, xmlDocPtr *ret_doc,
-			char **ret_error)
+			long *ret_error_line, char **ret_error)
 {
 	_cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
 	int r;
 
 	if (!xml)
 		return error_set(ret_error, -EINVAL, _("The XML document is empty."));
-	r = xml_read(xml, &doc, ret_error);
+	r = xml_read(xml, &doc, ret_error_line, ret_error);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&schema_lock);
-	r = xml_validate_locked(doc, schema, ret_error);
+	r = xml_validate_locked(doc, schema, ret_error_line, ret_error);
 	pthread_mutex_unlock(&schema_lock);
 	if (r < 0)
 		return r;
 	if (ret_doc)
 		*ret_doc = TAKE_PTR(doc);
 	return 0;
-}
-
-int conf_validate_xml(const char *xml, const char *schema, char **ret_error)
-{
-	return xml_parse_validated(xml, schema, NULL, ret_error);
 }
 
 char *xml_string(xmlXPathContextPtr ctxt, xmlNodePtr node, const char *expr)

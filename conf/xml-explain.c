@@ -19,6 +19,7 @@
 #include "i18n.h"
 #include "util.h"
 #include "xml-explain.h"
+#include "xml-util.h"
 
 #define EXPLAIN_FILES_MAX 4    /* domain.rng and what it includes */
 #define EXPLAIN_REF_DEPTH 4    /* <define>s followed through <ref>s */
@@ -187,7 +188,7 @@ static bool element_known(const struct rng_set *set, const char *elem)
 }
 
 int xml_explain_values(xmlDocPtr doc, const char *schema_dir, const char *schema,
-		       char **ret_error)
+		       long *ret_error_line, char **ret_error)
 {
 	struct rng_set set = {};
 	int r = 0;
@@ -216,6 +217,7 @@ int xml_explain_values(xmlDocPtr doc, const char *schema_dir, const char *schema
 					  "mvirt supports %s."),
 					value ? (const char *)value : "", (const char *)n->name,
 					(const char *)at->name, xmlGetLineNo(n), a.list);
+			xml_error_line(ret_error_line, r < 0 ? xmlGetLineNo(n) : 0, r);
 			xmlFree(value);
 		}
 	rng_set_free(&set);

@@ -153,35 +153,37 @@ static int parse_os(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_
 }
 
 static int parse_device(xmlXPathContextPtr ctxt, xmlNodePtr node, struct domain_def *def,
-			char **ret_error)
+			long *ret_error_line, char **ret_error)
 {
 	const char *name = (const char *)node->name;
+	long line = xmlGetLineNo(node);
 
 	if (streq(name, "disk")) {
 		if (def->n_disks >= DOMAIN_DISKS_MAX)
-			return error_set(ret_error, -EINVAL,
+			return xml_error_line(ret_error_line, line, error_set(ret_error, -EINVAL,
 				_("The disk at line %ld is one too many; a domain has at "
 				  "most %d disks."),
-				xmlGetLineNo(node), DOMAIN_DISKS_MAX);
+				line, DOMAIN_DISKS_MAX));
 		return disk_def_parse_node(ctxt, node, &def->disks[def->n_disks++], ret_error);
 	}
 	if (streq(name, "interface")) {
 		if (def->n_nets >= DOMAIN_NICS_MAX)
-			return error_set(ret_error, -EINVAL,
+			return xml_error_line(ret_error_line, line, error_set(ret_error, -EINVAL,
 				_("The interface at line %ld is one too many; a domain "
 				  "has at most %d interfaces."),
-				xmlGetLineNo(node), DOMAIN_NICS_MAX);
+				line, DOMAIN_NICS_MAX));
 		return net_def_parse_node(ctxt, node, &def->nets[def->n_nets++], ret_error);
 	}
 	if (def->n_chrs >= DOMAIN_CHRS_MAX)
-		return error_set(ret_error, -EINVAL,
+		return xml_error_line(ret_error_line, line, error_set(ret_error, -EINVAL,
 			_("The <%s> at line %ld is one too many; a domain has one serial "
 			  "port and one console."),
-			name, xmlGetLineNo(node));
+			name, line));
 	return chr_def_parse_node(ctxt, node, &def->chrs[def->n_chrs++], ret_error);
 }
 
-static int parse_devices(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_error)
+static int parse_devices(xmlXPathContextPtr ctxt, struct domain_def *def, long *ret_error_line,
+			 char **ret_error)
 {
 	_cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr obj = NULL;
 
@@ -193,7 +195,8 @@ static int parse_devices(xmlXPathContextPtr ctxt, struct domain_def *def, char *
 	if (!obj)
 		return -ENOMEM;
 	for (int i = 0; obj->nodesetval && i < obj->nodesetval->nodeNr; i++) {
-		int r = parse_device(ctxt, obj->nodesetval->nodeTab[i], def, ret_error);
+		int r = parse_device(ctxt, obj->nodesetval->nodeTab[i], def, ret_error_line,
+				     ret_error);
 
 		if (r < 0)
 			return r;
@@ -201,14 +204,15 @@ static int parse_devices(xmlXPathContextPtr ctxt, struct domain_def *def, char *
 	return 0;
 }
 
-int domain_def_parse(const char *xml, struct domain_def **ret, char **ret_error)
+int domain_def_parse_at(const char *xml, struct domain_def **ret, long *ret_error_line,
+			char **ret_error)
 {
 	_cleanup_(xmlFreeDocp) xmlDocPtr doc = NULL;
 	_cleanup_(xmlXPathFreeContextp) xmlXPathContextPtr ctxt = NULL;
 	_cleanup_domain_def_ struct domain_def *def = NULL;
 	int r;
 
-	r = xml_parse_validated(xml, "domain.rng", &doc, ret_error);
+	r = xml_parse_validated(xml, "domain.rng", &doc, ret_error_line, ret_error);
 	if (r < 0)
 		return r;
 	ctxt = xmlXPathNewContext(doc);
@@ -217,10 +221,15 @@ int domain_def_parse(const char *xml, struct domain_def **ret, char **ret_error)
 		return -ENOMEM;
 	if ((r = parse_identity(ctxt, def, ret_error)) < 0 ||
 	    (r = parse_os(ctxt, def, ret_error)) < 0 ||
-	    (r = parse_devices(ctxt, def, ret_error)) < 0)
+	    (r = parse_devices(ctxt, def, ret_error_line, ret_error)) < 0)
 		return r;
 	*ret = TAKE_PTR(def);
 	return 0;
+}
+
+int domain_def_parse(const char *xml, struct domain_def **ret, char **ret_error)
+{
+	return domain_def_parse_at(xml, ret, NULL, ret_error);
 }
 
 int domain_def_from_xml(const char *xml, struct domain_def **ret, char **ret_error)

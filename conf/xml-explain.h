@@ -1,8 +1,7 @@
 /*
  * Explaining why an XML document does not match a schema, in terms of the document: libxml2's
  * RelaxNG says "Element target failed to validate attributes", which names neither the value
- * at fault nor what would do. Shared by mvirtd (conf/) and mvirtctl (client/validate.c), so
- * that both say the same sentence. Only called after RelaxNG refused the document.
+ * at fault nor what would do. Only called after RelaxNG refused the document.
  */
 #pragma once
 
@@ -13,8 +12,8 @@
  * (with its includes) does not declare for its element, or whose value the schema restricts
  * to a list of <value>s that does not hold it: -EINVAL with a sentence naming the attribute
  * (and value), the element, the line and the values mvirt supports (malloc'd into
- * *ret_error). 0 when there is none, or when the schema cannot be read (the caller then
- * gives its generic sentence).
+ * *ret_error), and that line in *ret_error_line (may be NULL). 0 when there is none, or when
+ * the schema cannot be read (the caller then gives its generic sentence).
  */
 int xml_explain_values(xmlDocPtr doc, const char *schema_dir, const char *schema,
-		       char **ret_error);
+		       long *ret_error_line, char **ret_error);
