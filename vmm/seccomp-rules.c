@@ -18,7 +18,6 @@
 /* TUN ioctls, spelled out so this file does not need <linux/if_tun.h>'s struct types. */
 #define TUNSETIFF_NR _IOW('T', 202, int)
 #define TUNSETVNETHDRSZ_NR _IOW('T', 216, int)
-#define TUNSETOFFLOAD_NR _IOW('T', 208, unsigned int)
 #define TUNGETIFF_NR _IOR('T', 210, unsigned int)
 
 /*
@@ -48,8 +47,6 @@ struct seccomp_rule {
 	CALL(rt_sigreturn),   /* returning from the vCPU kick signal handler */                   \
 	CALL(rt_sigprocmask), /* pthread and signal masking */                                    \
 	CALL(clock_gettime),  /* event timestamps when the vDSO falls back */                     \
-	CALL(clock_nanosleep), /* short waits in the vCPU pause path */                           \
-	CALL(sched_yield),    /* spin-wait back-off */                                            \
 	CALL(getpid),         /* log lines */                                                     \
 	CALL(gettid),         /* log lines */                                                     \
 	CALL(tgkill),         /* kicking a vCPU thread out of KVM_RUN */                          \
@@ -98,7 +95,6 @@ static const struct seccomp_rule main_rules[] = {
 	CALL(sendmsg),         /* QMP replies and events */
 	CALL(sendto),          /* the same */
 	CALL(recvfrom),        /* console input from a socket */
-	CALL(shutdown),        /* closing a QMP client */
 	CALL(readv),           /* TAP receive */
 	CALL(pread64),         /* virtio-blk reads */
 	CALL(pwrite64),        /* virtio-blk writes */
@@ -110,7 +106,6 @@ static const struct seccomp_rule main_rules[] = {
 	CALL(fstat),           /* an image's size */
 	CALL(newfstatat),      /* the same, and the root image's inode */
 	CALL(statx),           /* the same, through newer glibc */
-	CALL(lseek),           /* an image's size on block devices */
 	CALL(eventfd2),        /* ioeventfd and irqfd of a re-initialized queue */
 	CALL(unlink),          /* removing the QMP socket and pidfile on exit */
 	CALL(unlinkat),        /* the same */
@@ -129,10 +124,8 @@ static const struct seccomp_rule main_rules[] = {
 	IOCTL(TUNSETIFF_NR),   /* netdev_add ifname=: attaching to a TAP */
 	IOCTL(TUNGETIFF_NR),   /* checking a TAP passed with getfd */
 	IOCTL(TUNSETVNETHDRSZ_NR), /* virtio-net's 12-byte header */
-	IOCTL(TUNSETOFFLOAD_NR), /* offloads the guest negotiated */
 	IOCTL(FIONBIO),        /* non-blocking TAP and sockets */
 	IOCTL(BLKGETSIZE64),   /* the size of a block-device backend */
-	IOCTL(BLKSSZGET),      /* its logical block size, for O_DIRECT */
 };
 
 static const struct {
