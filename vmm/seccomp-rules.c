@@ -20,18 +20,7 @@
 #define TUNSETVNETHDRSZ_NR _IOW('T', 216, int)
 #define TUNGETIFF_NR _IOR('T', 210, unsigned int)
 
-/*
- * One rule: a system call, and for ioctl, fcntl and socket the one value of
- * one argument it allows (the request, the command, the address family).
- * value == ANY_ARG allows every call.
- */
-#define ANY_ARG ((unsigned long)-1)
-struct seccomp_rule {
-	int nr;
-	unsigned arg;
-	unsigned long value;
-};
-#define CALL(name) { SCMP_SYS(name), 0, ANY_ARG }
+#define CALL(name) { SCMP_SYS(name), 0, SECCOMP_ANY_ARG }
 #define IOCTL(req) { SCMP_SYS(ioctl), 1, (unsigned long)(req) }
 #define FCNTL(cmd) { SCMP_SYS(fcntl), 1, (unsigned long)(cmd) }
 #define SOCKET(domain) { SCMP_SYS(socket), 0, (unsigned long)(domain) }
@@ -141,6 +130,14 @@ unsigned seccomp_rule_count(enum seccomp_thread kind)
 	return kind < _SECCOMP_THREAD_MAX ? rule_tables[kind].count : 0;
 }
 
+const struct seccomp_rule *seccomp_rules(enum seccomp_thread kind, unsigned *ret_count)
+{
+	if (kind >= _SECCOMP_THREAD_MAX)
+		return NULL;
+	*ret_count = rule_tables[kind].count;
+	return rule_tables[kind].rules;
+}
+
 static void seccomp_releasep(scmp_filter_ctx *ctx)
 {
 	if (*ctx)
@@ -149,7 +146,7 @@ static void seccomp_releasep(scmp_filter_ctx *ctx)
 
 static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *rule)
 {
-	if (rule->value == ANY_ARG)
+	if (rule->value == SECCOMP_ANY_ARG)
 		return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 0);
 	return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 1,
 		SCMP_CMP64(rule->arg, SCMP_CMP_EQ, rule->value));
