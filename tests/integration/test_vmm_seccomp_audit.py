@@ -30,34 +30,18 @@ KVM_RUN = 0xae80
 
 # Rules kept although the session does not reach their path: (kind, call, value) -> why.
 # value is the allowed argument (the ioctl request, the fcntl command), or None.
-LIBC = "made by glibc itself (malloc, thread start and exit, vDSO fallback, interrupted "\
-       "sleeps), when and on which thread depends on timing and the glibc version"
-IO_PATH = "blk and net queues are served by the loop thread through ioeventfd, or on the "\
-          "vCPU thread's MMIO exit without it (virtio-mmio.c): a run sees one of the two"
-UNCLASSIFIED = "not seen in the session and not yet traced to a caller: a candidate for removal"
+LIBC = "made by glibc itself (malloc, thread start and exit, pthread_kill and abort, vDSO "\
+       "fallback, interrupted sleeps): when, and on which thread, depends on timing"
+OTHER_LIBC = "what glibc calls instead on another architecture or glibc version"
 KEPT = {
     **{("main", c, None): LIBC for c in ("brk", "mmap", "madvise", "mprotect", "rt_sigreturn",
-                                         "clock_gettime", "gettid", "exit", "restart_syscall",
-                                         "epoll_pwait", "fstat", "statx")},
+                                         "clock_gettime", "exit", "restart_syscall")},
     **{("vcpu", c, None): LIBC for c in ("brk", "mmap", "munmap", "madvise", "mprotect",
                                          "futex", "rt_sigreturn", "rt_sigprocmask",
-                                         "clock_gettime", "exit_group", "exit",
-                                         "restart_syscall")},
-    **{(k, c, None): IO_PATH for k in ("main", "vcpu")
-       for c in ("preadv", "pwritev", "fdatasync", "readv")},
-    ("vcpu", "getpid", None): "log lines from a vCPU thread: an emulation failure",
-    ("vcpu", "gettid", None): "the same",
-    ("vcpu", "writev", None): "the same",
-    ("vcpu", "close", None): "the same, closing a failed thread's resources",
-    ("vcpu", "read", None): UNCLASSIFIED,
-    ("vcpu", "tgkill", None): UNCLASSIFIED,
-    ("main", "unlinkat", None): "removing the pidfile (-pidfile); the session has none",
-    ("main", "rt_sigaction", None): "restoring default signal handling on a signal exit",
+                                         "clock_gettime", "getpid", "tgkill", "exit_group",
+                                         "exit", "restart_syscall")},
+    **{("main", c, None): OTHER_LIBC for c in ("epoll_pwait", "fstat", "statx", "unlinkat")},
     ("main", "getsockopt", 0x11): "SO_PEERCRED: a QMP client taking the last slot",
-    ("main", "eventfd2", None): "ioeventfd and irqfd of a queue re-initialized by a guest "
-                                "driver reset; the probe does not reset a device",
-    ("main", "ioctl", 0x4040ae79): "KVM_IOEVENTFD: the same",
-    ("main", "ioctl", 0x4020ae76): "KVM_IRQFD: the same",
     ("main", "ioctl", 0x80081272): "BLKGETSIZE64: a block-device backend's size; the "
                                    "session's disks are files (a block device needs a loop "
                                    "device, which a test must not take from the host)",
@@ -66,18 +50,6 @@ KEPT = {
     ("vcpu", "ioctl", 0x4008ae61): "KVM_IRQ_LINE from an MMIO exit: a device without irqfd",
     ("vcpu", "ioctl", 0x8090ae81): "KVM_GET_REGS: the register dump of an emulation failure",
     ("vcpu", "ioctl", 0x8138ae83): "KVM_GET_SREGS: the same",
-    ("main", "sendmsg", None): UNCLASSIFIED,
-    ("main", "recvfrom", None): UNCLASSIFIED,
-    ("main", "pread64", None): UNCLASSIFIED,
-    ("main", "pwrite64", None): UNCLASSIFIED,
-    ("main", "fsync", None): UNCLASSIFIED,
-    ("main", "fcntl", 0x1): UNCLASSIFIED + " (F_GETFD; recvmsg takes MSG_CMSG_CLOEXEC)",
-    ("main", "fcntl", 0x2): UNCLASSIFIED + " (F_SETFD)",
-    ("main", "ioctl", 0x5421): UNCLASSIFIED + " (FIONBIO; fd_set_nonblock uses fcntl)",
-    ("vcpu", "sendmsg", None): UNCLASSIFIED + " (serial.c writes with write())",
-    ("vcpu", "sendto", None): UNCLASSIFIED + " (the same)",
-    ("vcpu", "pread64", None): UNCLASSIFIED + " (virtio-blk.c calls preadv)",
-    ("vcpu", "pwrite64", None): UNCLASSIFIED + " (virtio-blk.c calls pwritev)",
 }
 
 # strace -f: "TID call(args) = result", or "TID call(args <unfinished ...>" whose
