@@ -1,5 +1,5 @@
 /*
- * System call allowlists for mvirt-vmm (issue 9), one per kind of thread, in
+ * System call allowlists for mvirt-vmm, one per kind of thread, in
  * the manner of Firecracker: a guest that takes over a device model can only
  * make the calls on these lists; any other call kills the whole process with
  * SIGSYS, which the daemon records as a seccomp violation.
