@@ -47,7 +47,8 @@
  * thread, so that the sanitizer build runs under the same filters. */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZER_RULES , \
-	CALL(sigaltstack)     /* ASan's handler stack, set up and torn down per thread */
+	CALL(sigaltstack),    /* ASan's handler stack, set up and torn down per thread */ \
+	CALL(gettid)          /* ASan's runtime finding the current thread, at exit too */
 #else
 #define SANITIZER_RULES
 #endif
