@@ -59,6 +59,7 @@ static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_IRQ_LINE),   /* raising a device interrupt without irqfd */
 	IOCTL(KVM_GET_REGS),   /* register dumps on an emulation failure */
 	IOCTL(KVM_GET_SREGS),  /* the same */
+	IOCTL(KVM_TRANSLATE),  /* the same: where rip is, for the code bytes it shows */
 	/* virtio-blk serves its queue on the QueueNotify exit (serve_on_exit). */
 	CALL(preadv),          /* virtio-blk reads */
 	CALL(pwritev),         /* virtio-blk writes */

@@ -51,6 +51,7 @@ KEPT = {
     ("vcpu", "ioctl", 0x4008ae61): "KVM_IRQ_LINE from an MMIO exit: a device without irqfd",
     ("vcpu", "ioctl", 0x8090ae81): "KVM_GET_REGS: the register dump of an emulation failure",
     ("vcpu", "ioctl", 0x8138ae83): "KVM_GET_SREGS: the same",
+    ("vcpu", "ioctl", 0xc018ae85): "KVM_TRANSLATE: the same",
 }
 # Rules only a ./configure --enable-sanitizers build has (SANITIZER_RULES): the ASan
 # runtime's own calls, made when threads start and end.
