@@ -184,9 +184,11 @@ static int xml_read(const char *xml, xmlDocPtr *ret_doc, long *ret_error_line, c
 	xmlSetStructuredErrorFunc(old_ctx, old_fn);
 	if (!doc || !pctxt->wellFormed) {
 		xmlFreeDoc(doc);
+		if (!errs.set)
+			return error_set(ret_error, -EINVAL,
+				_("The XML has no document element; give one root element."));
 		return xml_error_line(ret_error_line, errs.line, error_set(ret_error, -EINVAL,
-			_("The XML is not well-formed at line %ld: %s."), errs.line,
-			errs.set ? errs.message : _("no document element")));
+			_("The XML is not well-formed at line %ld: %s."), errs.line, errs.message));
 	}
 	if (doc->intSubset || doc->extSubset) {
 		long line = doc->intSubset ? xmlGetLineNo((xmlNodePtr)doc->intSubset) : 1;

@@ -222,8 +222,12 @@ static int bus_claim_name(DBusConnection *conn)
 	r = dbus_bus_request_name(conn, MVIRT_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &e);
 	if (r == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
 		return 0;
-	log_error(_("Cannot own the bus name %s (%s): is another mvirtd running?"), MVIRT_BUS_NAME,
-		  dbus_error_is_set(&e) ? e.message : _("it is taken"));
+	if (dbus_error_is_set(&e))
+		log_error(_("Cannot own the bus name %s (%s): is another mvirtd running?"),
+			  MVIRT_BUS_NAME, e.message);
+	else
+		log_error(_("Cannot own the bus name %s: another program holds it; is another "
+			    "mvirtd running?"), MVIRT_BUS_NAME);
 	dbus_error_free(&e);
 	return -EEXIST;
 }

@@ -18,26 +18,14 @@
 /* TUN ioctls, spelled out so this file does not need <linux/if_tun.h>'s struct types. */
 #define TUNSETIFF_NR _IOW('T', 202, int)
 #define TUNSETVNETHDRSZ_NR _IOW('T', 216, int)
-#define TUNSETOFFLOAD_NR _IOW('T', 208, unsigned int)
 #define TUNGETIFF_NR _IOR('T', 210, unsigned int)
 
-/*
- * One rule: a system call, and for ioctl, fcntl and socket the one value of
- * one argument it allows (the request, the command, the address family).
- * value == ANY_ARG allows every call.
- */
-#define ANY_ARG ((unsigned long)-1)
-struct seccomp_rule {
-	int nr;
-	unsigned arg;
-	unsigned long value;
-};
-#define CALL(name) { SCMP_SYS(name), 0, ANY_ARG }
+#define CALL(name) { SCMP_SYS(name), 0, SECCOMP_ANY_ARG }
 #define IOCTL(req) { SCMP_SYS(ioctl), 1, (unsigned long)(req) }
 #define FCNTL(cmd) { SCMP_SYS(fcntl), 1, (unsigned long)(cmd) }
 #define SOCKET(domain) { SCMP_SYS(socket), 0, (unsigned long)(domain) }
 
-/* Calls every thread makes through libc: memory, locks, signals, time, exit. */
+/* Calls every thread makes, mostly through libc: memory, locks, signals, time, logging, exit. */
 #define COMMON_RULES                                                                              \
 	CALL(brk),            /* malloc growing the heap */                                       \
 	CALL(mmap),           /* malloc's large blocks and thread arenas */                       \
@@ -48,15 +36,9 @@ struct seccomp_rule {
 	CALL(rt_sigreturn),   /* returning from the vCPU kick signal handler */                   \
 	CALL(rt_sigprocmask), /* pthread and signal masking */                                    \
 	CALL(clock_gettime),  /* event timestamps when the vDSO falls back */                     \
-	CALL(clock_nanosleep), /* short waits in the vCPU pause path */                           \
-	CALL(sched_yield),    /* spin-wait back-off */                                            \
-	CALL(getpid),         /* log lines */                                                     \
-	CALL(gettid),         /* log lines */                                                     \
-	CALL(tgkill),         /* kicking a vCPU thread out of KVM_RUN */                          \
-	CALL(write),          /* console, log, eventfds (irqfd, wake-ups) */                      \
-	CALL(writev),         /* log lines */                                                     \
-	CALL(read),           /* eventfds, TAP, console input */                                  \
-	CALL(close),          /* backends closed on device_del */                                 \
+	CALL(getpid),         /* pthread_kill(), with tgkill */                                   \
+	CALL(tgkill),         /* kicking a vCPU thread out of KVM_RUN; abort() on any thread */   \
+	CALL(write),          /* log lines, console output, eventfds (irqfd, loop wake-ups) */    \
 	CALL(exit),           /* a thread ending */                                               \
 	CALL(exit_group),     /* the VMM ending */                                                \
 	CALL(restart_syscall) /* an interrupted sleep resuming */ SANITIZER_RULES
@@ -65,7 +47,8 @@ struct seccomp_rule {
  * thread, so that the sanitizer build runs under the same filters. */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZER_RULES , \
-	CALL(sigaltstack)     /* ASan's handler stack, set up and torn down per thread */
+	CALL(sigaltstack),    /* ASan's handler stack, set up and torn down per thread */ \
+	CALL(gettid)          /* ASan's runtime finding the current thread, at exit too */
 #else
 #define SANITIZER_RULES
 #endif
@@ -76,63 +59,44 @@ static const struct seccomp_rule vcpu_rules[] = {
 	IOCTL(KVM_IRQ_LINE),   /* raising a device interrupt without irqfd */
 	IOCTL(KVM_GET_REGS),   /* register dumps on an emulation failure */
 	IOCTL(KVM_GET_SREGS),  /* the same */
-	CALL(sendmsg),         /* console output to a connected unix-socket client */
-	CALL(sendto),          /* the same, without ancillary data */
-	CALL(pwrite64),        /* a blk queue served on an MMIO exit (no ioeventfd) */
-	CALL(pread64),         /* the same */
-	CALL(preadv),          /* the same, scatter-gather */
-	CALL(pwritev),         /* the same */
-	CALL(fdatasync),       /* VIRTIO_BLK_T_FLUSH on an MMIO exit */
-	CALL(readv),           /* TAP receive on an MMIO exit */
+	IOCTL(KVM_TRANSLATE),  /* the same: where rip is, for the code bytes it shows */
+	/* virtio-blk serves its queue on the QueueNotify exit (serve_on_exit). */
+	CALL(preadv),          /* virtio-blk reads */
+	CALL(pwritev),         /* virtio-blk writes */
+	CALL(fdatasync),       /* VIRTIO_BLK_T_FLUSH */
 	/* No epoll_ctl: a vCPU hands watch changes to the loop thread (eventloop.h). */
 };
 
 static const struct seccomp_rule main_rules[] = {
 	COMMON_RULES,
 	CALL(epoll_wait),      /* the event loop */
-	CALL(epoll_pwait),     /* the same, through newer glibc */
-	CALL(epoll_ctl),       /* adding and removing QMP clients, TAPs, ioeventfds */
+	CALL(epoll_pwait),     /* the same, where glibc has no epoll_wait(2) (arm64) */
+	CALL(epoll_ctl),       /* adding and removing QMP clients, console clients, TAPs */
+	CALL(read),            /* eventfds, the signalfd, the QMP timerfd, console input */
+	CALL(readv),           /* TAP receive */
+	CALL(writev),          /* TAP transmit */
+	CALL(close),           /* backends closed on device_del, clients that leave */
 	CALL(accept4),         /* QMP and console clients */
 	{ SCMP_SYS(getsockopt), 2, SO_PEERCRED }, /* who a QMP client is: the last slot */
 	CALL(recvmsg),         /* QMP requests, with SCM_RIGHTS for getfd */
-	CALL(sendmsg),         /* QMP replies and events */
-	CALL(sendto),          /* the same */
-	CALL(recvfrom),        /* console input from a socket */
-	CALL(shutdown),        /* closing a QMP client */
-	CALL(readv),           /* TAP receive */
-	CALL(pread64),         /* virtio-blk reads */
-	CALL(pwrite64),        /* virtio-blk writes */
-	CALL(preadv),          /* virtio-blk scatter-gather reads */
-	CALL(pwritev),         /* virtio-blk scatter-gather writes */
-	CALL(fdatasync),       /* VIRTIO_BLK_T_FLUSH */
-	CALL(fsync),           /* the same, on a file opened without O_DIRECT */
+	CALL(sendto),          /* QMP replies and events: send() */
 	CALL(openat),          /* blockdev-add opening an image, netdev_add opening /dev/net/tun */
-	CALL(fstat),           /* an image's size */
-	CALL(newfstatat),      /* the same, and the root image's inode */
-	CALL(statx),           /* the same, through newer glibc */
-	CALL(lseek),           /* an image's size on block devices */
-	CALL(eventfd2),        /* ioeventfd and irqfd of a re-initialized queue */
+	CALL(newfstatat),      /* an image's size: fstat() */
+	CALL(fstat),           /* the same, through older glibc */
+	CALL(statx),           /* the same, through glibc on architectures without newfstatat */
 	CALL(unlink),          /* removing the QMP socket and pidfile on exit */
-	CALL(unlinkat),        /* the same */
-	CALL(rt_sigaction),    /* restoring default signal handling on exit */
-	CALL(getrandom),       /* glibc's malloc hardening */
-	FCNTL(F_GETFL),        /* making accepted sockets non-blocking */
+	CALL(unlinkat),        /* the same, where glibc has no unlink(2) (arm64) */
+	CALL(getrandom),       /* glibc's malloc setting up a new arena */
+	FCNTL(F_GETFL),        /* making accepted sockets and TAPs non-blocking */
 	FCNTL(F_SETFL),        /* the same */
-	FCNTL(F_GETFD),        /* marking received fds close-on-exec */
-	FCNTL(F_SETFD),        /* the same */
 	FCNTL(F_DUPFD_CLOEXEC), /* keeping a getfd fd */
-	IOCTL(KVM_IOEVENTFD),  /* (un)registering queue notifications on driver reset */
-	IOCTL(KVM_IRQFD),      /* the same for interrupts */
 	IOCTL(KVM_IRQ_LINE),   /* interrupts where irqfd is not used */
 	SOCKET(AF_UNIX),       /* if_nametoindex(): netdev_add checks that the TAP exists */
 	IOCTL(SIOCGIFINDEX),   /* the same */
 	IOCTL(TUNSETIFF_NR),   /* netdev_add ifname=: attaching to a TAP */
 	IOCTL(TUNGETIFF_NR),   /* checking a TAP passed with getfd */
 	IOCTL(TUNSETVNETHDRSZ_NR), /* virtio-net's 12-byte header */
-	IOCTL(TUNSETOFFLOAD_NR), /* offloads the guest negotiated */
-	IOCTL(FIONBIO),        /* non-blocking TAP and sockets */
 	IOCTL(BLKGETSIZE64),   /* the size of a block-device backend */
-	IOCTL(BLKSSZGET),      /* its logical block size, for O_DIRECT */
 };
 
 static const struct {
@@ -148,6 +112,14 @@ unsigned seccomp_rule_count(enum seccomp_thread kind)
 	return kind < _SECCOMP_THREAD_MAX ? rule_tables[kind].count : 0;
 }
 
+const struct seccomp_rule *seccomp_rules(enum seccomp_thread kind, unsigned *ret_count)
+{
+	if (kind >= _SECCOMP_THREAD_MAX)
+		return NULL;
+	*ret_count = rule_tables[kind].count;
+	return rule_tables[kind].rules;
+}
+
 static void seccomp_releasep(scmp_filter_ctx *ctx)
 {
 	if (*ctx)
@@ -156,7 +128,7 @@ static void seccomp_releasep(scmp_filter_ctx *ctx)
 
 static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *rule)
 {
-	if (rule->value == ANY_ARG)
+	if (rule->value == SECCOMP_ANY_ARG)
 		return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 0);
 	return seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, rule->nr, 1,
 		SCMP_CMP64(rule->arg, SCMP_CMP_EQ, rule->value));

@@ -1,5 +1,5 @@
 /*
- * System call allowlists for mvirt-vmm (issue 9), one per kind of thread, in
+ * System call allowlists for mvirt-vmm, one per kind of thread, in
  * the manner of Firecracker: a guest that takes over a device model can only
  * make the calls on these lists; any other call kills the whole process with
  * SIGSYS, which the daemon records as a seccomp violation.
@@ -16,8 +16,24 @@ enum seccomp_thread {
 	_SECCOMP_THREAD_MAX,
 };
 
+/*
+ * One rule: a system call, and for ioctl, fcntl, socket and getsockopt the one
+ * value of one argument it allows (the request, the command, the address
+ * family, the option). value == SECCOMP_ANY_ARG allows every call.
+ */
+#define SECCOMP_ANY_ARG ((unsigned long)-1)
+struct seccomp_rule {
+	int nr; /* libseccomp's number for the call, SCMP_SYS() */
+	unsigned arg;
+	unsigned long value;
+};
+
 /* Installs the allowlist for the calling thread; 0 or -errno. */
 int seccomp_install(enum seccomp_thread kind);
 
 /* The number of rules of one kind, for tests and for the "fewer than N calls" claim. */
 unsigned seccomp_rule_count(enum seccomp_thread kind);
+
+/* The rules of one kind as data, for the test that checks each is still used; NULL for an
+ * unknown kind. */
+const struct seccomp_rule *seccomp_rules(enum seccomp_thread kind, unsigned *ret_count);
