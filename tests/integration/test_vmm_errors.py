@@ -98,3 +98,51 @@ def test_acpi_tables_disassemble(workdir):  # noqa: F811
         if sig == "FACP":
             assert "Hardware Reduced (V5) : 1" in dsl
             assert "CMOS RTC Not Present (V5) : 1" in dsl
+
+
+def iasl_disassemble(workdir, name):  # noqa: F811
+    d = subprocess.run([shutil.which("iasl") or "iasl", "-d", name], capture_output=True,
+                       text=True, cwd=workdir, timeout=30)
+    assert d.returncode == 0, d.stdout + d.stderr
+    with open(os.path.join(workdir, name.replace(".dat", ".dsl"))) as f:
+        return f.read()
+
+
+def test_dynamic_model_tables_disassemble(workdir):  # noqa: F811
+    """-machine microvm,hotplug=acpi: no virtio device in the DSDT, a level hot-plug interrupt
+    on the GED whose _EVT loads each slot's block or asks for its device back, the 40 blocks
+    in the XSDT, and each block one LNRO0005 device whose _STA reads the controller."""
+    if not shutil.which("iasl"):
+        pytest.fail("iasl is not installed (Debian package acpica-tools); this test needs it")
+    r = run_vmm("-machine", "microvm,hotplug=acpi", "-dump-acpi", workdir)
+    assert r.returncode == 0, r.stderr
+    dsl = iasl_disassemble(workdir, "DSDT.dat")
+    assert '"LNRO0005"' not in dsl
+    assert "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, )" in dsl
+    assert "0x00000016," in dsl and "0x00000017," in dsl
+    assert "OperationRegion (HPIO, SystemIO, 0x0610, 0x10)" in dsl
+    for n in (0, 39):
+        assert f'LoadTable ("MVHP", "MVIRT ", "MVHP{n:02}  ", "", "", Zero)' in dsl
+        assert f"Notify (\\_SB.HP{n:02}, 0x03)" in dsl
+    assert dsl.count("LoadTable (") == 40
+    xsdt = iasl_disassemble(workdir, "XSDT.dat")
+    assert xsdt.count("ACPI Table Address") == 42
+    # A slot's block is an ordinary definition block under its own signature (so the OS does
+    # not load it at boot); under the SSDT signature iasl disassembles it.
+    with open(os.path.join(workdir, "SSDT.dat"), "rb") as f:
+        block = bytearray(f.read())
+    assert block[:4] == b"MVHP" and sum(block) % 256 == 0
+    block[:4] = b"SSDT"
+    block[9] = (block[9] - sum(b"SSDT") + sum(b"MVHP")) % 256
+    with open(os.path.join(workdir, "SLOT.dat"), "wb") as f:
+        f.write(block)
+    slot = iasl_disassemble(workdir, "SLOT.dat")
+    assert "Device (HP00)" in slot and '"LNRO0005"' in slot
+    assert "Interrupt (ResourceConsumer, Edge, ActiveHigh, Shared, ,, )" in slot
+    assert "Method (_STA, 0, NotSerialized)" in slot and "\\_SB.GED0.HEN0" in slot
+
+
+def test_unknown_hotplug_model_is_named():
+    r = run_vmm("-machine", "microvm,hotplug=pci", "-kernel", "/nonexistent")
+    assert r.returncode != 0
+    assert "'pci'" in r.stderr and "hotplug=acpi" in r.stderr and "hotplug=slots" in r.stderr
