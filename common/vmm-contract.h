@@ -14,6 +14,10 @@
  * slots the guest learns of only when a device is plugged in, so there can be many. */
 #define MVIRT_ACPI_BLK_SLOTS 32
 #define MVIRT_ACPI_NET_SLOTS 8
+/* The models' names, as -machine microvm,hotplug= takes them and <hotplug model=> writes
+ * them. */
+#define MVIRT_HOTPLUG_SLOTS "slots"
+#define MVIRT_HOTPLUG_ACPI "acpi"
 
 /* Longest QMP id (device id, node-name, netdev id) in characters, without the NUL. The
  * daemon uses a device's alias as its id, so no alias may be longer. */

@@ -67,7 +67,8 @@ int disk_def_validate(const struct disk_def *disk, char **ret_error)
 			disk->source);
 	if (disk_target_to_slot(disk->target) < 0)
 		return error_set(ret_error, -EINVAL,
-			_("The disk target %s is not supported; use vda to vdf."), disk->target);
+			_("The disk target %s is not supported; use vda to vdz or vdaa to vdaf."),
+			disk->target);
 	if (disk->driver_type[0] && !streq(disk->driver_type, "raw"))
 		return error_set(ret_error, -EINVAL,
 			_("The disk format %s is not supported; mvirt reads raw images."),
@@ -197,6 +198,30 @@ static int validate_chrs(const struct domain_def *def, char **ret_error)
 	return 0;
 }
 
+/* What the parser refuses line by line, for a definition that did not come from XML. */
+static int validate_counts(const struct domain_def *def, char **ret_error)
+{
+	if (!domain_hotplug_to_string(def->hotplug))
+		return error_set(ret_error, -EINVAL,
+			_("The hot-plug model of domain %s is unknown; use slots or acpi."),
+			def->name);
+	if (def->n_disks <= (size_t)domain_hotplug_disk_slots(def->hotplug) &&
+	    def->n_nets <= (size_t)domain_hotplug_nic_slots(def->hotplug))
+		return 0;
+	if (def->hotplug == DOMAIN_HOTPLUG_SLOTS)
+		return error_set(ret_error, -EINVAL,
+			_("Domain %s has %zu disks and %zu interfaces, more than the %d disks and "
+			  "%d interfaces of the slots hot-plug model; use <hotplug model='acpi'/> "
+			  "for up to %d disks and %d interfaces."),
+			def->name, def->n_disks, def->n_nets, CONF_DISK_SLOTS, CONF_NIC_SLOTS,
+			CONF_DISK_SLOTS_MAX, CONF_NIC_SLOTS_MAX);
+	return error_set(ret_error, -EINVAL,
+		_("Domain %s has %zu disks and %zu interfaces, more than the %d disks and %d "
+		  "interfaces of the acpi hot-plug model."),
+		def->name, def->n_disks, def->n_nets, domain_hotplug_disk_slots(def->hotplug),
+		domain_hotplug_nic_slots(def->hotplug));
+}
+
 int domain_def_validate(const struct domain_def *def, char **ret_error)
 {
 	_cleanup_domain_def_ struct domain_def *rest = NULL;
@@ -204,11 +229,8 @@ int domain_def_validate(const struct domain_def *def, char **ret_error)
 
 	if ((r = validate_identity(def, ret_error)) < 0 || (r = validate_chrs(def, ret_error)) < 0)
 		return r;
-	if (def->n_disks > DOMAIN_DISKS_MAX || def->n_nets > DOMAIN_NICS_MAX)
-		return error_set(ret_error, -EINVAL,
-			_("Domain %s has too many devices; use at most %d disks and %d "
-			  "interfaces."),
-			def->name, DOMAIN_DISKS_MAX, DOMAIN_NICS_MAX);
+	if ((r = validate_counts(def, ret_error)) < 0)
+		return r;
 	/* Rebuild the device list one by one: the attach checks cover uniqueness and the root. */
 	rest = domain_def_copy(def);
 	if (!rest)

@@ -63,19 +63,38 @@ bool disk_def_is_direct(const struct disk_def *disk)
 	return disk->cache == DISK_CACHE_NONE || disk->cache == DISK_CACHE_DIRECTSYNC;
 }
 
+/* The letters after "vd" count in bijective base 26, as Linux's virtio_blk names disks: a..z are
+ * 1..26, aa is 27; the slot is one less. Two letters reach far past CONF_DISK_SLOTS_MAX. */
 int disk_target_to_slot(const char *target)
 {
-	if (!target || strlen(target) != 3 || !startswith(target, "vd") || target[2] < 'a' ||
-	    target[2] >= 'a' + CONF_DISK_SLOTS)
+	const char *letters;
+	size_t n;
+	int slot = 0;
+
+	if (!target || !startswith(target, "vd"))
 		return -EINVAL;
-	return target[2] - 'a';
+	letters = target + 2;
+	n = strlen(letters);
+	if (n < 1 || n > 2)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (letters[i] < 'a' || letters[i] > 'z')
+			return -EINVAL;
+		slot = slot * 26 + (letters[i] - 'a' + 1);
+	}
+	slot--;
+	return slot < CONF_DISK_SLOTS_MAX ? slot : -EINVAL;
 }
 
 int disk_slot_to_target(unsigned slot, char *buf)
 {
-	if (slot >= CONF_DISK_SLOTS)
+	if (slot >= CONF_DISK_SLOTS_MAX)
 		return -EINVAL;
-	snprintf(buf, CONF_DISK_TARGET_MAX + 1, "vd%c", 'a' + slot);
+	if (slot < 26)
+		snprintf(buf, CONF_DISK_TARGET_MAX + 1, "vd%c", 'a' + slot);
+	else
+		snprintf(buf, CONF_DISK_TARGET_MAX + 1, "vd%c%c", 'a' + slot / 26 - 1,
+			 'a' + slot % 26);
 	return 0;
 }
 

@@ -21,7 +21,7 @@
 /* Limits, each counted without the terminating NUL. */
 #define CONF_XML_MAX (1024 * 1024)   /* bytes of one XML document */
 /* Checked on the text before libxml2 sees it (143,243 attributes on one element took libxml2
- * 48 s). A domain with every slot used has about a hundred elements. */
+ * 48 s). A domain with every slot of the acpi model used has about three hundred. */
 #define CONF_XML_ELEMENTS_MAX 4096   /* elements in one document */
 #define CONF_XML_ATTRS_MAX 32        /* attributes on one element */
 #define CONF_XML_DEPTH_MAX 32        /* element nesting */
@@ -30,13 +30,23 @@
 #define CONF_IFNAME_MAX 15           /* a Linux interface name (IFNAMSIZ - 1) */
 #define CONF_ALIAS_MAX 63            /* <alias name=> */
 #define CONF_SERIAL_MAX 20           /* <serial> of a disk: virtio-blk's ID is 20 bytes */
-#define CONF_DISK_TARGET_MAX 7       /* "vda" .. "vdf" */
+#define CONF_DISK_TARGET_MAX 7       /* "vda" .. "vdz", "vdaa" .. "vdaf" */
 #define CONF_SHORT_MAX 31            /* driver names, model types and the like */
-#define CONF_DISK_SLOTS 6            /* vda .. vdf: the VMM's virtio-blk slots */
-#define CONF_NIC_SLOTS 2             /* the VMM's virtio-net slots */
+/* The VMM's virtio-blk and virtio-net slots: CONF_*_SLOTS in the slots hot-plug model (the
+ * default), CONF_*_SLOTS_MAX in the acpi one, the most any domain can have. */
+#define CONF_DISK_SLOTS 6            /* vda .. vdf */
+#define CONF_NIC_SLOTS 2
+#define CONF_DISK_SLOTS_MAX 32       /* vda .. vdz, vdaa .. vdaf */
+#define CONF_NIC_SLOTS_MAX 8
 
 _Static_assert(CONF_DISK_SLOTS == MVIRT_BLK_SLOTS, "a disk target names a VMM disk slot");
 _Static_assert(CONF_NIC_SLOTS == MVIRT_NET_SLOTS, "a NIC takes one of the VMM's NIC slots");
+_Static_assert(CONF_DISK_SLOTS_MAX == MVIRT_ACPI_BLK_SLOTS,
+	       "the acpi model's disk slots are the most a domain has");
+_Static_assert(CONF_NIC_SLOTS_MAX == MVIRT_ACPI_NET_SLOTS,
+	       "the acpi model's NIC slots are the most a domain has");
+_Static_assert(CONF_DISK_SLOTS <= CONF_DISK_SLOTS_MAX && CONF_NIC_SLOTS <= CONF_NIC_SLOTS_MAX,
+	       "the slots model fits in the arrays sized for the acpi one");
 _Static_assert(CONF_ALIAS_MAX <= MVIRT_ID_MAX, "an alias is the device's QMP id in the VMM");
 
 enum device_kind {
@@ -74,7 +84,7 @@ enum chr_type {
 /* <disk type='file' device='disk'> */
 struct disk_def {
 	char source[CONF_PATH_MAX + 1];          /* <source file=>, absolute */
-	char target[CONF_DISK_TARGET_MAX + 1];   /* <target dev=>: "vda".."vdf" */
+	char target[CONF_DISK_TARGET_MAX + 1];   /* <target dev=>: "vda".."vdaf" */
 	char driver_name[CONF_SHORT_MAX + 1];    /* <driver name=>, "" when absent */
 	char driver_type[CONF_SHORT_MAX + 1];    /* <driver type=>, "" when absent ("raw") */
 	enum disk_cache cache;                   /* none and directsync mean O_DIRECT */
@@ -127,9 +137,14 @@ enum chr_type chr_type_from_string(const char *s);
 
 /* True when the disk is to be opened with O_DIRECT (cache='none' or 'directsync'). */
 bool disk_def_is_direct(const struct disk_def *disk);
-/* "vda".."vdf" → slot 0..5 (the VMM's addr), else -EINVAL. */
+/*
+ * Disk targets name the VMM's disk slots as Linux names virtio disks: "vda".."vdz" are slots
+ * 0..25 and "vdaa".."vdaf" slots 26..31 (CONF_DISK_SLOTS_MAX of them, the acpi model's). Whether
+ * a domain has the slot depends on its hot-plug model (domain_hotplug_disk_slots()).
+ */
+/* "vda".."vdaf" → slot 0..31 (the VMM's addr), else -EINVAL. */
 int disk_target_to_slot(const char *target);
-/* Slot 0..5 → "vda".."vdf" into buf[CONF_DISK_TARGET_MAX + 1]; -EINVAL out of range. */
+/* Slot 0..31 → "vda".."vdaf" into buf[CONF_DISK_TARGET_MAX + 1]; -EINVAL out of range. */
 int disk_slot_to_target(unsigned slot, char *buf);
 
 /* A random 52:54:00:xx:xx:xx address (QEMU/libvirt's prefix). */

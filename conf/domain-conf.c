@@ -10,6 +10,7 @@
 #include "conf-internal.h"
 #include "domain-conf.h"
 #include "i18n.h"
+#include "string-table.h"
 #include "util.h"
 
 static const char *const lifecycle_table[_LIFECYCLE_MAX] = {
@@ -28,6 +29,31 @@ enum lifecycle_action lifecycle_action_from_string(const char *s)
 	int i = conf_table_lookup(lifecycle_table, _LIFECYCLE_MAX, s);
 
 	return i <= 0 ? _LIFECYCLE_INVALID : (enum lifecycle_action)i;
+}
+
+static const char *const domain_hotplug_table[_DOMAIN_HOTPLUG_MAX] = {
+	[DOMAIN_HOTPLUG_SLOTS] = MVIRT_HOTPLUG_SLOTS,
+	[DOMAIN_HOTPLUG_ACPI] = MVIRT_HOTPLUG_ACPI,
+};
+
+DEFINE_STRING_TABLE(domain_hotplug, enum domain_hotplug, _DOMAIN_HOTPLUG_MAX);
+
+int domain_hotplug_disk_slots(enum domain_hotplug h)
+{
+	if (h == DOMAIN_HOTPLUG_SLOTS)
+		return CONF_DISK_SLOTS;
+	if (h == DOMAIN_HOTPLUG_ACPI)
+		return CONF_DISK_SLOTS_MAX;
+	return 0;
+}
+
+int domain_hotplug_nic_slots(enum domain_hotplug h)
+{
+	if (h == DOMAIN_HOTPLUG_SLOTS)
+		return CONF_NIC_SLOTS;
+	if (h == DOMAIN_HOTPLUG_ACPI)
+		return CONF_NIC_SLOTS_MAX;
+	return 0;
 }
 
 struct unit_scale {
@@ -97,6 +123,22 @@ static int parse_lifecycle(xmlXPathContextPtr ctxt, const char *elem,
 	return 0;
 }
 
+/* <features><hotplug model=>; the schema already allows only the names in the table. */
+static int parse_hotplug(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_error)
+{
+	_cleanup_free_ char *model = xml_string(ctxt, NULL,
+						"string(/domain/features/hotplug/@model)");
+
+	def->hotplug = DOMAIN_HOTPLUG_SLOTS;
+	if (!model)
+		return 0;
+	def->hotplug = domain_hotplug_from_string(model);
+	if (def->hotplug < 0)
+		return error_set(ret_error, -EINVAL,
+			_("The hot-plug model %s is not supported; use slots or acpi."), model);
+	return 0;
+}
+
 static int parse_identity(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_error)
 {
 	_cleanup_free_ char *uuid = NULL;
@@ -125,6 +167,8 @@ static int parse_identity(xmlXPathContextPtr ctxt, struct domain_def *def, char 
 	def->vcpus = (unsigned)vcpus;
 	def->clock_utc = xml_exists(ctxt, NULL, "/domain/clock");
 	def->features = xml_exists(ctxt, NULL, "/domain/features");
+	if ((r = parse_hotplug(ctxt, def, ret_error)) < 0)
+		return r;
 	if ((r = parse_lifecycle(ctxt, "on_poweroff", &def->on_poweroff, ret_error)) < 0 ||
 	    (r = parse_lifecycle(ctxt, "on_reboot", &def->on_reboot, ret_error)) < 0 ||
 	    (r = parse_lifecycle(ctxt, "on_crash", &def->on_crash, ret_error)) < 0)
@@ -152,6 +196,35 @@ static int parse_os(xmlXPathContextPtr ctxt, struct domain_def *def, char **ret_
 	return 0;
 }
 
+/* The slots model's limits are lifted by the acpi model; the acpi model's are the most. */
+static int disk_one_too_many(const struct domain_def *def, long line, char **ret_error)
+{
+	if (def->hotplug == DOMAIN_HOTPLUG_SLOTS)
+		return error_set(ret_error, -EINVAL,
+			_("The disk at line %ld is one too many: the slots hot-plug model gives a "
+			  "domain %d disks; write <hotplug model='acpi'/> in <features> for up "
+			  "to %d."),
+			line, CONF_DISK_SLOTS, CONF_DISK_SLOTS_MAX);
+	return error_set(ret_error, -EINVAL,
+		_("The disk at line %ld is one too many: even the acpi hot-plug model gives a "
+		  "domain at most %d disks."),
+		line, domain_hotplug_disk_slots(def->hotplug));
+}
+
+static int nic_one_too_many(const struct domain_def *def, long line, char **ret_error)
+{
+	if (def->hotplug == DOMAIN_HOTPLUG_SLOTS)
+		return error_set(ret_error, -EINVAL,
+			_("The interface at line %ld is one too many: the slots hot-plug model "
+			  "gives a domain %d interfaces; write <hotplug model='acpi'/> in "
+			  "<features> for up to %d."),
+			line, CONF_NIC_SLOTS, CONF_NIC_SLOTS_MAX);
+	return error_set(ret_error, -EINVAL,
+		_("The interface at line %ld is one too many: even the acpi hot-plug model gives "
+		  "a domain at most %d interfaces."),
+		line, domain_hotplug_nic_slots(def->hotplug));
+}
+
 static int parse_device(xmlXPathContextPtr ctxt, xmlNodePtr node, struct domain_def *def,
 			long *ret_error_line, char **ret_error)
 {
@@ -159,19 +232,15 @@ static int parse_device(xmlXPathContextPtr ctxt, xmlNodePtr node, struct domain_
 	long line = xmlGetLineNo(node);
 
 	if (streq(name, "disk")) {
-		if (def->n_disks >= DOMAIN_DISKS_MAX)
-			return xml_error_line(ret_error_line, line, error_set(ret_error, -EINVAL,
-				_("The disk at line %ld is one too many; a domain has at "
-				  "most %d disks."),
-				line, DOMAIN_DISKS_MAX));
+		if (def->n_disks >= (size_t)domain_hotplug_disk_slots(def->hotplug))
+			return xml_error_line(ret_error_line, line,
+					      disk_one_too_many(def, line, ret_error));
 		return disk_def_parse_node(ctxt, node, &def->disks[def->n_disks++], ret_error);
 	}
 	if (streq(name, "interface")) {
-		if (def->n_nets >= DOMAIN_NICS_MAX)
-			return xml_error_line(ret_error_line, line, error_set(ret_error, -EINVAL,
-				_("The interface at line %ld is one too many; a domain "
-				  "has at most %d interfaces."),
-				line, DOMAIN_NICS_MAX));
+		if (def->n_nets >= (size_t)domain_hotplug_nic_slots(def->hotplug))
+			return xml_error_line(ret_error_line, line,
+					      nic_one_too_many(def, line, ret_error));
 		return net_def_parse_node(ctxt, node, &def->nets[def->n_nets++], ret_error);
 	}
 	if (def->n_chrs >= DOMAIN_CHRS_MAX)
@@ -270,6 +339,22 @@ static void format_os(struct xbuf *b, const struct domain_def *def)
 	xbuf_printf(b, "  </os>\n");
 }
 
+/* <acpi/> and <apic/> are what every guest has, so they are written whenever <features> is. */
+static void format_features(struct xbuf *b, const struct domain_def *def)
+{
+	bool hotplug = def->hotplug != DOMAIN_HOTPLUG_SLOTS;
+
+	if (!def->features && !hotplug)
+		return;
+	xbuf_printf(b, "  <features>\n    <acpi/>\n    <apic/>\n");
+	if (hotplug) {
+		xbuf_printf(b, "    <hotplug");
+		xbuf_attr(b, "model", domain_hotplug_to_string(def->hotplug));
+		xbuf_printf(b, "/>\n");
+	}
+	xbuf_printf(b, "  </features>\n");
+}
+
 int domain_def_format(const struct domain_def *def, char **ret_xml)
 {
 	struct xbuf b = {};
@@ -288,8 +373,7 @@ int domain_def_format(const struct domain_def *def, char **ret_xml)
 	format_text_element(&b, 2, "on_poweroff", lifecycle_action_to_string(def->on_poweroff));
 	format_text_element(&b, 2, "on_reboot", lifecycle_action_to_string(def->on_reboot));
 	format_text_element(&b, 2, "on_crash", lifecycle_action_to_string(def->on_crash));
-	if (def->features)
-		xbuf_printf(&b, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
+	format_features(&b, def);
 	if (def->clock_utc)
 		xbuf_printf(&b, "  <clock offset='utc'/>\n");
 	if (def->n_disks + def->n_nets + def->n_chrs > 0) {

@@ -21,8 +21,10 @@
 #define DOMAIN_VCPUS_MAX 8
 #define DOMAIN_MEMORY_MIN_KIB (16ULL * 1024)     /* 16 MiB */
 #define DOMAIN_MEMORY_MAX_KIB (64ULL * 1024 * 1024) /* 64 GiB */
-#define DOMAIN_DISKS_MAX CONF_DISK_SLOTS         /* the root disk included */
-#define DOMAIN_NICS_MAX CONF_NIC_SLOTS
+/* The array sizes: what the acpi hot-plug model allows. What a domain may have depends on its
+ * model: domain_hotplug_disk_slots() and domain_hotplug_nic_slots(). */
+#define DOMAIN_DISKS_MAX CONF_DISK_SLOTS_MAX     /* the root disk included */
+#define DOMAIN_NICS_MAX CONF_NIC_SLOTS_MAX
 #define DOMAIN_CHRS_MAX 2                        /* one <serial> and one <console> */
 
 enum lifecycle_action {
@@ -32,6 +34,19 @@ enum lifecycle_action {
 	LIFECYCLE_PRESERVE,
 	_LIFECYCLE_MAX,
 	_LIFECYCLE_INVALID = -1,
+};
+
+/*
+ * <features><hotplug model=>: how devices come and go in the VMM (-machine microvm,hotplug=),
+ * and so how many a domain may have. "slots" (the default, and what an absent element means):
+ * StratoVirt's fixed slots, CONF_DISK_SLOTS disks and CONF_NIC_SLOTS NICs. "acpi": ACPI hot-add
+ * and unplug, CONF_DISK_SLOTS_MAX disks and CONF_NIC_SLOTS_MAX NICs.
+ */
+enum domain_hotplug {
+	DOMAIN_HOTPLUG_SLOTS,
+	DOMAIN_HOTPLUG_ACPI,
+	_DOMAIN_HOTPLUG_MAX,
+	_DOMAIN_HOTPLUG_INVALID = -1,
 };
 
 struct domain_def {
@@ -50,9 +65,11 @@ struct domain_def {
 
 	enum lifecycle_action on_poweroff, on_reboot, on_crash;
 	/* <clock offset='utc'/> and <features> (<acpi/>, <apic/>) were given. What they say is
-	 * what every mvirt guest has, so they are written back as that, and only when given. */
+	 * what every mvirt guest has, so they are written back as that, and only when given (or,
+	 * for <features>, when the hot-plug model has to be written in it). */
 	bool clock_utc;
 	bool features;
+	enum domain_hotplug hotplug;             /* <features><hotplug model=>, slots if absent */
 
 	struct disk_def disks[DOMAIN_DISKS_MAX];
 	size_t n_disks;
@@ -65,13 +82,21 @@ struct domain_def {
 const char *lifecycle_action_to_string(enum lifecycle_action a); /* NULL for default */
 enum lifecycle_action lifecycle_action_from_string(const char *s);
 
+const char *domain_hotplug_to_string(enum domain_hotplug h);    /* "slots", "acpi"; else NULL */
+enum domain_hotplug domain_hotplug_from_string(const char *s);  /* or _DOMAIN_HOTPLUG_INVALID */
+/* The disk slots of a model, the root disk included: 6 or 32; 0 for a value out of range. */
+int domain_hotplug_disk_slots(enum domain_hotplug h);
+/* The NIC slots of a model: 2 or 8; 0 for a value out of range. */
+int domain_hotplug_nic_slots(enum domain_hotplug h);
+
 /*
  * Parses a <domain> document: safe libxml2 parse (no network, no DTD or entities, at most
  * CONF_XML_MAX bytes), schemas/domain.rng (an unsupported element is named, with its line),
  * then the fields. Generates a UUID and MACs where absent. -EINVAL with a sentence on bad XML.
  */
 int domain_def_parse(const char *xml, struct domain_def **ret, char **ret_error);
-/* Semantic checks (names, UUID, memory, vcpus, device counts, uniqueness, paths): 0 or -EINVAL. */
+/* Semantic checks (names, UUID, memory, vcpus, the hot-plug model and the device counts and
+ * disk targets it allows, uniqueness, paths): 0 or -EINVAL. */
 int domain_def_validate(const struct domain_def *def, char **ret_error);
 /* domain_def_parse() then domain_def_validate(): what define uses. */
 int domain_def_from_xml(const char *xml, struct domain_def **ret, char **ret_error);
@@ -112,7 +137,8 @@ void domain_def_ensure_aliases(struct domain_def *def);
 
 /*
  * Checks that dev may join def (a free target/slot, unique alias, MAC and TAP name, count
- * limits, not the root disk's image, not a second boot order 1) without changing def:
+ * limits and disk targets of def's hot-plug model, not the root disk's image, not a second
+ * boot order 1) without changing def:
  * 0, -EINVAL (bad request), -EEXIST (clash with a device already there), -ENOSPC (no free
  * slot), -EPERM (the root disk's image).
  */

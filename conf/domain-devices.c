@@ -80,13 +80,66 @@ void domain_def_ensure_aliases(struct domain_def *def)
 	}
 }
 
+/* The model decides how many slots there are; the slots model's can be lifted by the acpi one. */
+static int no_free_disk_slot(const struct domain_def *def, char **ret_error)
+{
+	if (def->hotplug == DOMAIN_HOTPLUG_SLOTS)
+		return error_set(ret_error, -ENOSPC,
+			_("Domain %s has no free disk slot: the slots hot-plug model gives it %d "
+			  "and all are in use; detach a disk first, or define the domain with "
+			  "<hotplug model='acpi'/> for %d."),
+			def->name, CONF_DISK_SLOTS, CONF_DISK_SLOTS_MAX);
+	return error_set(ret_error, -ENOSPC,
+		_("Domain %s has no free disk slot: all %d of the acpi hot-plug model are in use; "
+		  "detach a disk first."),
+		def->name, domain_hotplug_disk_slots(def->hotplug));
+}
+
+static int no_free_nic_slot(const struct domain_def *def, char **ret_error)
+{
+	if (def->hotplug == DOMAIN_HOTPLUG_SLOTS)
+		return error_set(ret_error, -ENOSPC,
+			_("Domain %s has no free interface slot: the slots hot-plug model gives "
+			  "it %d and all are in use; detach an interface first, or define the "
+			  "domain with <hotplug model='acpi'/> for %d."),
+			def->name, CONF_NIC_SLOTS, CONF_NIC_SLOTS_MAX);
+	return error_set(ret_error, -ENOSPC,
+		_("Domain %s has no free interface slot: all %d of the acpi hot-plug model are "
+		  "in use; detach an interface first."),
+		def->name, domain_hotplug_nic_slots(def->hotplug));
+}
+
+/* A target the device schema takes (vda..vdaf) may still name a slot this domain lacks. */
+static int check_disk_target(const struct domain_def *def, const struct disk_def *disk,
+			     char **ret_error)
+{
+	int n = domain_hotplug_disk_slots(def->hotplug);
+	char last[CONF_DISK_TARGET_MAX + 1] = "";
+
+	if (disk_target_to_slot(disk->target) < n)
+		return 0;
+	(void)disk_slot_to_target(n > 0 ? (unsigned)n - 1 : 0, last);
+	if (def->hotplug == DOMAIN_HOTPLUG_SLOTS)
+		return error_set(ret_error, -EINVAL,
+			_("Domain %s has %d disk slots (vda..%s) in the slots hot-plug model, so "
+			  "it cannot have a disk %s; give a target among them, or "
+			  "<hotplug model='acpi'/> for %d."),
+			def->name, n, last, disk->target, CONF_DISK_SLOTS_MAX);
+	return error_set(ret_error, -EINVAL,
+		_("Domain %s has %d disk slots (vda..%s), so it cannot have a disk %s; give a "
+		  "target among them."),
+		def->name, n, last, disk->target);
+}
+
 static int check_disk_join(const struct domain_def *def, const struct disk_def *disk,
 			   bool hotplug, char **ret_error)
 {
-	if (def->n_disks >= DOMAIN_DISKS_MAX)
-		return error_set(ret_error, -ENOSPC,
-			_("Domain %s has no free disk slot; it has %d disks already."), def->name,
-			DOMAIN_DISKS_MAX);
+	int r;
+
+	if (def->n_disks >= (size_t)domain_hotplug_disk_slots(def->hotplug))
+		return no_free_disk_slot(def, ret_error);
+	if ((r = check_disk_target(def, disk, ret_error)) < 0)
+		return r;
 	for (size_t i = 0; i < def->n_disks; i++)
 		if (streq(def->disks[i].target, disk->target))
 			return error_set(ret_error, -EEXIST,
@@ -112,11 +165,8 @@ static int check_net_join(const struct domain_def *def, const struct net_def *ne
 	char mac[MAC_STR_SIZE];
 
 	mac_format(net->mac, mac);
-	if (def->n_nets >= DOMAIN_NICS_MAX)
-		return error_set(ret_error, -ENOSPC,
-			_("Domain %s has no free interface slot; it has %d interfaces "
-			  "already."),
-			def->name, DOMAIN_NICS_MAX);
+	if (def->n_nets >= (size_t)domain_hotplug_nic_slots(def->hotplug))
+		return no_free_nic_slot(def, ret_error);
 	for (size_t i = 0; i < def->n_nets; i++) {
 		if (!memcmp(def->nets[i].mac, net->mac, MAC_LEN))
 			return error_set(ret_error, -EEXIST,
@@ -141,6 +191,11 @@ int domain_def_check_join(const struct domain_def *def, const struct device_def 
 	r = device_def_validate(dev, ret_error);
 	if (r < 0)
 		return r;
+	/* Without a model there is no slot count to check against. */
+	if (!domain_hotplug_to_string(def->hotplug))
+		return error_set(ret_error, -EINVAL,
+			_("The hot-plug model of domain %s is unknown; use slots or acpi."),
+			def->name);
 	if (alias[0] && domain_def_find_alias(def, alias, &kind, &idx) == 0)
 		return error_set(ret_error, -EEXIST,
 			_("Domain %s already has a device with alias %s."), def->name, alias);

@@ -13,8 +13,8 @@ static const char *const slot_kind_table[_SLOT_KIND_MAX] = {
 DEFINE_STRING_TABLE_TO_STRING(slot_kind, enum slot_kind, _SLOT_KIND_MAX);
 
 static const char *const hotplug_model_table[_HOTPLUG_MODEL_MAX] = {
-	[HOTPLUG_SLOTS] = "slots",
-	[HOTPLUG_ACPI] = "acpi",
+	[HOTPLUG_SLOTS] = MVIRT_HOTPLUG_SLOTS,
+	[HOTPLUG_ACPI] = MVIRT_HOTPLUG_ACPI,
 };
 
 DEFINE_STRING_TABLE(hotplug_model, enum hotplug_model, _HOTPLUG_MODEL_MAX);

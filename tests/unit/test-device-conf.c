@@ -181,8 +181,10 @@ static void test_errors(void **state)
 	expect_error("<interface type='user'/>",
 		     "The value user of <interface type> at line 1 is not supported");
 	expect_error("<disk type='file'><source file='/a'/></disk>", "element <disk>");
-	expect_error("<disk type='file'><source file='/a'/><target dev='vdq'/></disk>",
-		     "The disk target vdq is not supported");
+	expect_error("<disk type='file'><source file='/a'/><target dev='vdag'/></disk>",
+		     "The disk target vdag is not supported; use vda to vdz or vdaa to vdaf.");
+	expect_error("<disk type='file'><source file='/a'/><target dev='vdaaa'/></disk>",
+		     "<target>");
 	expect_error("<disk><driver type='qcow2'/><source file='/a'/><target dev='vda'/></disk>",
 		     "The value qcow2 of <driver type> at line 1 is not supported; mvirt supports "
 		     "raw.");
@@ -209,12 +211,62 @@ static void test_tables(void **state)
 	assert_int_equal(device_kind_from_string("hostdev"), _DEVICE_KIND_INVALID);
 	assert_int_equal(disk_slot_to_target(5, buf), 0);
 	assert_string_equal(buf, "vdf");
-	assert_int_equal(disk_slot_to_target(6, buf), -EINVAL);
-	assert_int_equal(disk_target_to_slot("vdg"), -EINVAL);
-	assert_int_equal(disk_target_to_slot("vda1"), -EINVAL);
 	assert_int_equal(mac_parse("52:54:00:12:34", mac), -EINVAL);
 	assert_int_equal(mac_parse("52-54-00-12-34-56", mac), -EINVAL);
 	assert_int_equal(mac_parse("52:54:00:12:34:5g", mac), -EINVAL);
+}
+
+/* Linux's names for slots 0..31: vda..vdz, then vdaa..vdaf; nothing past the acpi model's 32. */
+static void test_disk_targets(void **state)
+{
+	static const struct {
+		unsigned slot;
+		const char *target;
+	} names[] = {
+		{ 0, "vda" }, { 5, "vdf" }, { 6, "vdg" }, { 25, "vdz" }, { 26, "vdaa" }, { 31, "vdaf" },
+	};
+	static const char *const bad[] = {
+		"vdag", "vdba", "vdzz", "vdaaa", "vd", "vdA", "vda1", "sda", "xvda", "vd-", "",
+	};
+	char buf[CONF_DISK_TARGET_MAX + 1];
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		assert_int_equal(disk_target_to_slot(names[i].target), names[i].slot);
+		assert_int_equal(disk_slot_to_target(names[i].slot, buf), 0);
+		assert_string_equal(buf, names[i].target);
+	}
+	for (unsigned s = 0; s < CONF_DISK_SLOTS_MAX; s++) {
+		assert_int_equal(disk_slot_to_target(s, buf), 0);
+		assert_int_equal(disk_target_to_slot(buf), s);
+	}
+	assert_int_equal(disk_slot_to_target(CONF_DISK_SLOTS_MAX, buf), -EINVAL);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		if (disk_target_to_slot(bad[i]) != -EINVAL)
+			fail_msg("target \"%s\" was taken", bad[i]);
+	assert_int_equal(disk_target_to_slot(NULL), -EINVAL);
+}
+
+/* A device on its own may name any of the 32 slots; whether its domain has it is checked when
+ * it joins one (test-domain-conf). */
+static void test_disk_target_xml(void **state)
+{
+	_cleanup_device_def_ struct device_def *dev = NULL, *again = NULL;
+	_cleanup_free_ char *out = NULL;
+	struct disk_def disk = { .source = "/a", .target = "vdag" };
+
+	assert_int_equal(device_def_from_xml("<disk type='file' device='disk'>"
+					     "<source file='/img/last.img'/>"
+					     "<target dev='vdaf'/></disk>",
+					     &dev, NULL),
+			 0);
+	assert_int_equal(disk_target_to_slot(dev->disk.target), 31);
+	assert_int_equal(device_def_format(dev, &out), 0);
+	assert_non_null(strstr(out, "<target dev='vdaf' bus='virtio'/>"));
+	assert_int_equal(device_def_from_xml(out, &again, NULL), 0);
+	assert_memory_equal(dev, again, sizeof(*dev));
+	assert_int_equal(disk_def_validate(&disk, NULL), -EINVAL);
+	strcpy(disk.target, "vdaa");
+	assert_int_equal(disk_def_validate(&disk, NULL), 0);
 }
 
 int main(void)
@@ -224,6 +276,8 @@ int main(void)
 		cmocka_unit_test(test_default_alias),
 		cmocka_unit_test(test_matching), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_tables),	 cmocka_unit_test(test_libvirt_forms),
+		cmocka_unit_test(test_disk_targets),
+		cmocka_unit_test(test_disk_target_xml),
 	};
 
 	return cmocka_run_group_tests_name("device-conf", tests, NULL, NULL);

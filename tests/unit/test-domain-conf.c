@@ -298,6 +298,183 @@ static void test_set_console(void **state)
 	assert_memory_equal(def->chrs, again->chrs, sizeof(def->chrs));
 }
 
+static const char acpi_xml[] =
+	"<domain type='kvm'><name>vm</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+	"<os><type>hvm</type><kernel>/k</kernel></os>"
+	"<features><hotplug model='acpi'/></features></domain>";
+
+static void test_hotplug_tables(void **state)
+{
+	for (int h = 0; h < _DOMAIN_HOTPLUG_MAX; h++)
+		assert_int_equal(domain_hotplug_from_string(domain_hotplug_to_string(h)), h);
+	assert_string_equal(domain_hotplug_to_string(DOMAIN_HOTPLUG_SLOTS), MVIRT_HOTPLUG_SLOTS);
+	assert_string_equal(domain_hotplug_to_string(DOMAIN_HOTPLUG_ACPI), MVIRT_HOTPLUG_ACPI);
+	assert_string_equal(MVIRT_HOTPLUG_SLOTS, "slots");
+	assert_string_equal(MVIRT_HOTPLUG_ACPI, "acpi");
+	assert_null(domain_hotplug_to_string(_DOMAIN_HOTPLUG_MAX));
+	assert_null(domain_hotplug_to_string(_DOMAIN_HOTPLUG_INVALID));
+	assert_int_equal(domain_hotplug_from_string("pci"), _DOMAIN_HOTPLUG_INVALID);
+	assert_int_equal(domain_hotplug_from_string("ACPI"), _DOMAIN_HOTPLUG_INVALID);
+	assert_int_equal(domain_hotplug_from_string(NULL), _DOMAIN_HOTPLUG_INVALID);
+	assert_int_equal(domain_hotplug_disk_slots(DOMAIN_HOTPLUG_SLOTS), MVIRT_BLK_SLOTS);
+	assert_int_equal(domain_hotplug_nic_slots(DOMAIN_HOTPLUG_SLOTS), MVIRT_NET_SLOTS);
+	assert_int_equal(domain_hotplug_disk_slots(DOMAIN_HOTPLUG_ACPI), MVIRT_ACPI_BLK_SLOTS);
+	assert_int_equal(domain_hotplug_nic_slots(DOMAIN_HOTPLUG_ACPI), MVIRT_ACPI_NET_SLOTS);
+	assert_int_equal(domain_hotplug_disk_slots(DOMAIN_HOTPLUG_SLOTS), 6);
+	assert_int_equal(domain_hotplug_disk_slots(DOMAIN_HOTPLUG_ACPI), 32);
+	assert_int_equal(domain_hotplug_nic_slots(DOMAIN_HOTPLUG_SLOTS), 2);
+	assert_int_equal(domain_hotplug_nic_slots(DOMAIN_HOTPLUG_ACPI), 8);
+	assert_int_equal(domain_hotplug_disk_slots(_DOMAIN_HOTPLUG_MAX), 0);
+	assert_int_equal(domain_hotplug_nic_slots(_DOMAIN_HOTPLUG_INVALID), 0);
+	assert_int_equal(DOMAIN_DISKS_MAX, 32);
+	assert_int_equal(DOMAIN_NICS_MAX, 8);
+}
+
+/* Absent means slots; acpi is written back in <features>, with what every guest has. */
+static void test_hotplug_format(void **state)
+{
+	_cleanup_domain_def_ struct domain_def *slots = NULL, *acpi = NULL, *again = NULL;
+	_cleanup_free_ char *out = NULL, *out2 = NULL;
+
+	assert_int_equal(domain_def_from_xml(base_xml, &slots, NULL), 0);
+	assert_int_equal(slots->hotplug, DOMAIN_HOTPLUG_SLOTS);
+	assert_false(slots->features);
+	assert_int_equal(domain_def_format(slots, &out), 0);
+	assert_null(strstr(out, "<features>"));
+	free(out);
+	out = NULL;
+
+	assert_int_equal(domain_def_from_xml(acpi_xml, &acpi, NULL), 0);
+	assert_int_equal(acpi->hotplug, DOMAIN_HOTPLUG_ACPI);
+	assert_true(acpi->features);
+	/* A definition made in code may choose acpi without <features>: it is written anyway. */
+	acpi->features = false;
+	assert_int_equal(domain_def_format(acpi, &out), 0);
+	assert_non_null(strstr(out, "  <features>\n    <acpi/>\n    <apic/>\n"
+				    "    <hotplug model='acpi'/>\n  </features>\n"));
+	assert_int_equal(domain_def_from_xml(out, &again, NULL), 0);
+	assert_int_equal(again->hotplug, DOMAIN_HOTPLUG_ACPI);
+	assert_int_equal(domain_def_format(again, &out2), 0);
+	assert_string_equal(out, out2);
+}
+
+static void disk_at(struct device_def *d, unsigned slot)
+{
+	assert_int_equal(disk_slot_to_target(slot, d->disk.target), 0);
+	snprintf(d->disk.source, sizeof(d->disk.source), "/img/%u.img", slot);
+}
+
+static void nic_at(struct device_def *n, unsigned i)
+{
+	n->net.type = NET_TYPE_BRIDGE;
+	strcpy(n->net.bridge, "br0");
+	assert_int_equal(mac_parse("52:54:00:00:01:00", n->net.mac), 0);
+	n->net.mac[5] = (uint8_t)i;
+	n->net.alias[0] = '\0';
+}
+
+/* The slots model: 6 disks on vda..vdf, 2 NICs; each refusal says what acpi would give. */
+static void test_hotplug_slots_limits(void **state)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	_cleanup_device_def_ struct device_def *d = device_def_new(DEVICE_KIND_DISK);
+	_cleanup_device_def_ struct device_def *n = device_def_new(DEVICE_KIND_INTERFACE);
+	_cleanup_free_ char *err = NULL, *err2 = NULL, *err3 = NULL;
+
+	assert_int_equal(domain_def_from_xml(base_xml, &def, NULL), 0);
+	disk_at(d, 6);
+	assert_int_equal(domain_def_check_attach(def, d, &err), -EINVAL);
+	assert_string_equal(err, "Domain vm has 6 disk slots (vda..vdf) in the slots hot-plug "
+				 "model, so it cannot have a disk vdg; give a target among them, "
+				 "or <hotplug model='acpi'/> for 32.");
+	for (unsigned s = 2; s < 6; s++) {
+		disk_at(d, s);
+		assert_int_equal(domain_def_add_device(def, d, NULL), 0);
+	}
+	assert_int_equal(def->n_disks, 6);
+	disk_at(d, 6);
+	assert_int_equal(domain_def_check_attach(def, d, &err2), -ENOSPC);
+	assert_non_null(strstr(err2, "<hotplug model='acpi'/> for 32"));
+
+	nic_at(n, 2);
+	assert_int_equal(domain_def_add_device(def, n, NULL), 0);
+	nic_at(n, 3);
+	assert_int_equal(domain_def_check_attach(def, n, &err3), -ENOSPC);
+	assert_string_equal(err3, "Domain vm has no free interface slot: the slots hot-plug model "
+				  "gives it 2 and all are in use; detach an interface first, or "
+				  "define the domain with <hotplug model='acpi'/> for 8.");
+}
+
+/* The acpi model: 32 disks on vda..vdaf, 8 NICs, and no more. */
+static void test_hotplug_acpi_limits(void **state)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	_cleanup_device_def_ struct device_def *d = device_def_new(DEVICE_KIND_DISK);
+	_cleanup_device_def_ struct device_def *n = device_def_new(DEVICE_KIND_INTERFACE);
+	_cleanup_free_ char *err = NULL, *err2 = NULL, *xml = NULL;
+
+	assert_int_equal(domain_def_from_xml(acpi_xml, &def, NULL), 0);
+	for (unsigned s = CONF_DISK_SLOTS_MAX; s-- > 0;) {
+		disk_at(d, s);
+		assert_int_equal(domain_def_add_device(def, d, NULL), 0);
+	}
+	assert_int_equal(def->n_disks, 32);
+	assert_int_equal(domain_def_root_disk(def), 0);
+	assert_string_equal(def->disks[0].target, "vdaf");
+	strcpy(d->disk.source, "/img/extra.img");
+	assert_int_equal(domain_def_check_attach(def, d, &err), -ENOSPC);
+	assert_string_equal(err, "Domain vm has no free disk slot: all 32 of the acpi hot-plug "
+				 "model are in use; detach a disk first.");
+	for (unsigned i = 1; i <= CONF_NIC_SLOTS_MAX; i++) {
+		nic_at(n, i);
+		assert_int_equal(domain_def_add_device(def, n, NULL), 0);
+	}
+	nic_at(n, 9);
+	assert_int_equal(domain_def_check_attach(def, n, &err2), -ENOSPC);
+	assert_non_null(strstr(err2, "all 8 of the acpi hot-plug model"));
+
+	/* A full acpi domain is a valid definition, and survives a round trip. */
+	assert_int_equal(domain_def_validate(def, NULL), 0);
+	assert_int_equal(domain_def_format(def, &xml), 0);
+	domain_def_free(def);
+	def = NULL;
+	assert_int_equal(domain_def_from_xml(xml, &def, NULL), 0);
+	assert_int_equal(def->n_disks, 32);
+	assert_int_equal(def->n_nets, 8);
+	/* With a disk gone, its slot is free again. */
+	strcpy(d->disk.target, "vdq");
+	assert_int_equal(domain_def_remove_device(def, d, true, NULL, NULL), 0);
+	strcpy(d->disk.source, "/img/again.img");
+	assert_int_equal(domain_def_add_device(def, d, NULL), 0);
+}
+
+/* What the parser refuses line by line, validate refuses in a definition made in code. */
+static void test_hotplug_validate(void **state)
+{
+	_cleanup_domain_def_ struct domain_def *def = NULL;
+	_cleanup_device_def_ struct device_def *d = device_def_new(DEVICE_KIND_DISK);
+	_cleanup_free_ char *err = NULL, *err2 = NULL, *err3 = NULL;
+
+	assert_int_equal(domain_def_from_xml(acpi_xml, &def, NULL), 0);
+	for (unsigned s = 0; s < 7; s++) {
+		disk_at(d, s);
+		assert_int_equal(domain_def_add_device(def, d, NULL), 0);
+	}
+	assert_int_equal(domain_def_validate(def, NULL), 0);
+	def->hotplug = DOMAIN_HOTPLUG_SLOTS;
+	assert_int_equal(domain_def_validate(def, &err), -EINVAL);
+	assert_string_equal(err, "Domain vm has 7 disks and 0 interfaces, more than the 6 disks "
+				 "and 2 interfaces of the slots hot-plug model; use <hotplug "
+				 "model='acpi'/> for up to 32 disks and 8 interfaces.");
+	def->hotplug = (enum domain_hotplug)7;
+	assert_int_equal(domain_def_validate(def, &err2), -EINVAL);
+	assert_non_null(strstr(err2, "hot-plug model of domain vm is unknown"));
+	def->n_disks = 1;
+	disk_at(d, 1);
+	assert_int_equal(domain_def_check_attach(def, d, &err3), -EINVAL);
+	assert_non_null(strstr(err3, "hot-plug model of domain vm is unknown"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +482,11 @@ int main(void)
 		cmocka_unit_test(test_root_disk),     cmocka_unit_test(test_attach_rules),
 		cmocka_unit_test(test_schema_dir),    cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_shape_limits),  cmocka_unit_test(test_set_console),
+		cmocka_unit_test(test_hotplug_tables),
+		cmocka_unit_test(test_hotplug_format),
+		cmocka_unit_test(test_hotplug_slots_limits),
+		cmocka_unit_test(test_hotplug_acpi_limits),
+		cmocka_unit_test(test_hotplug_validate),
 	};
 
 	return cmocka_run_group_tests_name("domain-conf", tests, NULL, NULL);
