@@ -119,24 +119,33 @@ static int qmp_simple(struct domain *d, const char *cmd, const char *key, const 
 	return qmp_run(d, cmd, args, -1, value, NULL);
 }
 
+/* In the dynamic model the VMM picks a slot the guest can take (device_add without addr),
+ * and the guest names disks in the order it finds them: the daemon's slot is its target's
+ * index, which names the disk in the XML only. */
+static bool model_acpi(const struct domain *d)
+{
+	return d->def->hotplug == DOMAIN_HOTPLUG_ACPI;
+}
+
 static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_error)
 {
-	bool used[CONF_DISK_SLOTS] = { false };
+	bool used[CONF_DISK_SLOTS_MAX] = { false };
+	int n = domain_hotplug_disk_slots(d->def->hotplug);
 
 	if (!isempty(disk->target))
 		return disk_target_to_slot(disk->target);
 	for (size_t i = 0; i < d->live->n_disks; i++) {
 		int s = disk_target_to_slot(d->live->disks[i].target);
 
-		if (s >= 0)
+		if (s >= 0 && s < n)
 			used[s] = true;
 	}
-	for (int s = 0; s < CONF_DISK_SLOTS; s++)
+	for (int s = 0; s < n; s++)
 		if (!used[s])
 			return disk_slot_to_target((unsigned)s, disk->target) < 0 ? -EINVAL : s;
 	return error_set_first(ret_error, -ENOSPC,
 		_("Domain %s has no free disk slot: all %d are in use; detach a disk first."),
-		d->name, CONF_DISK_SLOTS);
+		d->name, n);
 }
 
 static int nic_slot_used(struct domain *d, int slot)
@@ -152,6 +161,14 @@ static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error
 	char have[CONF_NIC_SLOTS * 20] = "", mac[MAC_STR_SIZE];
 	int n_free = 0;
 
+	/* The dynamic model: the NIC keeps its MAC (given or generated); device_add says it. */
+	if (model_acpi(d)) {
+		if ((int)d->live->n_nets < domain_hotplug_nic_slots(d->def->hotplug))
+			return (int)d->live->n_nets;
+		return error_set_first(ret_error, -ENOSPC,
+			_("Domain %s has no free NIC slot: all %d are in use; detach an interface "
+			  "first."), d->name, domain_hotplug_nic_slots(d->def->hotplug));
+	}
 	for (int s = 0; s < CONF_NIC_SLOTS; s++) {
 		if (nic_slot_used(d, s))
 			continue;
@@ -289,7 +306,8 @@ static int disk_plug(struct domain *d, struct plug *p, char **ret_error)
 	snprintf(addr, sizeof(addr), "0x%x", p->slot);
 	json_object_object_add(dev, "id", json_object_new_string(disk->alias));
 	json_object_object_add(dev, "driver", json_object_new_string("virtio-blk-mmio"));
-	json_object_object_add(dev, "addr", json_object_new_string(addr));
+	if (!model_acpi(d))
+		json_object_object_add(dev, "addr", json_object_new_string(addr));
 	if (!isempty(disk->serial))
 		json_object_object_add(dev, "serial", json_object_new_string(disk->serial));
 	return qmp_run(d, "device_add", dev, -1, disk->alias, ret_error);
@@ -409,7 +427,8 @@ static int nic_plug(struct domain *d, struct plug *p, char **ret_error)
 	mac_format(net->mac, mac);
 	json_object_object_add(dev, "id", json_object_new_string(net->alias));
 	json_object_object_add(dev, "driver", json_object_new_string("virtio-net-mmio"));
-	json_object_object_add(dev, "addr", json_object_new_string(addr));
+	if (!model_acpi(d))
+		json_object_object_add(dev, "addr", json_object_new_string(addr));
 	json_object_object_add(dev, "mac", json_object_new_string(mac));
 	return qmp_run(d, "device_add", dev, -1, net->alias, ret_error);
 }
@@ -604,6 +623,17 @@ int domain_hotplug_unplug(struct domain *d, const char *alias, char **ret_error)
 	if (r > 0) {
 		row.state = STORE_DEVICE_DETACHING;
 		domain_hotplug_unplug_finish(d, &row);
+	} else if (model_acpi(d)) {
+		/* The guest keeps the device (it did not let go, e.g. a mounted disk): it stays
+		 * attached, as libvirt's DeviceRemovalFailed says. Should the guest let go later,
+		 * DEVICE_DELETED still finishes the detach. */
+		(void)store_device_set_state(s, d->uuid, alias, STORE_DEVICE_ATTACHED, NULL);
+		manager_notify_device(d, DEVICE_EVENT_REMOVAL_FAILED, alias);
+		return error_set_first(ret_error, -EBUSY,
+			_("The guest of domain %s did not release device %s within %d seconds, so it "
+			  "stays attached; release it in the guest (unmount its file system) and "
+			  "detach it again."),
+			d->name, alias, DOMAIN_DETACH_TIMEOUT_MS / 1000);
 	} else
 		log_warning("Detaching %s from domain %s: no DEVICE_DELETED within %d ms; it stays "
 			    "detaching.", alias, d->name, DOMAIN_DETACH_TIMEOUT_MS);

@@ -35,8 +35,8 @@ struct vmm_slot {
 };
 
 struct vmm_slots {
-	struct vmm_slot blk[CONF_DISK_SLOTS];
-	struct vmm_slot net[CONF_NIC_SLOTS];
+	struct vmm_slot blk[CONF_DISK_SLOTS_MAX];
+	struct vmm_slot net[CONF_NIC_SLOTS_MAX];
 };
 
 static const char *jstr(struct json_object *o, const char *key)
@@ -55,12 +55,12 @@ static void slot_read(struct domain *d, struct json_object *e, struct vmm_slots 
 	int slot = json_object_object_get_ex(e, "slot", &v) ? json_object_get_int(v) : -1;
 	struct vmm_slot *s = NULL;
 
-	if (streq_ptr(kind, "blk") && slot >= 0 && slot < CONF_DISK_SLOTS)
+	if (streq_ptr(kind, "blk") && slot >= 0 && slot < CONF_DISK_SLOTS_MAX)
 		s = &vs->blk[slot];
-	else if (streq_ptr(kind, "net") && slot >= 0 && slot < CONF_NIC_SLOTS) {
+	else if (streq_ptr(kind, "net") && slot >= 0 && slot < CONF_NIC_SLOTS_MAX) {
 		s = &vs->net[slot];
 		/* Each NIC slot's MAC was fixed at VM start; keep it for later attaches. */
-		if (mac)
+		if (mac && slot < CONF_NIC_SLOTS)
 			(void)mac_parse(mac, d->nic_macs[slot]);
 	}
 	if (!s || isempty(id))
@@ -89,10 +89,10 @@ static int slots_query(struct domain *d, struct vmm_slots *vs)
 /* Whether any slot's device has this id (its backend is in use). */
 static bool slot_id_used(const struct vmm_slots *vs, const char *alias)
 {
-	for (int i = 0; i < CONF_DISK_SLOTS; i++)
+	for (int i = 0; i < CONF_DISK_SLOTS_MAX; i++)
 		if (vs->blk[i].id[0] && streq(vs->blk[i].id, alias))
 			return true;
-	for (int i = 0; i < CONF_NIC_SLOTS; i++)
+	for (int i = 0; i < CONF_NIC_SLOTS_MAX; i++)
 		if (vs->net[i].id[0] && streq(vs->net[i].id, alias))
 			return true;
 	return false;
@@ -100,10 +100,10 @@ static bool slot_id_used(const struct vmm_slots *vs, const char *alias)
 
 static struct vmm_slot *slot_find(struct vmm_slots *vs, const char *alias)
 {
-	for (int i = 0; i < CONF_DISK_SLOTS; i++)
+	for (int i = 0; i < CONF_DISK_SLOTS_MAX; i++)
 		if (vs->blk[i].used && streq(vs->blk[i].id, alias))
 			return &vs->blk[i];
-	for (int i = 0; i < CONF_NIC_SLOTS; i++)
+	for (int i = 0; i < CONF_NIC_SLOTS_MAX; i++)
 		if (vs->net[i].used && streq(vs->net[i].id, alias))
 			return &vs->net[i];
 	return NULL;
@@ -200,14 +200,14 @@ static void bare_backends_remove(struct domain *d, const struct store_device *ro
 {
 	char alias[CONF_ALIAS_MAX + 1], target[CONF_DISK_TARGET_MAX + 1];
 
-	for (int i = 0; i < CONF_DISK_SLOTS; i++) {
+	for (int i = 0; i < domain_hotplug_disk_slots(d->def->hotplug); i++) {
 		(void)disk_slot_to_target(i, target);
 		disk_default_alias(target, alias);
 		if (!vs->blk[i].boot && !vs->blk[i].used && !slot_id_used(vs, alias) &&
 		    !rows_have(rows, n, alias))
 			backend_del_quiet(d, "blockdev-del", "node-name", alias);
 	}
-	for (int i = 0; i < CONF_NIC_SLOTS; i++) {
+	for (int i = 0; d->def->hotplug == DOMAIN_HOTPLUG_SLOTS && i < CONF_NIC_SLOTS; i++) {
 		net_default_alias(d->nic_macs[i], alias);
 		if (!slot_id_used(vs, alias) && !rows_have(rows, n, alias))
 			backend_del_quiet(d, "netdev_del", "id", alias);
@@ -225,7 +225,7 @@ static int reconcile(struct domain *d)
 	if (r < 0)
 		return log_warning_errno(r, "query-slots on domain %s failed: %m", d->name);
 	/* The boot disk's slot is the root disk, not a stray. */
-	for (int i = 0; i < CONF_DISK_SLOTS; i++)
+	for (int i = 0; i < CONF_DISK_SLOTS_MAX; i++)
 		if (vs.blk[i].boot)
 			vs.blk[i].used = false;
 	r = store_device_list(manager_store(d->manager), d->uuid, &rows, &n, NULL);
@@ -236,8 +236,8 @@ static int reconcile(struct domain *d)
 	for (size_t i = 0; i < n; i++)
 		row_reconcile(d, &rows[i], &vs);
 	store_device_array_free(rows, n);
-	strays_remove(d, vs.blk, CONF_DISK_SLOTS, "blockdev-del", "node-name");
-	strays_remove(d, vs.net, CONF_NIC_SLOTS, "netdev_del", "id");
+	strays_remove(d, vs.blk, CONF_DISK_SLOTS_MAX, "blockdev-del", "node-name");
+	strays_remove(d, vs.net, CONF_NIC_SLOTS_MAX, "netdev_del", "id");
 	return 0;
 }
 

@@ -143,7 +143,8 @@ static int build_argv(struct domain *d, const struct manager_config *cfg, struct
 	if (!r && !isempty(def->initrd))
 		r = boot_file_open(d, &cfg->images, false, def->initrd, &fds->initrd, ret_error);
 	r = r ?: arg_add(a, "%s", cfg->vmm_path);
-	r = r ?: arg_add(a, "-machine") ?: arg_add(a, "microvm");
+	r = r ?: arg_add(a, "-machine") ?: arg_add(a, "microvm,hotplug=%s",
+						   domain_hotplug_to_string(def->hotplug));
 	r = r ?: arg_add(a, "-kernel") ?: arg_add(a, "/proc/self/fd/%d", fds->kernel);
 	if (!r && fds->initrd >= 0)
 		r = arg_add(a, "-initrd") ?: arg_add(a, "/proc/self/fd/%d", fds->initrd);
@@ -152,7 +153,9 @@ static int build_argv(struct domain *d, const struct manager_config *cfg, struct
 	r = r ?: arg_add(a, "-m") ?: arg_add(a, "%lluM", (unsigned long long)(def->memory_kib / 1024));
 	r = r ?: arg_add(a, "-smp") ?: arg_add(a, "%u", def->vcpus ? def->vcpus : 1);
 	r = r ?: build_root_disk(d, &cfg->images, a, &fds->root, ret_error);
-	for (int i = 0; !r && i < CONF_NIC_SLOTS; i++) {
+	/* The slot model's NIC slots have their MACs from boot; the dynamic model's NICs get
+	 * theirs at device_add. */
+	for (int i = 0; !r && def->hotplug == DOMAIN_HOTPLUG_SLOTS && i < CONF_NIC_SLOTS; i++) {
 		char mac[MAC_STR_SIZE];
 
 		mac_format(d->nic_macs[i], mac);

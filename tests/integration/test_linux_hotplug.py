@@ -32,8 +32,10 @@ SECTORS = DISK_MIB << 11
 class Linux:
     """mvirtd in a private network namespace and bus, and one running Linux domain."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, name=NAME, features=""):
+        """features: the domain's <features> element, e.g. the dynamic hot-plug model's."""
         self.workdir = workdir
+        self.name = name
         self.netns = Netns()
         self.bus = DBusBus(workdir)
         self.daemon = Mvirtd(workdir, self.bus.address, netns=self.netns).start()
@@ -44,8 +46,8 @@ class Linux:
         root = os.path.join(workdir, "root.img")
         with open(root, "wb") as f:
             f.truncate(ROOT_MIB << 20)
-        xml = linux_domain_xml(NAME, self.images, f"{GUEST_IP}/24",
-                               extra="<on_crash>restart</on_crash>",
+        xml = linux_domain_xml(name, self.images, f"{GUEST_IP}/24",
+                               extra=f"<on_crash>restart</on_crash>{features}",
                                devices=f"<disk type='file' device='disk'><source file='{root}'/>"
                                        "<target dev='vda' bus='virtio'/></disk>")
         self.dom, self.props, self.path = self.daemon.define(xml)
@@ -60,7 +62,7 @@ class Linux:
         TCG now and then hangs early in boot (see tools/with-kvm), which no VMM can help."""
         for attempt in range(1, ATTEMPTS + 1):
             deadline = time.monotonic() + ATTEMPT_S
-            while guest_lines(console(self.daemon, NAME)).count("ready") <= after:
+            while guest_lines(console(self.daemon, self.name)).count("ready") <= after:
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.2)
@@ -68,11 +70,11 @@ class Linux:
                 print(f"Linux guest ready after {attempt} boot(s)")
                 if self.shell:
                     self.shell.close()
-                self.shell = GuestShell(self.ctl("console", NAME))
+                self.shell = GuestShell(self.ctl("console", self.name))
                 return
             self.restart_hung_boot()
         pytest.fail(f"The Linux guest did not reach its shell in {ATTEMPTS} boots of "
-                    f"{ATTEMPT_S}s. Console:\n{console(self.daemon, NAME)[-4000:]}\n"
+                    f"{ATTEMPT_S}s. Console:\n{console(self.daemon, self.name)[-4000:]}\n"
                     f"mvirtd:\n{self.daemon.log()[-3000:]}")
 
     def restart_hung_boot(self):
@@ -100,17 +102,17 @@ class Linux:
         """Waits for /init's report line (e.g. "blk vdb size=16384") to appear after the
         console's first `after` characters."""
         deadline = time.monotonic() + 60
-        while line not in guest_lines(console(self.daemon, NAME)[after:]):
+        while line not in guest_lines(console(self.daemon, self.name)[after:]):
             if time.monotonic() > deadline:
                 pytest.fail(f"The guest did not report '{line}' within 60s; it reported:\n" +
-                            "\n".join(guest_lines(console(self.daemon, NAME)[after:])) +
+                            "\n".join(guest_lines(console(self.daemon, self.name)[after:])) +
                             f"\nmvirtd:\n{self.daemon.log()[-2000:]}")
             time.sleep(0.1)
 
     def vmm_pid(self, missing=None):
         """The running VMM's pid (missing: what to return while there is no pid file)."""
         try:
-            with open(os.path.join(self.daemon.runtime_dir, NAME, "vmm.pid")) as f:
+            with open(os.path.join(self.daemon.runtime_dir, self.name, "vmm.pid")) as f:
                 return int(f.read())
         except (OSError, ValueError):
             if missing is None:
