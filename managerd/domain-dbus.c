@@ -352,6 +352,29 @@ bool domain_dbus_append_interface_names(DBusMessageIter *it)
 	return dbus_message_iter_close_container(it, &arr);
 }
 
+/*
+ * The methods of org.mvirt.Domain1 (schemas/org.mvirt.Domain1.xml). What may talk to the VMM
+ * runs as a job of the domain (see job.h): a lifecycle call takes no argument, a device call
+ * a document or alias and flags; the rest answer at once.
+ */
+static const struct domain_method {
+	const char *name;
+	job_run_fn job;
+	bool takes_device; /* (s document-or-alias, u flags) */
+	DBusHandlerResult (*call)(DBusConnection *conn, DBusMessage *msg, struct domain *d);
+} domain_methods[] = {
+	{ "Start", job_start, false, NULL },
+	{ "Shutdown", job_shutdown, false, NULL },
+	{ "Destroy", job_destroy, false, NULL },
+	{ "Suspend", job_suspend, false, NULL },
+	{ "Resume", job_resume, false, NULL },
+	{ "AttachDevice", domain_attach_device, true, NULL },
+	{ "DetachDevice", domain_detach_device, true, NULL },
+	{ "DetachDeviceAlias", domain_detach_alias, true, NULL },
+	{ "Undefine", NULL, false, method_undefine },
+	{ "GetXML", NULL, false, method_get_xml },
+};
+
 DBusHandlerResult domain_dbus_message(DBusConnection *conn, DBusMessage *msg, struct domain *d)
 {
 	const char *member = dbus_message_get_member(msg);
@@ -369,27 +392,17 @@ DBusHandlerResult domain_dbus_message(DBusConnection *conn, DBusMessage *msg, st
 	}
 	if (!dbus_message_is_method_call(msg, MVIRT_DOMAIN_IFACE, member ? member : ""))
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
-	/* Everything that may talk to the VMM runs as a job of the domain (see job.h). */
-	if (streq(member, "Start"))
-		return call_submit(conn, msg, d, job_start, NULL, 0);
-	if (streq(member, "Shutdown"))
-		return call_submit(conn, msg, d, job_shutdown, NULL, 0);
-	if (streq(member, "Destroy"))
-		return call_submit(conn, msg, d, job_destroy, NULL, 0);
-	if (streq(member, "Suspend"))
-		return call_submit(conn, msg, d, job_suspend, NULL, 0);
-	if (streq(member, "Resume"))
-		return call_submit(conn, msg, d, job_resume, NULL, 0);
-	if (streq(member, "Undefine"))
-		return method_undefine(conn, msg, d);
-	if (streq(member, "AttachDevice"))
-		return method_device(conn, msg, d, domain_attach_device);
-	if (streq(member, "DetachDevice"))
-		return method_device(conn, msg, d, domain_detach_device);
-	if (streq(member, "DetachDeviceAlias"))
-		return method_device(conn, msg, d, domain_detach_alias);
-	if (streq(member, "GetXML"))
-		return method_get_xml(conn, msg, d);
+	for (size_t i = 0; i < ELEMENTSOF(domain_methods); i++) {
+		const struct domain_method *dm = &domain_methods[i];
+
+		if (!streq(member, dm->name))
+			continue;
+		if (dm->call)
+			return dm->call(conn, msg, d);
+		if (dm->takes_device)
+			return method_device(conn, msg, d, dm->job);
+		return call_submit(conn, msg, d, dm->job, NULL, 0);
+	}
 	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
 

@@ -184,22 +184,40 @@ static DBusHandlerResult method_managed_objects(DBusConnection *conn, DBusMessag
 	return DBUS_HANDLER_RESULT_HANDLED;
 }
 
+static DBusHandlerResult method_lookup_name(DBusConnection *conn, DBusMessage *msg,
+					    struct manager *m)
+{
+	return method_lookup(conn, msg, m, false);
+}
+
+static DBusHandlerResult method_lookup_uuid(DBusConnection *conn, DBusMessage *msg,
+					    struct manager *m)
+{
+	return method_lookup(conn, msg, m, true);
+}
+
+/* The methods of the manager object (schemas/org.mvirt.Manager1.xml and ObjectManager). */
+static const struct manager_method {
+	const char *iface;
+	const char *name;
+	DBusHandlerResult (*call)(DBusConnection *conn, DBusMessage *msg, struct manager *m);
+} manager_methods[] = {
+	{ DBUS_INTERFACE_OBJECT_MANAGER, "GetManagedObjects", method_managed_objects },
+	{ MVIRT_MANAGER_IFACE, "DefineXML", method_define },
+	{ MVIRT_MANAGER_IFACE, "LookupByName", method_lookup_name },
+	{ MVIRT_MANAGER_IFACE, "LookupByUUID", method_lookup_uuid },
+	{ MVIRT_MANAGER_IFACE, "ListDomains", method_list },
+};
+
 static DBusHandlerResult manager_message(DBusConnection *conn, DBusMessage *msg, void *data)
 {
 	struct manager *m = data;
 
 	if (dbus_message_is_method_call(msg, DBUS_INTERFACE_INTROSPECTABLE, "Introspect"))
 		return reply_introspect_tree(conn, msg, m, false);
-	if (dbus_message_is_method_call(msg, DBUS_INTERFACE_OBJECT_MANAGER, "GetManagedObjects"))
-		return method_managed_objects(conn, msg, m);
-	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "DefineXML"))
-		return method_define(conn, msg, m);
-	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "LookupByName"))
-		return method_lookup(conn, msg, m, false);
-	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "LookupByUUID"))
-		return method_lookup(conn, msg, m, true);
-	if (dbus_message_is_method_call(msg, MVIRT_MANAGER_IFACE, "ListDomains"))
-		return method_list(conn, msg, m);
+	for (size_t i = 0; i < ELEMENTSOF(manager_methods); i++)
+		if (dbus_message_is_method_call(msg, manager_methods[i].iface, manager_methods[i].name))
+			return manager_methods[i].call(conn, msg, m);
 	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
 
