@@ -134,6 +134,8 @@ static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *rule)
 		SCMP_CMP64(rule->arg, SCMP_CMP_EQ, rule->value));
 }
 
+static _Thread_local bool installed;
+
 int seccomp_install(enum seccomp_thread kind)
 {
 	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
@@ -154,5 +156,11 @@ int seccomp_install(enum seccomp_thread kind)
 	r = seccomp_load(ctx);
 	if (r < 0)
 		return log_error_errno(r, "Failed to install the seccomp filter: %m");
+	installed = true;
 	return 0;
+}
+
+bool seccomp_installed(void)
+{
+	return installed;
 }

@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 enum seccomp_thread {
 	SECCOMP_THREAD_MAIN, /* event loop: QMP, devices' queues, console, hot-plug */
 	SECCOMP_THREAD_VCPU, /* KVM_RUN and the MMIO/PIO exits it returns */
@@ -30,6 +32,8 @@ struct seccomp_rule {
 
 /* Installs the allowlist for the calling thread; 0 or -errno. */
 int seccomp_install(enum seccomp_thread kind);
+/* Whether the calling thread installed one. */
+bool seccomp_installed(void);
 
 /* The number of rules of one kind, for tests and for the "fewer than N calls" claim. */
 unsigned seccomp_rule_count(enum seccomp_thread kind);
