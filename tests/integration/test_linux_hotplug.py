@@ -36,11 +36,19 @@ class Linux:
         """features: the domain's <features> element, e.g. the dynamic hot-plug model's."""
         self.workdir = workdir
         self.name = name
+        self.shell = self.bus = self.daemon = None
         self.netns = Netns()
+        try:
+            self._start(features)
+        except BaseException:
+            self.close()  # a boot that never came up leaves nothing behind either
+            raise
+
+    def _start(self, features):
+        name, workdir = self.name, self.workdir
         self.bus = DBusBus(workdir)
         self.daemon = Mvirtd(workdir, self.bus.address, netns=self.netns).start()
         self.images = guest_images(workdir)
-        self.shell = None
         # A root disk (vda), as a domain with a system has: the disks plugged later keep
         # their slots when the domain restarts.
         root = os.path.join(workdir, "root.img")
@@ -122,8 +130,10 @@ class Linux:
     def close(self):
         if self.shell:
             self.shell.close()
-        stop_daemon(self.daemon, destroy=True)
-        self.bus.stop()
+        if self.daemon:
+            stop_daemon(self.daemon, destroy=True)
+        if self.bus:
+            self.bus.stop()
         self.netns.delete()
 
 

@@ -35,6 +35,13 @@ class AcpiGuest:
         self.console_path = os.path.join(workdir, "console.sock")
         self.log_path = os.path.join(workdir, "console.log")
         self.vm = self.qmp = self.shell = None
+        try:
+            self.boot_until_ready()
+        except BaseException:
+            self.close()  # the fixture never gets this object to close
+            raise
+
+    def boot_until_ready(self):
         for attempt in range(1, ATTEMPTS + 1):
             if self.boot():
                 print(f"Linux guest ready after {attempt} boot(s)")
