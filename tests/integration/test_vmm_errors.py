@@ -120,7 +120,7 @@ def test_dynamic_model_tables_disassemble(workdir):  # noqa: F811
     assert '"LNRO0005"' not in dsl
     assert "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, )" in dsl
     assert "0x00000016," in dsl and "0x00000017," in dsl
-    assert "OperationRegion (HPIO, SystemIO, 0x0610, 0x10)" in dsl
+    assert "OperationRegion (HPIO, SystemIO, 0x0610, 0x0C)" in dsl
     for n in (0, 39):
         assert f'LoadTable ("MVHP", "MVIRT ", "MVHP{n:02}  ", "", "", Zero)' in dsl
         assert f"Notify (\\_SB.HP{n:02}, 0x03)" in dsl

@@ -17,8 +17,7 @@
 /* Where each slot stands with the guest; the loop thread's alone. */
 enum slot_state {
 	SLOT_ABSENT,      /* the guest has not loaded the slot's block */
-	SLOT_LOADING,     /* a load request is queued or being served */
-	SLOT_PRESENT,     /* the guest loaded the block: the device is there */
+	SLOT_PRESENT,     /* a load request is queued, or the guest has loaded the block */
 	SLOT_WITHDRAWING, /* asked back: waiting for the virtio driver to let go */
 	SLOT_RETIRED,     /* given back; the block stays loaded until the VM ends */
 };
@@ -36,9 +35,7 @@ struct hotplug_controller {
 	pthread_mutex_t lock;
 	uint32_t queue[QUEUE_MAX]; /* requests the guest has not read yet, oldest first */
 	unsigned n_queued;
-	uint32_t acks[QUEUE_MAX]; /* requests the guest reported done, not yet processed */
-	unsigned n_acks;
-	uint32_t enabled[2];      /* ENABLED0/1: clear while a slot's device is asked back */
+	uint32_t enabled[2];       /* ENABLED0/1: clear while a slot's device is asked back */
 	bool line;           /* LAYOUT_HOTPLUG_GSI is up */
 	bool process_queued; /* controller_process() is already handed to the loop */
 };
@@ -104,27 +101,14 @@ static bool queue_cancel(struct hotplug_controller *c, uint32_t request)
 	return found;
 }
 
-/* On the loop thread: acknowledged requests, and withdrawn devices whose driver let go. */
+/* On the loop thread, after a driver reset: the withdrawn devices whose driver let go. */
 static void controller_process(void *opaque)
 {
 	struct hotplug_controller *c = opaque;
-	uint32_t acks[QUEUE_MAX];
-	unsigned n;
 
 	pthread_mutex_lock(&c->lock);
-	n = c->n_acks;
-	memcpy(acks, c->acks, n * sizeof(acks[0]));
-	c->n_acks = 0;
 	c->process_queued = false;
 	pthread_mutex_unlock(&c->lock);
-
-	for (unsigned i = 0; i < n; i++) {
-		unsigned op = acks[i] >> 16, g = acks[i] & 0xffff;
-
-		/* The guest's AML only ever writes back what it read. */
-		if (g < c->n_slots && op == ACPI_HOTPLUG_OP_LOAD && c->state[g] == SLOT_LOADING)
-			c->state[g] = SLOT_PRESENT;
-	}
 	for (unsigned g = 0; g < c->n_slots; g++) {
 		if (c->state[g] != SLOT_WITHDRAWING || virtio_driver_active(c->devs[g]))
 			continue;
@@ -175,10 +159,6 @@ static void controller_io(void *opaque, uint64_t off, uint8_t *data, uint32_t le
 		memmove(&c->queue[0], &c->queue[1], (c->n_queued - 1) * sizeof(c->queue[0]));
 		c->n_queued--;
 		line_update_locked(c);
-	} else if (is_write && off == ACPI_HOTPLUG_REG_ACK && c->n_acks < QUEUE_MAX) {
-		memcpy(&v, data, 4);
-		c->acks[c->n_acks++] = v;
-		process_schedule_locked(c);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (!is_write)
@@ -199,7 +179,7 @@ int hotplug_controller_announce(void *bus, enum slot_kind kind, int slot)
 	if (r < 0)
 		return r;
 	enabled_set(c, g, true);
-	c->state[g] = SLOT_LOADING;
+	c->state[g] = SLOT_PRESENT;
 	return 0;
 }
 
@@ -219,13 +199,13 @@ int hotplug_controller_withdraw(void *bus, enum slot_kind kind, int slot)
 
 	if (g >= c->n_slots)
 		return -ERANGE;
-	if (c->state[g] == SLOT_LOADING &&
+	if (c->state[g] == SLOT_PRESENT &&
 	    queue_cancel(c, ACPI_HOTPLUG_REQUEST(ACPI_HOTPLUG_OP_LOAD, g))) {
 		enabled_set(c, g, false);
 		c->state[g] = SLOT_ABSENT;
 		return 1; /* the guest never read the load request */
 	}
-	if (c->state[g] != SLOT_LOADING && c->state[g] != SLOT_PRESENT)
+	if (c->state[g] != SLOT_PRESENT)
 		return -EINPROGRESS;
 	enabled_set(c, g, false);
 	if (!virtio_driver_active(c->devs[g])) {

@@ -176,12 +176,11 @@ static void if_local0_is(struct aml_buf *b, uint32_t value, const struct aml_buf
  *     If (LEqual (Local0, 0x10000)) { LoadTable ("MVHP", "MVIRT ", "MVHP00  ", "", "", Zero) }
  *     If (LEqual (Local0, 0x30000)) { Notify (\_SB.HP00, 3) }
  *     ...
- *     Store (Local0, HACK)
  *   }
  */
 static void ged_hotplug(struct aml_buf *ged, unsigned n_slots, struct aml_buf *loop)
 {
-	static const char *const regs[] = { "HCMD", "HACK", "HEN0", "HEN1" };
+	static const char *const regs[] = { "HCMD", "HEN0", "HEN1" };
 	struct aml_buf body, v, l0, one;
 
 	aml_buf_init(&body);
@@ -189,7 +188,7 @@ static void ged_hotplug(struct aml_buf *ged, unsigned n_slots, struct aml_buf *l
 	aml_buf_init(&l0);
 	aml_buf_init(&one);
 	aml_operation_region(ged, "HPIO", AML_SYSTEM_IO, LAYOUT_HOTPLUG_PORT, ACPI_HOTPLUG_PORTS);
-	aml_field_dwords(ged, "HPIO", regs, 4);
+	aml_field_dwords(ged, "HPIO", regs, 3);
 	aml_local(&l0, 0);
 	aml_name_string(&v, "HCMD");
 	aml_store(&body, &v, &l0);
@@ -209,9 +208,6 @@ static void ged_hotplug(struct aml_buf *ged, unsigned n_slots, struct aml_buf *l
 		if_local0_is(&body, ACPI_HOTPLUG_REQUEST(ACPI_HOTPLUG_OP_EJECT, i), &v);
 		aml_buf_done(&v);
 	}
-	aml_name_string(&v, "HACK");
-	aml_store(&body, &l0, &v);
-	aml_buf_done(&v);
 	aml_integer(&one, 1);
 	aml_while(loop, &one, &body);
 	aml_buf_done(&body);

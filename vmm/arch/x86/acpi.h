@@ -10,7 +10,7 @@
  * listed in the XSDT under the signature "MVHP", which the OS does not load at
  * boot. The VMM queues requests in the hot-plug controller (LAYOUT_HOTPLUG_PORT)
  * and raises the GED's level interrupt LAYOUT_HOTPLUG_GSI while any wait; the
- * GED's _EVT reads them until there are none and reports each done:
+ * GED's _EVT reads and carries them out until there are none:
  * - load: LoadTable() the slot's block; Linux enumerates the device and binds
  *   virtio-mmio to it (true hot-add: the NIC's MAC can be anything).
  * - eject: Notify(\_SB.HPnn, 3), an eject request. The device's _STA drops its
@@ -35,14 +35,13 @@
 #define ACPI_BLOB_MAX (LAYOUT_ACPI_END - LAYOUT_ACPI_START)
 
 /* The hot-plug controller's registers, 32 bits each, at LAYOUT_HOTPLUG_PORT + offset:
- * reading CMD takes the next request (0 when none left): op << 16 | slot; writing ACK
- * with the same value reports it done; ENABLED0 and ENABLED1 have a bit per slot (0-31,
- * 32-63), clear while the VMM asks for the slot's device back. */
+ * reading CMD takes the next request (0 when none left): op << 16 | slot; ENABLED0 and
+ * ENABLED1 have a bit per slot (0-31, 32-63), clear while the VMM asks for the slot's
+ * device back. */
 #define ACPI_HOTPLUG_REG_CMD 0
-#define ACPI_HOTPLUG_REG_ACK 4
-#define ACPI_HOTPLUG_REG_ENABLED0 8
-#define ACPI_HOTPLUG_REG_ENABLED1 12
-#define ACPI_HOTPLUG_PORTS 16
+#define ACPI_HOTPLUG_REG_ENABLED0 4
+#define ACPI_HOTPLUG_REG_ENABLED1 8
+#define ACPI_HOTPLUG_PORTS 12
 #define ACPI_HOTPLUG_OP_LOAD 1
 #define ACPI_HOTPLUG_OP_EJECT 3
 /* _STA of a plugged device: present, enabled, shown, functioning; without "enabled" while

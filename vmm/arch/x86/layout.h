@@ -47,7 +47,7 @@
 #define LAYOUT_I8042_PORT 0x64     /* a write of 0xfe resets the machine */
 #define LAYOUT_SLEEP_CTL_PORT 0x600 /* FADT SLEEP_CONTROL_REG */
 #define LAYOUT_SLEEP_STS_PORT 0x601 /* FADT SLEEP_STATUS_REG */
-#define LAYOUT_HOTPLUG_PORT 0x610   /* the dynamic model's hot-plug controller, 8 ports */
+#define LAYOUT_HOTPLUG_PORT 0x610   /* the dynamic model's hot-plug controller, 12 ports */
 #define LAYOUT_S5_SLP_TYP 5         /* \_S5's SLP_TYP, written with SLP_EN to power off */
 
 #define LAYOUT_E820_MAX 8
