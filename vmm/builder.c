@@ -164,11 +164,17 @@ static int build_controller(struct vmm *vmm)
 }
 
 /* The dynamic model: slot i's definition block, where the XSDT says it is. */
-static int write_slot_table(struct vmm *vmm, unsigned i)
+static int slot_table(unsigned i, uint8_t table[LAYOUT_HOTPLUG_TABLE_SIZE])
 {
 	struct acpi_virtio_dev t = slot_transport(HOTPLUG_ACPI, i);
+
+	return acpi_build_slot_table(i, &t, table, LAYOUT_HOTPLUG_TABLE_SIZE);
+}
+
+static int write_slot_table(struct vmm *vmm, unsigned i)
+{
 	uint8_t table[LAYOUT_HOTPLUG_TABLE_SIZE];
-	int len = acpi_build_slot_table(i, &t, table, sizeof(table));
+	int len = slot_table(i, table);
 
 	if (len < 0)
 		return len;
@@ -480,28 +486,23 @@ struct vmm *vmm_free(struct vmm *vmm)
 	return NULL;
 }
 
-/* The dynamic model's table of slot 0, as the guest loads it when a disk is plugged there. */
-static int dump_slot_table(const struct vmm_config *cfg, const char *dir)
+/* Writes DIR/NAME.dat for iasl -d. */
+static int dump_table(const char *dir, const char *name, const uint8_t *data, size_t len)
 {
-	struct acpi_virtio_dev t = slot_transport(cfg->hotplug, 0);
-	uint8_t table[LAYOUT_HOTPLUG_TABLE_SIZE];
 	_cleanup_close_ int fd = -1;
 	char path[PATH_MAX];
-	int len;
 
-	len = acpi_build_slot_table(0, &t, table, sizeof(table));
-	if (len < 0)
-		return len;
-	snprintf(path, sizeof(path), "%s/SSDT.dat", dir);
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return log_error_errno(errno, _("Cannot write %s: %m."), path);
-	return write_full(fd, table, (size_t)len);
+	return write_full(fd, data, len);
 }
 
 int vmm_dump_acpi(const struct vmm_config *cfg, const char *dir)
 {
 	_cleanup_free_ struct acpi_tables *t = malloc(sizeof(*t));
+	uint8_t slot[LAYOUT_HOTPLUG_TABLE_SIZE];
 	struct acpi_config ac;
 	int r;
 
@@ -509,19 +510,11 @@ int vmm_dump_acpi(const struct vmm_config *cfg, const char *dir)
 		return -ENOMEM;
 	acpi_config_fill(cfg, &ac);
 	r = acpi_build(&ac, t);
-	if (r < 0)
+	for (enum acpi_table i = ACPI_TABLE_DSDT; r >= 0 && i < _ACPI_TABLE_MAX; i++)
+		r = dump_table(dir, acpi_table_to_string(i), t->blob + t->offset[i], t->size[i]);
+	if (r < 0 || !ac.n_hotplug)
 		return r;
-	for (enum acpi_table i = ACPI_TABLE_DSDT; i < _ACPI_TABLE_MAX; i++) {
-		char path[PATH_MAX];
-		_cleanup_close_ int fd = -1;
-
-		snprintf(path, sizeof(path), "%s/%s.dat", dir, acpi_table_to_string(i));
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return log_error_errno(errno, _("Cannot write %s: %m."), path);
-		r = write_full(fd, t->blob + t->offset[i], t->size[i]);
-		if (r < 0)
-			return r;
-	}
-	return ac.n_hotplug ? dump_slot_table(cfg, dir) : 0;
+	/* The dynamic model: slot 0's block, as the guest loads it when a disk is plugged. */
+	r = slot_table(0, slot);
+	return r < 0 ? r : dump_table(dir, "SSDT", slot, (size_t)r);
 }

@@ -85,11 +85,6 @@ static int backends_max(const struct hotplug *hp, enum slot_kind kind)
 	return 2 * hotplug_slot_count(hp, kind);
 }
 
-enum hotplug_model hotplug_get_model(const struct hotplug *hp)
-{
-	return hp->model;
-}
-
 struct hotplug *hotplug_new(const struct slot_ops *ops, enum hotplug_model model,
 	void *const *blk_devs, void *const *net_devs)
 {

@@ -108,7 +108,6 @@ struct hotplug *hotplug_new(const struct slot_ops *ops, enum hotplug_model model
 /* The dynamic model's guest bus (required before the first device_add there). */
 void hotplug_set_guest_bus(struct hotplug *hp, const struct guest_bus_ops *ops, void *bus);
 void hotplug_set_deleted_fn(struct hotplug *hp, hotplug_deleted_fn fn, void *opaque);
-enum hotplug_model hotplug_get_model(const struct hotplug *hp);
 struct hotplug *hotplug_free(struct hotplug *hp);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct hotplug *, hotplug_free);
 
