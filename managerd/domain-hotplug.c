@@ -124,13 +124,13 @@ static int qmp_simple(struct domain *d, const char *cmd, const char *key, const 
  * index, which names the disk in the XML only. */
 static bool model_acpi(const struct domain *d)
 {
-	return d->def->hotplug == DOMAIN_HOTPLUG_ACPI;
+	return d->live->hotplug == DOMAIN_HOTPLUG_ACPI;
 }
 
 static int disk_slot_pick(struct domain *d, struct disk_def *disk, char **ret_error)
 {
 	bool used[CONF_DISK_SLOTS_MAX] = { false };
-	int n = domain_hotplug_disk_slots(d->def->hotplug);
+	int n = domain_hotplug_disk_slots(d->live->hotplug);
 
 	if (!isempty(disk->target))
 		return disk_target_to_slot(disk->target);
@@ -161,13 +161,14 @@ static int nic_slot_pick(struct domain *d, struct net_def *net, char **ret_error
 	char have[CONF_NIC_SLOTS * 20] = "", mac[MAC_STR_SIZE];
 	int n_free = 0;
 
-	/* The dynamic model: the NIC keeps its MAC (given or generated); device_add says it. */
+	/* The dynamic model: the NIC keeps its MAC (given or generated); device_add says it,
+	 * and the VMM picks the slot. */
 	if (model_acpi(d)) {
-		if ((int)d->live->n_nets < domain_hotplug_nic_slots(d->def->hotplug))
-			return (int)d->live->n_nets;
+		if ((int)d->live->n_nets < domain_hotplug_nic_slots(d->live->hotplug))
+			return 0;
 		return error_set_first(ret_error, -ENOSPC,
 			_("Domain %s has no free NIC slot: all %d are in use; detach an interface "
-			  "first."), d->name, domain_hotplug_nic_slots(d->def->hotplug));
+			  "first."), d->name, domain_hotplug_nic_slots(d->live->hotplug));
 	}
 	for (int s = 0; s < CONF_NIC_SLOTS; s++) {
 		if (nic_slot_used(d, s))
@@ -494,7 +495,8 @@ static int plug_prepare(struct domain *d, struct plug *p, char **ret_error)
 		r = nic_slot_pick(d, &p->dev.net, ret_error);
 	if (r < 0)
 		return r;
-	p->slot = r;
+	/* The dynamic model's NICs take the slot the VMM picks: none is recorded. */
+	p->slot = model_acpi(d) && p->dev.kind == DEVICE_KIND_INTERFACE ? -1 : r;
 	return domain_def_check_attach(d->live, &p->dev, ret_error);
 }
 

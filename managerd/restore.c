@@ -37,6 +37,7 @@ struct vmm_slot {
 struct vmm_slots {
 	struct vmm_slot blk[CONF_DISK_SLOTS_MAX];
 	struct vmm_slot net[CONF_NIC_SLOTS_MAX];
+	int n_blk; /* disk slots the VMM has: its hot-plug model */
 };
 
 static const char *jstr(struct json_object *o, const char *key)
@@ -55,8 +56,11 @@ static void slot_read(struct domain *d, struct json_object *e, struct vmm_slots 
 	int slot = json_object_object_get_ex(e, "slot", &v) ? json_object_get_int(v) : -1;
 	struct vmm_slot *s = NULL;
 
-	if (streq_ptr(kind, "blk") && slot >= 0 && slot < CONF_DISK_SLOTS_MAX)
+	if (streq_ptr(kind, "blk") && slot >= 0 && slot < CONF_DISK_SLOTS_MAX) {
 		s = &vs->blk[slot];
+		if (slot >= vs->n_blk)
+			vs->n_blk = slot + 1;
+	}
 	else if (streq_ptr(kind, "net") && slot >= 0 && slot < CONF_NIC_SLOTS_MAX) {
 		s = &vs->net[slot];
 		/* Each NIC slot's MAC was fixed at VM start; keep it for later attaches. */
@@ -200,14 +204,14 @@ static void bare_backends_remove(struct domain *d, const struct store_device *ro
 {
 	char alias[CONF_ALIAS_MAX + 1], target[CONF_DISK_TARGET_MAX + 1];
 
-	for (int i = 0; i < domain_hotplug_disk_slots(d->def->hotplug); i++) {
+	for (int i = 0; i < domain_hotplug_disk_slots(d->live->hotplug); i++) {
 		(void)disk_slot_to_target(i, target);
 		disk_default_alias(target, alias);
 		if (!vs->blk[i].boot && !vs->blk[i].used && !slot_id_used(vs, alias) &&
 		    !rows_have(rows, n, alias))
 			backend_del_quiet(d, "blockdev-del", "node-name", alias);
 	}
-	for (int i = 0; d->def->hotplug == DOMAIN_HOTPLUG_SLOTS && i < CONF_NIC_SLOTS; i++) {
+	for (int i = 0; d->live->hotplug == DOMAIN_HOTPLUG_SLOTS && i < CONF_NIC_SLOTS; i++) {
 		net_default_alias(d->nic_macs[i], alias);
 		if (!slot_id_used(vs, alias) && !rows_have(rows, n, alias))
 			backend_del_quiet(d, "netdev_del", "id", alias);
@@ -224,6 +228,8 @@ static int reconcile(struct domain *d)
 	r = slots_query(d, &vs);
 	if (r < 0)
 		return log_warning_errno(r, "query-slots on domain %s failed: %m", d->name);
+	/* The running VMM's model, whatever the definition says now. */
+	d->live->hotplug = vs.n_blk > CONF_DISK_SLOTS ? DOMAIN_HOTPLUG_ACPI : DOMAIN_HOTPLUG_SLOTS;
 	/* The boot disk's slot is the root disk, not a stray. */
 	for (int i = 0; i < CONF_DISK_SLOTS_MAX; i++)
 		if (vs.blk[i].boot)

@@ -89,6 +89,19 @@ def test_seven_disks_and_three_nics_with_their_macs(linux):
     assert all(f"<mac address='{mac}'/>" in live for mac in MACS)
 
 
+def test_a_nic_detached_and_another_attached(linux):
+    """The NIC slots are the VMM's to pick: detaching the first of three and attaching a
+    fourth neither reuses the given-back slot nor clashes with the NICs still there."""
+    linux.mvirtctl("detach-device-alias", NAME, "ua-nic0", "--live")
+    linux.signals.wait("DeviceRemoved", "ua-nic0", timeout=10)
+    mac = "02:00:00:00:0b:04"
+    linux.mvirtctl("attach-device", NAME, linux.xml_file("nic3.xml", nic_xml(mac, 3)), "--live")
+    wait_guest_line(linux, lambda s: s.startswith("net eth") and f"mac={mac}" in s,
+                    f"the guest to report a NIC with MAC {mac}")
+    live = linux.mvirtctl("dumpxml", NAME)
+    assert MACS[0] not in live and mac in live and MACS[1] in live and MACS[2] in live
+
+
 def test_detach_of_an_unmounted_disk_waits_for_the_guest(linux):
     start = time.monotonic()
     linux.mvirtctl("detach-device", NAME, os.path.join(linux.workdir, "vdb.xml"), "--live")
